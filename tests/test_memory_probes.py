@@ -1,0 +1,77 @@
+"""Probes: RSS fast path against psutil, cgroup v1/v2 limits from a fake filesystem, sizes."""
+
+import numpy as np
+import psutil
+import pytest
+
+from vizcache.memory import RSSProbe, auto_memory_limit, cgroup_memory_limit, peak_rss, release_memory, system_memory
+from vizcache.units import format_bytes, parse_bytes
+
+
+def test_statm_probe_agrees_with_psutil_and_sees_allocation():
+    probe = RSSProbe()
+    assert probe.method == "statm"
+    assert abs(probe() - psutil.Process().memory_info().rss) < 8 * 2**20
+    before = probe()
+    block = np.ones(50 * 2**20 // 8)  # touched: resident
+    assert probe() - before > 40 * 2**20
+    del block
+
+
+def test_probe_falls_back_to_psutil_when_closed():
+    probe = RSSProbe()
+    probe.close()
+    assert probe.method == "psutil" and probe() > 0
+
+
+def test_peak_rss_and_release_memory():
+    assert peak_rss() >= RSSProbe()()
+    assert release_memory() is True  # glibc here
+
+
+def test_cgroup_v2_takes_tightest_ancestor(tmp_path):
+    (tmp_path / "proc").write_text("0::/user.slice/app\n")
+    (tmp_path / "user.slice" / "app").mkdir(parents=True)
+    (tmp_path / "user.slice" / "app" / "memory.max").write_text("max\n")
+    (tmp_path / "user.slice" / "memory.max").write_text(f"{3 * 2**30}\n")
+    assert cgroup_memory_limit(tmp_path, tmp_path / "proc") == 3 * 2**30
+
+
+def test_cgroup_v1_unlimited_is_none_and_limit_is_read(tmp_path):
+    (tmp_path / "proc").write_text("5:memory:/docker/abc\n3:cpu:/\n")
+    d = tmp_path / "memory" / "docker" / "abc"
+    d.mkdir(parents=True)
+    (d / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    assert cgroup_memory_limit(tmp_path, tmp_path / "proc") is None
+    (d / "memory.limit_in_bytes").write_text(f"{2**30}\n")
+    assert cgroup_memory_limit(tmp_path, tmp_path / "proc") == 2**30
+
+
+def test_no_cgroup_file_means_no_limit(tmp_path):
+    assert cgroup_memory_limit(tmp_path, tmp_path / "missing") is None
+
+
+def test_auto_limit_falls_back_to_fraction_of_ram():
+    total, available = system_memory()
+    assert 0 < available <= total
+    limit, source = auto_memory_limit(0.25)
+    assert limit <= total
+    if cgroup_memory_limit() is None:
+        assert limit == int(total * 0.25) and source == "25% of physical RAM"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("800MB", 800 * 10**6), ("1.5GiB", int(1.5 * 2**30)), ("4096", 4096), (" 2 kib ", 2048), (1024, 1024), ("3G", 3 * 2**30),
+])
+def test_parse_bytes(text, expected):
+    assert parse_bytes(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["lots", "-5MB", "1.5 XB", "", True, -1])
+def test_parse_bytes_rejects(bad):
+    with pytest.raises(ValueError, match="not a size"):
+        parse_bytes(bad)
+
+
+def test_format_bytes():
+    assert format_bytes(1536 * 2**20) == "1.50 GiB" and format_bytes(512) == "512 B" and format_bytes(None) == "-"

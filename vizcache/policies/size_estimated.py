@@ -1,0 +1,63 @@
+"""SizeEstimatedLRU: the old viewer's approach, kept faithfully as the baseline to beat."""
+
+from __future__ import annotations
+
+import param
+
+from ..sizing import ESTIMATORS
+from ..units import parse_bytes
+from .base import ByteSize, CachePolicy
+
+
+class SizeEstimatedLRU(CachePolicy):
+    """Keep the estimated total size under ``budget``, evicting least-recently-used entries.
+
+    Like the old code it sizes a value before admitting it, sizes every entry again during
+    clean-up after each admit, and again for statistics; every estimate is timed, so the
+    comparison report shows what this accounting costs and how wrong ``getsizeof`` is.
+
+    >>> policy = SizeEstimatedLRU(estimator="deep", budget="2GiB")
+    """
+
+    estimator = param.Selector(
+        default="getsizeof", objects=list(ESTIMATORS),
+        doc='How a value is sized: "getsizeof" (sys.getsizeof, shallow, as the old code did), '
+            '"deep" (recursive: numpy nbytes, pandas memory_usage(deep=True), each object once) '
+            'or "nbytes" (array and frame buffers only).',
+    )
+    budget = ByteSize(
+        "2GiB", bounds=(2**10, 2**50),
+        doc='Total estimated bytes the cache may hold: bytes or a size string ("800MB", "1.5GiB").',
+    )
+
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        self._resolve()
+
+    @param.depends("estimator", "budget", watch=True)
+    def _resolve(self) -> None:
+        self.budget_bytes = parse_bytes(self.budget)
+        self._estimate = ESTIMATORS[self.estimator]
+
+    def _size_all(self, cache) -> int:
+        total = 0
+        for entry in cache.entry_objects():
+            entry.estimated_bytes = cache.estimate(entry.value, self._estimate)
+            total += entry.estimated_bytes
+        return total
+
+    def admit(self, cache, entry, rss_after: int) -> bool:
+        entry.estimated_bytes = cache.estimate(entry.value, self._estimate)
+        return entry.estimated_bytes <= self.budget_bytes
+
+    def after_admit(self, cache, entry, rss_after: int) -> None:
+        total = self._size_all(cache)  # the old clean-up re-sized every entry
+        while total > self.budget_bytes:
+            victim = cache.lru_victim(exclude=entry.key)
+            if victim is None:
+                break
+            eviction = cache.evict(victim, reason="budget")
+            total -= eviction.estimated_bytes or 0
+
+    def policy_stats(self, cache) -> dict:
+        return {"budget_bytes": self.budget_bytes, "estimated_bytes": self._size_all(cache)}
