@@ -106,31 +106,27 @@ class Cache:
         """Return the cached value for ``key``, or call ``loader()`` once to produce it."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None:
-                now = self.clock()
-                if self._is_fresh is None or self._is_fresh(entry, now):
-                    self._entries.move_to_end(key)
-                    entry.hits += 1
-                    entry.last_access = now
-                    self._counters.hits += 1
-                    if self._trace is not None:
-                        self._trace.record(key, True)
-                    return entry.value
+            if entry is not None and self._serve_locked(entry, self.clock()):
+                return entry.value
         return self._miss(key, loader)
+
+    def _serve_locked(self, entry: Entry, now: float) -> bool:
+        """Count a hit on ``entry`` if the policy still calls it fresh; False means reload it."""
+        if self._is_fresh is not None and not self._is_fresh(entry, now):
+            return False
+        self._entries.move_to_end(entry.key)
+        entry.hits += 1
+        entry.last_access = now
+        self._counters.hits += 1
+        if self._trace is not None:
+            self._trace.record(entry.key, True)
+        return True
 
     def _miss(self, key: Hashable, loader: Callable[[], Any]) -> Any:
         with self._lock:
             entry = self._entries.get(key)
-            now = self.clock()
             if entry is not None:
-                if self._is_fresh is None or self._is_fresh(entry, now):
-                    # Loaded by another caller between our first look and now.
-                    self._entries.move_to_end(key)
-                    entry.hits += 1
-                    entry.last_access = now
-                    self._counters.hits += 1
-                    if self._trace is not None:
-                        self._trace.record(key, True)
+                if self._serve_locked(entry, self.clock()):  # loaded by another caller meanwhile
                     return entry.value
                 self._log_removal(self._remove_locked(key, "expirations"), "expired")
             self._counters.misses += 1
