@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from .catalogs.readers import CatalogError
 from .config import ConfigError, policy_from_config
 from .events import TraceError, export_libcachesim_csv
 from .memory import RSSProbe, auto_memory_limit, cgroup_memory_limit, system_memory
@@ -58,6 +59,56 @@ def cmd_export_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .catalogs.generate import PRESETS, Preset, generate
+
+    preset = PRESETS[args.preset]
+    if args.clusters or args.members_per_richness:
+        preset = Preset(args.clusters or preset.true_clusters, args.members_per_richness or preset.members_per_richness,
+                        preset.rows_per_file, preset.row_group_rows)
+    out = args.out or f"data/{args.preset}"
+    # delay=1: a progress bar only for work that takes over a second
+    with tqdm(total=100, unit="%", delay=1.0, desc="generating", bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}") as bar:
+        def progress(fraction: float, message: str) -> None:
+            bar.update(round(fraction * 100) - bar.n)
+            bar.set_postfix_str(message)
+
+        result = generate(out, preset, seed=args.seed, fits=args.fits, progress=progress)
+    for label, n in result.rows.items():
+        print(f"{label:>8}: {n:>12,} rows  {', '.join(result.files[label][:2])}{' ...' if len(result.files[label]) > 2 else ''}")
+    print(f"   total: {result.total_rows:>12,} rows in {out}")
+    return 0
+
+
+def cmd_catalog_info(args: argparse.Namespace) -> int:
+    from .catalogs.source import CatalogSource
+    from .config import load_config
+    from .units import format_bytes
+
+    config = load_config(args.config)
+    if args.name not in config.catalogs:
+        raise ConfigError(f"{args.config}: no catalog {args.name!r}; configured catalogs: {', '.join(config.catalogs) or 'none'}")
+    info = CatalogSource(config.catalogs[args.name]).load().info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{info['name']} ({info['kind']}, {info['backend']}): {info['rows']:,} rows, {format_bytes(info['memory_bytes'])} in memory")
+    for reason, n in info["rows_dropped"].items():
+        print(f"  dropped {n:,} rows: {reason}")
+    ra = info["ra_extent"]
+    print(f"  RA {ra[0]:.2f} -> {ra[1]:.2f} deg{' (crosses RA 0)' if ra[0] > ra[1] else ''}, Dec {info['dec_range'][0]:.2f} .. {info['dec_range'][1]:.2f} deg")
+    if info["z_range"]:
+        print(f"  redshift {info['z_range'][0]:.3f} .. {info['z_range'][1]:.3f}")
+    print("  columns:")
+    for name, col in info["columns"].items():
+        print(f"    {name:<10} <- {col['source']:<26} {col['dtype']}")
+    for f in info["files"]:
+        print(f"  file {f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vizcache", description="Memory-aware caching with pluggable policies.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +125,22 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("trace", help="trace file written by the trace recorder (.jsonl)")
     exp.add_argument("out", help="csv file to write")
     exp.set_defaults(func=cmd_export_trace)
+
+    gen = sub.add_parser("generate", help="write a synthetic Euclid-like data set (Parquet, optionally FITS)")
+    gen.add_argument("--preset", choices=["small", "default", "large"], default="default",
+                     help="small: tests, seconds; default: ~11M rows; large: >100M member rows in many files")
+    gen.add_argument("--out", help="output folder (default: data/PRESET)")
+    gen.add_argument("--seed", type=int, default=42, help="same seed, same catalogs (default 42)")
+    gen.add_argument("--fits", action="store_true", help="also write the cluster catalogs as FITS binary tables")
+    gen.add_argument("--clusters", type=int, help="explicit size: number of true clusters to draw")
+    gen.add_argument("--members-per-richness", type=float, help="explicit size: member galaxies per unit richness")
+    gen.set_defaults(func=cmd_generate)
+
+    cat = sub.add_parser("catalog-info", help="rows, columns, sky extent, redshift range and memory of a configured catalog")
+    cat.add_argument("config", help="TOML config file with [catalogs.NAME] tables")
+    cat.add_argument("name", help="catalog name, e.g. PZWAV")
+    cat.add_argument("--json", action="store_true", help="machine-readable output")
+    cat.set_defaults(func=cmd_catalog_info)
     return parser
 
 
@@ -81,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, TraceError) as exc:
+    except (ConfigError, TraceError, CatalogError) as exc:
         print(f"vizcache: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,149 @@
+"""Read Parquet, FITS and CSV catalogs into canonical columns, reading only the mapped columns.
+
+Every problem becomes one :class:`CatalogError` naming the file and the column. Rows with
+missing or impossible coordinates are dropped and counted, never silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .projections import hammer_aitoff, wrap_ra
+from .schema import IDENTIFIER_COLUMNS, REQUIRED
+
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".fits": "fits", ".fit": "fits", ".fits.gz": "fits", ".csv": "csv"}
+
+
+class CatalogError(ValueError):
+    """A catalog that cannot be read as configured; names the file and the column."""
+
+
+def detect_format(path: Path) -> str:
+    name = path.name.lower()
+    for suffix, fmt in sorted(FORMATS.items(), key=lambda kv: -len(kv[0])):
+        if name.endswith(suffix):
+            return fmt
+    raise CatalogError(f"{path}: unknown catalog format; allowed file endings: {', '.join(FORMATS)}")
+
+
+def _check_columns(path: Path, available: list[str], wanted: list[str]) -> None:
+    missing = [c for c in wanted if c not in available]
+    if missing:
+        raise CatalogError(f"{path}: missing column(s) {', '.join(missing)}; the file has: {', '.join(available)}")
+
+
+def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
+    try:
+        schema = pq.read_schema(path)
+        _check_columns(path, schema.names, columns)
+        return pq.read_table(path, columns=columns).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CatalogError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
+def _read_fits(path: Path, columns: list[str]) -> pd.DataFrame:
+    from astropy.io import fits
+    from astropy.units import UnitsWarning
+    from astropy.utils.exceptions import AstropyWarning
+
+    try:
+        with warnings.catch_warnings():
+            # Real headers carry odd unit strings; one warning per column would flood the log.
+            warnings.simplefilter("ignore", UnitsWarning)
+            warnings.simplefilter("ignore", AstropyWarning)
+            with fits.open(path, memmap=True) as hdus:
+                table = next((h for h in hdus if isinstance(h, fits.BinTableHDU)), None)
+                if table is None:
+                    raise CatalogError(f"{path}: no binary table extension in this FITS file")
+                _check_columns(path, list(table.columns.names), columns)
+                data = table.data
+                # FITS is big-endian; pandas and datashader want native byte order.
+                return pd.DataFrame({c: np.asarray(data[c]).astype(data[c].dtype.newbyteorder("="), copy=True) for c in columns})
+    except CatalogError:
+        raise
+    except (OSError, ValueError, TypeError, IndexError) as exc:
+        raise CatalogError(f"{path}: not a readable FITS file ({exc})") from None
+
+
+def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
+    try:
+        header = pacsv.open_csv(path).schema.names
+        _check_columns(path, header, columns)
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=columns)).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CatalogError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+READERS = {"parquet": _read_parquet, "fits": _read_fits, "csv": _read_csv}
+
+
+@dataclass
+class ReadReport:
+    """What reading a catalog did, for catalog-info and the viewer."""
+
+    rows_read: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)  # reason -> rows
+
+    @property
+    def rows_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+
+def read_source_file(path: Path, fmt: str, columns: list[str]) -> pd.DataFrame:
+    """The raw source columns of one file."""
+    if not path.exists():
+        raise CatalogError(f"{path}: file not found (it may have been moved or deleted)")
+    if path.stat().st_size == 0:
+        raise CatalogError(f"{path}: file is empty")
+    return READERS[fmt](path, columns)
+
+
+def normalise(frame: pd.DataFrame, mapping: dict[str, str], missing: dict[str, list[float]], float64: set[str],
+              source: str, report: ReadReport) -> pd.DataFrame:
+    """Rename to canonical columns, apply sentinels, fix dtypes, drop bad coordinates (counted)."""
+    out = {}
+    for canonical, column in mapping.items():
+        values = frame[column]
+        if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            raise CatalogError(f"{source}: column {column!r} (mapped to {canonical!r}) is not numeric (dtype {values.dtype})")
+        array = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        if canonical in missing:
+            array = np.where(np.isin(array, missing[canonical]), np.nan, array)
+        if canonical in IDENTIFIER_COLUMNS:
+            out[canonical] = array if np.isnan(array).any() else array.astype(np.int64)
+        else:
+            out[canonical] = array if canonical in float64 else array.astype(np.float32)
+    df = pd.DataFrame(out)
+    report.rows_read += len(df)
+    ra = df["ra"].to_numpy(dtype=np.float64)
+    dec = df["dec"].to_numpy(dtype=np.float64)
+    bad_nan = np.isnan(ra) | np.isnan(dec)
+    bad_range = ~bad_nan & ((np.abs(dec) > 90) | ~np.isfinite(ra))
+    for reason, mask in (("missing ra/dec", bad_nan), ("dec outside [-90, 90] or infinite ra", bad_range)):
+        if mask.any():
+            report.dropped[reason] = report.dropped.get(reason, 0) + int(mask.sum())
+    keep = ~(bad_nan | bad_range)
+    if not keep.all():
+        df = df[keep].reset_index(drop=True)
+    df["ra"] = wrap_ra(df["ra"].to_numpy()).astype(df["ra"].dtype)
+    return df
+
+
+def add_projection(df: pd.DataFrame) -> pd.DataFrame:
+    """All-sky Hammer-Aitoff coordinates, computed once per load so panning never recomputes them."""
+    x, y = hammer_aitoff(df["ra"].to_numpy(dtype=np.float64), df["dec"].to_numpy(dtype=np.float64))
+    df["x_allsky"] = x.astype(np.float32)
+    df["y_allsky"] = y.astype(np.float32)
+    return df
+
+
+def required_missing(mapping: dict[str, str]) -> list[str]:
+    return [c for c in REQUIRED if c not in mapping]

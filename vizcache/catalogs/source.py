@@ -1,0 +1,195 @@
+"""A configured catalog: its files, column mapping and backend; a cache key and a loader.
+
+The cache key carries a fingerprint of the files (path, size, mtime), so a changed file is
+loaded again instead of being served stale. Files are only ever read inside the configured
+folders, after resolving links and ``..``.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .readers import CatalogError, ReadReport, add_projection, detect_format, normalise, read_source_file
+from .schema import EUCLID_COLUMNS
+
+BACKENDS = ("pandas", "dask")
+
+
+@dataclass(frozen=True)
+class CatalogSpec:
+    name: str
+    kind: str
+    files: tuple[str, ...]  # absolute paths or glob patterns
+    folders: tuple[Path, ...]  # files must resolve inside one of these
+    columns: dict[str, str] = field(default_factory=dict)  # canonical -> source column
+    missing: dict[str, list[float]] = field(default_factory=dict)  # canonical -> sentinel values
+    float64: frozenset[str] = frozenset()
+    format: str | None = None
+    backend: str = "pandas"
+    scheduler: str | None = None
+
+    def mapping(self) -> dict[str, str]:
+        return dict(self.columns) if self.columns else dict(EUCLID_COLUMNS[self.kind])
+
+
+def _inside(path: Path, folders: tuple[Path, ...]) -> bool:
+    return any(path == f or f in path.parents for f in folders)
+
+
+def resolve_files(spec: CatalogSpec) -> list[Path]:
+    """The files a spec names, now; each checked to lie inside the configured folders."""
+    paths: list[Path] = []
+    for pattern in spec.files:
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            raise CatalogError(f"catalog {spec.name!r}: no file matches {pattern}")
+        for match in matches:
+            path = Path(match).resolve()
+            if not _inside(path, spec.folders):
+                allowed = ", ".join(map(str, spec.folders))
+                raise CatalogError(f"catalog {spec.name!r}: {match} is outside the configured folders ({allowed})")
+            paths.append(path)
+    return paths
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """Short hash of (path, size, mtime) of every file: changes when any file does."""
+    h = hashlib.sha1()
+    for path in paths:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise CatalogError(f"{path}: file not found (it may have been moved or deleted)") from None
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:12]
+
+
+@dataclass
+class Catalog:
+    """A loaded catalog in canonical columns, plus where it came from and what reading dropped."""
+
+    name: str
+    kind: str
+    data: pd.DataFrame  # or a dask DataFrame with the dask backend
+    files: list[Path]
+    fingerprint: str
+    mapping: dict[str, str]
+    report: ReadReport
+    backend: str = "pandas"
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def memory_bytes(self) -> int:
+        if self.backend == "dask":
+            return int(self.data.memory_usage(deep=True).sum().compute())
+        return int(self.data.memory_usage(deep=True).sum())
+
+    def info(self) -> dict:
+        df = self.data
+        ra = np.asarray(df["ra"]) if self.backend == "pandas" else df["ra"].to_dask_array(lengths=True).compute()
+        stats = {}
+        for col in ("dec", "z", "z_phot"):
+            if col in df.columns:
+                s = df[col]
+                lo, hi = (s.min(), s.max()) if self.backend == "pandas" else (s.min().compute(), s.max().compute())
+                stats[col] = [float(lo), float(hi)]
+        rows = len(df)
+        dropped = self.report.dropped if self.backend == "pandas" else {"bad coordinates": self.report.rows_read - rows}
+        return {
+            "name": self.name, "kind": self.kind, "backend": self.backend, "rows": rows,
+            "rows_dropped": dropped,
+            "files": [str(f) for f in self.files], "fingerprint": self.fingerprint,
+            "columns": {c: {"source": self.mapping.get(c, "(derived)"), "dtype": str(df[c].dtype)} for c in df.columns},
+            "ra_extent": list(ra_extent(ra)) if len(ra) else None,
+            "dec_range": stats.get("dec"),
+            "z_range": stats.get("z") or stats.get("z_phot"),
+            "memory_bytes": self.memory_bytes(),
+        }
+
+
+def ra_extent(ra: np.ndarray, bin_deg: float = 0.1) -> tuple[float, float]:
+    """(start, end) of the smallest RA arc holding every point; start > end when it crosses RA 0."""
+    bins = int(round(360 / bin_deg))
+    occupied = np.bincount((np.mod(ra, 360.0) / bin_deg).astype(int) % bins, minlength=bins) > 0
+    if occupied.all():
+        return 0.0, 360.0
+    # Largest circular run of empty bins: the extent is everything else.
+    empty = np.concatenate([~occupied, ~occupied]).astype(np.int8)
+    edges = np.diff(np.concatenate([[0], empty, [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    longest = np.argmax(np.minimum(ends - starts, bins))
+    gap_start, gap_end = starts[longest] % bins, ends[longest] % bins
+    return gap_end * bin_deg, gap_start * bin_deg
+
+
+class CatalogSource:
+    """What the cache needs: ``key()`` (name + file fingerprint) and ``load()``.
+
+    >>> source = CatalogSource(spec)
+    >>> catalog = cache.get_or_load(source.key(), source.load)
+    """
+
+    def __init__(self, spec: CatalogSpec) -> None:
+        self.spec = spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def key(self) -> tuple[str, str]:
+        return (self.spec.name, fingerprint(resolve_files(self.spec)))
+
+    def load(self) -> Catalog:
+        spec = self.spec
+        paths = resolve_files(spec)
+        mapping = spec.mapping()
+        if spec.backend == "dask":
+            data, report = self._load_dask(paths, mapping)
+        else:
+            report = ReadReport()
+            frames = []
+            for path in paths:
+                fmt = spec.format or detect_format(path)
+                raw = read_source_file(path, fmt, list(dict.fromkeys(mapping.values())))
+                frames.append(normalise(raw, mapping, spec.missing, spec.float64, str(path), report))
+                del raw
+            data = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            if data.empty:
+                raise CatalogError(f"catalog {spec.name!r}: no rows with valid coordinates in {', '.join(map(str, paths))}")
+            add_projection(data)
+        return Catalog(spec.name, spec.kind, data, paths, fingerprint(paths), mapping, report, spec.backend)
+
+    def _load_dask(self, paths: list[Path], mapping: dict[str, str]):
+        import dask.dataframe as dd
+        import pyarrow.parquet as pq
+
+        spec = self.spec
+        if spec.scheduler:
+            try:
+                from distributed import Client
+            except ImportError:
+                raise CatalogError(f"catalog {spec.name!r}: scheduler = {spec.scheduler!r} needs the 'distributed' package (pip install distributed)") from None
+            Client(spec.scheduler, set_as_default=True)
+        if any((spec.format or detect_format(p)) != "parquet" for p in paths):
+            raise CatalogError(f"catalog {spec.name!r}: backend = 'dask' reads Parquet files only")
+        report = ReadReport()
+        for path in paths:  # validate columns and count rows from metadata, without reading data
+            schema = pq.read_schema(path)
+            missing = [c for c in mapping.values() if c not in schema.names]
+            if missing:
+                raise CatalogError(f"{path}: missing column(s) {', '.join(missing)}; the file has: {', '.join(schema.names)}")
+            report.rows_read += pq.ParquetFile(path).metadata.num_rows
+        raw = dd.read_parquet([str(p) for p in paths], columns=list(dict.fromkeys(mapping.values())))
+        meta = add_projection(normalise(raw._meta, mapping, spec.missing, spec.float64, spec.name, ReadReport()))
+
+        def convert(part: pd.DataFrame) -> pd.DataFrame:
+            return add_projection(normalise(part, mapping, spec.missing, spec.float64, spec.name, ReadReport()))
+
+        return raw.map_partitions(convert, meta=meta), report
