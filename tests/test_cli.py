@@ -1,0 +1,43 @@
+"""The vizcache command, run as a user runs it: a real process."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def vizcache(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "vizcache.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_info_reports_limit_probe_and_policies():
+    proc = vizcache("info")
+    assert proc.returncode == 0
+    assert "via statm" in proc.stdout and "registered policies: AgeBased, RSSThresholdLRU, SizeEstimatedLRU" in proc.stdout
+
+
+def test_generate_then_catalog_info(tmp_path):
+    proc = vizcache("generate", "--preset", "small", "--out", tmp_path / "d", "--seed", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert "members:" in proc.stdout and "total:" in proc.stdout
+    config = tmp_path / "c.toml"
+    config.write_text('[data]\nfolders = ["d"]\n[catalogs.BOTH]\nfiles = "d/both.parquet"\n[catalogs.M]\nfiles = "d/members/*.parquet"\nkind = "members"\n')
+    info = json.loads(vizcache("catalog-info", config, "BOTH", "--json").stdout)
+    assert info["rows"] > 1000 and info["columns"]["ra"]["source"] == "RIGHT_ASCENSION_CLUSTER"
+    assert info["ra_extent"][0] > info["ra_extent"][1]  # the equatorial patch crosses RA 0
+    assert 0 < info["z_range"][0] < info["z_range"][1] < 3 and info["memory_bytes"] > 0
+    text = vizcache("catalog-info", config, "M").stdout
+    assert "M (members, pandas)" in text and "cluster_id <- ID_UNIQUE_CLUSTER" in text
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["catalog-info", "{cfg}", "NOPE"], "no catalog 'NOPE'; configured catalogs: BOTH"),
+    (["catalog-info", "{cfg}", "BOTH"], "file not found"),
+])
+def test_catalog_info_errors_are_one_line(tmp_path, args, message):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[catalogs.BOTH]\nfiles = "missing.parquet"\n')
+    proc = vizcache(*[a.format(cfg=cfg) for a in args])
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
