@@ -207,6 +207,10 @@ class Cache:
             self._counters.probe_seconds += elapsed
         return rss
 
+    def rss_unmetered(self) -> int:
+        """Process RSS for observers (stats, monitors): not counted as policy overhead."""
+        return self._probe()
+
     def estimate(self, value: Any, estimator: Callable[[Any], int]) -> int:
         """Size ``value`` with ``estimator``; timed and counted as policy overhead."""
         start = time.perf_counter()
@@ -329,7 +333,7 @@ class Cache:
     def stats(self) -> dict:
         """Counters, ratios, memory and overhead figures, merged with the policy's own."""
         policy_stats = self.policy.policy_stats(self)  # may size entries, as the old code did
-        rss = self._probe()  # not policy overhead: this read is for the reader of stats
+        rss = self.rss_unmetered()
         with self._lock:
             counters = self._counters.as_dict()
             n = len(self._entries)

@@ -156,11 +156,14 @@ def _catalog_spec(name: str, table: Any, base: Path, folders: tuple[Path, ...], 
     return CatalogSpec(name, kind, resolved, folders, dict(columns), sentinels, frozenset(float64), fmt, backend, scheduler)
 
 
-def load_config(path: str | Path) -> Config:
-    """Parse and check a whole config file; every problem is one ConfigError."""
+def load_config(path: str | Path, base: Path | None = None) -> Config:
+    """Parse and check a whole config file; every problem is one ConfigError.
+
+    Relative paths resolve against ``base``, by default the file's own folder.
+    """
     path = Path(path).resolve()
     data = read_toml(path)
-    source, base = str(path), path.parent
+    source, base = str(path), (base or path.parent).resolve()
     for section in data:
         if section not in SECTIONS:
             raise ConfigError(f"{source}: unknown section [{section}]; allowed sections: {', '.join(SECTIONS)}")

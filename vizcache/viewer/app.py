@@ -1,0 +1,92 @@
+"""The viewer page: a FastListTemplate with the sky map, its controls, and the cache monitor.
+
+Served by ``panel serve apps/viewer.py`` (or this file). When the configured data set is
+missing it is generated once, in the background, with progress shown in the page.
+"""
+
+from __future__ import annotations
+
+import panel as pn
+
+from ..catalogs.readers import CatalogError
+from ..config import ConfigError
+from .monitor import CacheMonitor
+from .runtime import ViewerRuntime, runtime_from_environment
+from .skymap import SkyMap
+
+
+def _notify_error(message: str) -> None:
+    if pn.state.notifications is not None:
+        pn.state.notifications.error(message, duration=0)
+
+
+def _query_catalog(runtime: ViewerRuntime) -> str | None:
+    """The catalog asked for in the URL (?catalog=NAME), if it is a configured one."""
+    args = pn.state.session_args or {}
+    values = args.get("catalog")
+    if not values:
+        return None
+    name = values[0].decode("utf-8", "replace")
+    if name in runtime.sources:
+        return name
+    # Only names from the config ever reach the loader: nothing in a URL names a file.
+    pn.state.onload(lambda: _notify_error(f"Unknown catalog {name!r} in the URL; configured catalogs: {', '.join(runtime.sources)}"))
+    return None
+
+
+def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) -> SkyMap:
+    catalog = _query_catalog(runtime)
+    params = {"catalog": catalog} if catalog else {}
+    skymap = SkyMap(runtime=runtime, notify=_notify_error, **params)
+    monitor = CacheMonitor(runtime=runtime)
+    skymap.param.watch(lambda event: setattr(monitor, "last_switch_seconds", event.new), "last_switch_seconds")
+    sidebar[:] = [skymap.controls()]
+    main[:] = [pn.Row(pn.Column(skymap, sizing_mode="stretch_both"), pn.Column(monitor, width=430), sizing_mode="stretch_both")]
+    for name, reason in runtime.missing_catalogs().items():
+        pn.state.onload(lambda reason=reason, name=name: _notify_error(f"Catalog {name!r} is unavailable: {reason}"))
+    return skymap
+
+
+def _show_generation(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) -> None:
+    """Progress of the one-time data generation, then the viewer once the data is there."""
+    runtime.start_generation()
+    bar = pn.indicators.Progress(value=0, max=100, sizing_mode="stretch_width", bar_color="primary")
+    text = pn.pane.Markdown("Preparing the default data set ...")
+    main[:] = [pn.Column("## Generating the default catalogs (first start only)", bar, text, sizing_mode="stretch_width")]
+    status = runtime.generation
+
+    def poll() -> None:
+        bar.value = int(status.fraction * 100)
+        text.object = status.message or "starting ..."
+        if status.error:
+            callback.stop()
+            text.object = f"**{status.error}**"
+            _notify_error(status.error)
+        elif status.done:
+            callback.stop()
+            build_viewer(runtime, sidebar, main)
+
+    callback = pn.state.add_periodic_callback(poll, period=300)
+
+
+def create_app() -> pn.template.FastListTemplate:
+    """One session's page. Config errors become a page that says what is wrong."""
+    sidebar = pn.Column(sizing_mode="stretch_width")
+    main = pn.Column(sizing_mode="stretch_both")
+    title = "vizcache"
+    try:
+        runtime = runtime_from_environment()
+        title = runtime.config.viewer.get("title", title)
+        if runtime.needs_generation():
+            _show_generation(runtime, sidebar, main)
+        else:
+            build_viewer(runtime, sidebar, main)
+    except (ConfigError, CatalogError) as exc:
+        main[:] = [pn.pane.Alert(f"**The viewer could not start:** {exc}", alert_type="danger")]
+    return pn.template.FastListTemplate(title=title, sidebar=[sidebar], main=[main], sidebar_width=330,
+                                       accent_base_color="#3f51b5", header_background="#3f51b5")
+
+
+if __name__.startswith("bokeh"):  # `panel serve vizcache/viewer/app.py` (used by `vizcache serve`)
+    pn.extension("tabulator", notifications=True, nthreads=4)
+    create_app().servable()

@@ -1,0 +1,118 @@
+"""CacheMonitor: what the shared cache is doing, refreshed on a timer without blocking the page.
+
+It reads snapshots (stats, entries, the event log since the last poll, the RSS samples the
+runtime keeps), so polling never touches the cache's hot path.
+"""
+
+from __future__ import annotations
+
+import time
+
+import holoviews as hv
+import pandas as pd
+import panel as pn
+import param
+
+from ..units import format_bytes
+from .runtime import ViewerRuntime
+
+MiB = 2**20
+
+
+class CacheMonitor(pn.viewable.Viewer):
+    """Live view of a :class:`vizcache.Cache`: policy, RSS against its limits, entries, events.
+
+    >>> CacheMonitor(runtime=runtime, period=1000)
+    """
+
+    period = param.Integer(default=1000, bounds=(200, 60_000), doc="Milliseconds between refreshes.")
+    history_seconds = param.Integer(default=300, bounds=(10, 600), doc="Seconds of RSS history drawn.")
+    max_events = param.Integer(default=200, bounds=(10, 1000), doc="Newest events kept in the log table.")
+    last_switch_seconds = param.Number(default=None, allow_None=True, bounds=(0.0, 3600.0),
+                                       doc="Latency of the last catalog switch, set by the sky map.")
+
+    def __init__(self, runtime: ViewerRuntime, **params) -> None:
+        super().__init__(**params)
+        self.runtime = runtime
+        self._seq = 0
+        self._events = pd.DataFrame(columns=["time", "event", "key", "MB", "seconds", "detail"])
+        policy = runtime.cache.policy
+        rows = "\n".join(f"| {k} | `{v}` |" for k, v in policy.settings().items())
+        self._policy = pn.pane.Markdown(f"**{type(policy).__name__}** from `{runtime.config.path.name}`\n\n| parameter | value |\n|---|---|\n{rows}",
+                                        sizing_mode="stretch_width")
+        self._hit_ratio = pn.indicators.Number(name="hit ratio", value=0, format="{value:.0f}%", font_size="22pt", title_size="10pt")
+        self._rss = pn.indicators.Number(name="RSS MiB", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
+        self._switch = pn.indicators.Number(name="last switch ms", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
+        self._counts = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self._pipe = hv.streams.Pipe(data=self._rss_frame())
+        self._rss_plot = pn.pane.HoloViews(hv.DynamicMap(self._rss_curve, streams=[self._pipe]), sizing_mode="stretch_width", height=230)
+        self._entries = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=180)
+        self._log = pn.widgets.Tabulator(self._events, disabled=True, show_index=False, sizing_mode="stretch_width", height=220,
+                                         pagination="local", page_size=8)
+        self.refresh()
+        if pn.state.curdoc is not None:  # in a served page: poll; the callback dies with the session
+            self._callback = pn.state.add_periodic_callback(self.refresh, period=self.period)
+
+    @param.depends("period", watch=True)
+    def _set_period(self) -> None:
+        if getattr(self, "_callback", None) is not None:
+            self._callback.period = self.period
+
+    def _rss_frame(self) -> pd.DataFrame:
+        since = time.time() - self.history_seconds
+        samples = [(t, rss) for t, rss in list(self.runtime.rss_history) if t >= since]
+        frame = pd.DataFrame(samples, columns=["time", "rss"])
+        frame["time"] = pd.to_datetime(frame["time"], unit="s")
+        frame["RSS MiB"] = frame.pop("rss") / MiB
+        return frame
+
+    def _rss_curve(self, data: pd.DataFrame):
+        policy = self.runtime.cache.policy
+        curve = hv.Curve(data, "time", "RSS MiB").opts(color="#1f77b4", line_width=2)
+        lines = [hv.HLine(getattr(policy, attr) / MiB).opts(color=color, line_dash="dashed", line_width=1)
+                 for attr, color in (("limit_bytes", "red"), ("high_bytes", "orange"), ("low_bytes", "green"))
+                 if getattr(policy, attr, None)]
+        return hv.Overlay([curve, *lines]).opts(responsive=True, height=220, title="process RSS: limit (red), high (orange), low (green) water",
+                                                 framewise=True, toolbar=None, fontsize={"title": 10})
+
+    def refresh(self) -> None:
+        cache = self.runtime.cache
+        stats = cache.stats()
+        self._hit_ratio.value = 100 * stats["hit_ratio"]
+        self._rss.value = stats["rss"] / MiB
+        if self.last_switch_seconds is not None:
+            self._switch.value = 1000 * self.last_switch_seconds
+        warning = f"\n\n⚠ {stats['warnings'][-1]}" if stats["warnings"] else ""
+        self._counts.object = (f"{stats['hits']:,} hits · {stats['misses']:,} misses · {stats['loads']:,} loads · "
+                               f"{stats['evictions']:,} evictions · {stats['rejections']:,} rejections · "
+                               f"{format_bytes(stats['bytes_reclaimed'])} reclaimed · policy overhead {stats['overhead_seconds'] * 1e3:,.1f} ms{warning}")
+        entries = pd.DataFrame([
+            {"key": e["key"][0] if isinstance(e["key"], tuple) else str(e["key"]), "age s": round(e["age_s"], 1), "hits": e["hits"],
+             "load s": round(e["load_seconds"], 3), "measured MB": round(e["measured_bytes"] / 1e6, 1),
+             "estimated MB": None if e["estimated_bytes"] is None else round(e["estimated_bytes"] / 1e6, 1)}
+            for e in reversed(cache.entries())
+        ])
+        self._entries.value = entries
+        new = cache.events.since(self._seq)
+        if new:
+            self._seq = new[-1].seq
+            rows = pd.DataFrame([{"time": time.strftime("%H:%M:%S", time.localtime(e.time)), "event": e.kind,
+                                  "key": e.key, "MB": None if e.bytes is None else round(e.bytes / 1e6, 1),
+                                  "seconds": None if e.latency is None else round(e.latency, 3), "detail": e.detail} for e in reversed(new)])
+            self._events = pd.concat([rows, self._events], ignore_index=True).head(self.max_events)
+            self._log.value = self._events
+        self._pipe.send(self._rss_frame())
+
+    def __panel__(self):
+        return pn.Column(
+            "### Cache monitor",
+            self._policy,
+            pn.Row(self._hit_ratio, self._rss, self._switch),
+            self._counts,
+            self._rss_plot,
+            "**Entries** (most recently used first)",
+            self._entries,
+            "**Log** (loads, evictions, rejections, warnings)",
+            self._log,
+            sizing_mode="stretch_width",
+        )

@@ -1,0 +1,148 @@
+"""What every browser session of one server process shares: config, cache, catalogs, RSS history.
+
+Sessions come and go; the cache must not. One :class:`ViewerRuntime` per config file lives in
+``pn.state.cache`` (Panel's process-wide store), so concurrent sessions hit the same entries and
+single-flight keeps them from loading one catalog twice.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..cache import Cache
+from ..catalogs.generate import generate
+from ..catalogs.readers import CatalogError
+from ..catalogs.source import Catalog, CatalogSource, resolve_files
+from ..config import Config, load_config
+
+ENV_CONFIG = "VIZCACHE_CONFIG"
+_RUNTIMES_LOCK = threading.Lock()
+
+
+def default_config_path() -> Path:
+    """The packaged default config; its relative paths resolve against the working directory."""
+    return Path(str(resources.files("vizcache.viewer") / "default.toml"))
+
+
+def config_path_from(argv: list[str], environ: dict[str, str]) -> tuple[Path, Path | None]:
+    """(config file, base folder) from ``--config FILE`` in argv, else $VIZCACHE_CONFIG, else the default.
+
+    Only the packaged default gets a base (the working directory); a user's file resolves
+    paths against its own folder.
+    """
+    if "--config" in argv:
+        i = argv.index("--config")
+        if i + 1 < len(argv):
+            return Path(argv[i + 1]), None
+    if environ.get(ENV_CONFIG):
+        return Path(environ[ENV_CONFIG]), None
+    return default_config_path(), Path.cwd()
+
+
+@dataclass
+class GenerationStatus:
+    running: bool = False
+    fraction: float = 0.0
+    message: str = ""
+    error: str | None = None
+    done: bool = False
+
+
+class ViewerRuntime:
+    """The shared state behind every session: one cache, one trace, the catalogs, RSS samples."""
+
+    def __init__(self, config: Config, sample_every: float = 0.5) -> None:
+        self.config = config
+        self.cache = Cache(config.policy, trace=config.trace)
+        self.sources = {name: CatalogSource(spec) for name, spec in config.catalogs.items()}
+        self.rss_history: deque[tuple[float, int]] = deque(maxlen=1200)
+        self.generation = GenerationStatus()
+        self._keys: dict[str, tuple] = {}
+        self._lock = threading.Lock()
+        self._sample_every = sample_every
+        threading.Thread(target=self._sample_rss, name="vizcache-rss-sampler", daemon=True).start()
+
+    def _sample_rss(self) -> None:
+        while True:
+            self.rss_history.append((time.time(), self.cache.rss_unmetered()))
+            time.sleep(self._sample_every)
+
+    # -- data on disk ------------------------------------------------------------------
+
+    def missing_catalogs(self) -> dict[str, str]:
+        """Catalogs whose files cannot be found now, with the reason."""
+        missing = {}
+        for name, source in self.sources.items():
+            try:
+                for path in resolve_files(source.spec):
+                    if not path.exists():
+                        raise CatalogError(f"{path}: file not found")
+            except CatalogError as exc:
+                missing[name] = str(exc)
+        return missing
+
+    def needs_generation(self) -> bool:
+        return bool(self.config.generate) and bool(self.missing_catalogs()) and not self.generation.done
+
+    def start_generation(self) -> None:
+        """Generate the configured preset once, in the background, however many sessions ask."""
+        with self._lock:
+            if self.generation.running or self.generation.done:
+                return
+            self.generation.running = True
+        threading.Thread(target=self._generate, name="vizcache-generate", daemon=True).start()
+
+    def _generate(self) -> None:
+        status = self.generation
+        preset = self.config.generate
+        out = self.config.folders[0] / preset
+
+        def progress(fraction: float, message: str) -> None:
+            status.fraction, status.message = fraction, message
+
+        try:
+            generate(out, preset, progress=progress)
+            status.done = True
+        except Exception as exc:  # shown in the page; the server stays up
+            status.error = f"generating the {preset!r} data set into {out} failed: {exc}"
+        finally:
+            status.running = False
+
+    # -- catalogs through the cache ----------------------------------------------------
+
+    def load(self, name: str) -> Catalog:
+        """The named catalog, through the configured policy. Raises CatalogError with a clear message."""
+        if name not in self.sources:
+            raise CatalogError(f"unknown catalog {name!r}; configured catalogs: {', '.join(self.sources)}")
+        source = self.sources[name]
+        key = source.key()
+        catalog = self.cache.get_or_load(key, source.load)
+        with self._lock:
+            old, self._keys[name] = self._keys.get(name), key
+        if old is not None and old != key:
+            self.cache.invalidate(old)  # the file changed: the old version is dead weight
+        return catalog
+
+
+def get_runtime(config_path: Path, base: Path | None = None) -> ViewerRuntime:
+    """The process-wide runtime for a config file, created on first use."""
+    import panel as pn
+
+    key = ("vizcache-runtime", str(Path(config_path).resolve()), str(base))
+    with _RUNTIMES_LOCK:
+        runtime = pn.state.cache.get(key)
+        if runtime is None:
+            runtime = pn.state.cache[key] = ViewerRuntime(load_config(config_path, base=base))
+    return runtime
+
+
+def runtime_from_environment() -> ViewerRuntime:
+    path, base = config_path_from(sys.argv, dict(os.environ))
+    return get_runtime(path, base)

@@ -1,0 +1,265 @@
+"""SkyMap: every point of a catalog, rasterized with datashader, with linked histograms and a table.
+
+Colormap and opacity are passed into the pipeline as parameter references after the
+aggregation, so changing them re-colours the existing aggregate instead of re-aggregating.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+
+import datashader as ds
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from holoviews.operation.datashader import rasterize
+
+from .runtime import ViewerRuntime
+
+log = logging.getLogger(__name__)
+
+#: color-by choice -> (aggregation, column for clusters, column for members); None column = density
+COLOR_BY = {
+    "density": ("count", None, None),
+    "mean redshift": ("mean", "z", "z_phot"),
+    "mean SNR": ("mean", "snr", None),
+    "richness": ("mean", "richness", None),
+}
+PROJECTIONS = {"RA/Dec": ("ra", "dec"), "all-sky": ("x_allsky", "y_allsky")}
+# Declared extents (python floats): without them HoloViews takes bounds from float32 data and
+# rejects its own float64 pixel grid; with them every catalog shares one stable frame.
+EXTENTS = {"ra": (0.0, 360.0), "dec": (-90.0, 90.0), "x_allsky": (-2.0 * 2**0.5, 2.0 * 2**0.5), "y_allsky": (-(2**0.5), 2**0.5)}
+LABELS = {"ra": "RA [deg]", "dec": "Dec [deg]", "x_allsky": "Hammer-Aitoff x (RA increases to the left)", "y_allsky": "Hammer-Aitoff y"}
+HOVER = ("id", "z", "snr")
+TABLE_COLUMNS = ("id", "ra", "dec", "z", "z_err", "snr", "richness", "det_code", "cross_id", "cluster_id", "z_phot", "pmem")
+TABLE_MAX_ROWS = 100_000
+WIDTH, HEIGHT = 900, 450
+
+
+def _is_dask(frame) -> bool:
+    return type(frame).__module__.startswith("dask")
+
+
+class SkyMap(pn.viewable.Viewer):
+    """A datashaded sky map of the configured catalogs, switched through the shared cache.
+
+    >>> SkyMap(runtime=runtime, catalog="AMICO", color_by="mean SNR")
+    """
+
+    catalog = param.Selector(default=None, objects=[], doc="Catalog shown on the map (any configured catalog).")
+    color_by = param.Selector(default="density", objects=list(COLOR_BY), doc="What a pixel's colour says about the points in it.")
+    snr_range = param.Range(default=(0.0, 60.0), bounds=(0.0, 60.0), doc="Clusters with SNR in this range are shown.")
+    z_range = param.Range(default=(0.0, 3.0), bounds=(0.0, 3.0), doc="Points with (photometric) redshift in this range are shown.")
+    projection = param.Selector(default="RA/Dec", objects=list(PROJECTIONS), doc="RA/Dec (RA increasing to the left) or all-sky Hammer-Aitoff.")
+    show_members = param.Boolean(default=False, doc="Overlay the member galaxies catalog under the clusters.")
+    cmap = param.Selector(default="fire", objects=["fire", "kbc", "viridis", "inferno", "bmy"], doc="Colormap; changing it does not re-aggregate.")
+    opacity = param.Number(default=1.0, bounds=(0.1, 1.0), step=0.05, doc="Opacity of the catalog layer; changing it does not re-aggregate.")
+    last_switch_seconds = param.Number(default=None, allow_None=True, bounds=(0.0, 3600.0), constant=True,
+                                       doc="Seconds from the last catalog switch to its new aggregate.")
+    frame = param.Parameter(default=None, precedence=-1, doc="Rows of the shown catalog (pandas or dask DataFrame).")
+    members_frame = param.Parameter(default=None, precedence=-1, doc="Rows of the member overlay, when shown.")
+    aggregation = param.Selector(default="count", objects=["count", "mean"], precedence=-1, doc="Datashader reduction for color_by.")
+    view = param.Parameter(default=None, precedence=-1, doc="(frame, boolean mask or None) of the rows in view and passing the filters.")
+
+    def __init__(self, runtime: ViewerRuntime, notify=None, **params) -> None:
+        self.runtime = runtime
+        names = list(runtime.sources)
+        self.param.catalog.objects = names
+        params.setdefault("catalog", runtime.config.viewer.get("catalog", names[0] if names else None))
+        self._notify = notify or (lambda message: log.error("%s", message))
+        self._shown: str | None = None
+        self._switch_started: float | None = None
+        super().__init__(**params)
+        self._build()
+        self._switch()
+        self._update_view()
+
+    # -- loading through the cache ---------------------------------------------------
+
+    @param.depends("catalog", watch=True)
+    def _switch(self) -> None:
+        if self.catalog is None or self.catalog == self._shown:
+            return
+        self._switch_started = time.perf_counter()
+        self._map.loading = True
+        try:
+            catalog = self.runtime.load(self.catalog)
+        except Exception as exc:  # any failure is shown in the page; the other catalogs keep working
+            self._notify(f"Catalog {self.catalog!r} could not be loaded: {exc}")
+            self._switch_started = None
+            if self._shown is not None:
+                self.catalog = self._shown
+            return
+        finally:
+            self._map.loading = False
+        self._shown = self.catalog
+        self.kind = catalog.kind
+        self.frame = catalog.data
+        if pn.state.location is not None:
+            pn.state.location.update_query(catalog=self.catalog)
+
+    @param.depends("show_members", watch=True)
+    def _load_members(self) -> None:
+        name = self.runtime.config.viewer.get("members")
+        if not self.show_members:
+            self.members_frame = None
+            return
+        try:
+            self.members_frame = self.runtime.load(name).data if name else None
+        except Exception as exc:
+            self._notify(f"Member galaxies ({name!r}) could not be loaded: {exc}")
+            self.show_members = False
+        if name is None:
+            self._notify("No members catalog is configured: set [viewer] members in the config")
+            self.show_members = False
+
+    @param.depends("color_by", "frame", watch=True)
+    def _aggregation(self) -> None:
+        self.aggregation = "count" if self._color_column() is None else "mean"
+
+    def _color_column(self) -> str | None:
+        _, for_clusters, for_members = COLOR_BY[self.color_by]
+        column = for_members if getattr(self, "kind", "clusters") == "members" else for_clusters
+        return column if self.frame is not None and column in self.frame.columns else None
+
+    # -- the pipeline ----------------------------------------------------------------
+
+    def _mask(self, frame, snr_range, z_range):
+        """Rows passing the filters, or None when no filter narrows anything (so nothing is copied)."""
+        mask = None
+        for column, (lo, hi), bounds in (("snr", snr_range, self.param.snr_range.bounds), ("z", z_range, self.param.z_range.bounds),
+                                         ("z_phot", z_range, self.param.z_range.bounds)):
+            if column in frame.columns and (lo, hi) != bounds:
+                m = (frame[column] >= lo) & (frame[column] <= hi)
+                mask = m if mask is None else mask & m
+        return mask
+
+    def _filtered(self, frame, snr_range, z_range):
+        mask = self._mask(frame, snr_range, z_range)
+        return frame if mask is None else frame[mask]
+
+    @staticmethod
+    def _kdims(projection: str) -> list[hv.Dimension]:
+        return [hv.Dimension(c, label=LABELS[c], range=EXTENTS[c]) for c in PROJECTIONS[projection]]
+
+    def _points(self, frame, snr_range, z_range, projection, aggregation):
+        kdims = self._kdims(projection)
+        if frame is None:
+            return hv.Points(pd.DataFrame({d.name: np.array([], float) for d in kdims}), kdims)
+        df = self._filtered(frame, snr_range, z_range)
+        color = self._color_column()
+        vdims = ([color] if color else []) + [c for c in HOVER if c in df.columns and c != color]
+        return hv.Points(df, kdims, vdims)
+
+    def _member_points(self, frame, z_range, projection):
+        kdims = self._kdims(projection)
+        if frame is None:
+            return hv.Points(pd.DataFrame({d.name: np.array([], float) for d in kdims}), kdims)
+        return hv.Points(self._filtered(frame, self.param.snr_range.bounds, z_range), kdims)
+
+    def _rendered(self, image):
+        if self._switch_started is not None:
+            with param.edit_constant(self):
+                self.last_switch_seconds = time.perf_counter() - self._switch_started
+            self._switch_started = None
+        return image
+
+    def _build(self) -> None:
+        p = self.param
+        points = hv.DynamicMap(pn.bind(self._points, p.frame, p.snr_range, p.z_range, p.projection, p.aggregation))
+        # The hover selector (the brightest cluster in a pixel) is 25x dearer than a count at 10M
+        # points, so only the cluster layer has one; member layers aggregate without it.
+        selector = pn.bind(lambda frame: ds.max("snr") if frame is not None and "snr" in frame.columns and len(frame) < 2_000_000 else None, p.frame)
+        shaded = rasterize(points, aggregator=p.aggregation, selector=selector, width=WIDTH, height=HEIGHT).apply(self._rendered)
+        catalog_layer = shaded.apply.opts(cmap=p.cmap, alpha=p.opacity, cnorm="eq_hist", colorbar=True, tools=["hover"],
+                                          invert_xaxis=p.projection.rx() == "RA/Dec")
+        members = hv.DynamicMap(pn.bind(self._member_points, p.members_frame, p.z_range, p.projection))
+        member_layer = rasterize(members, width=WIDTH, height=HEIGHT).opts(cmap="gray", cnorm="eq_hist", alpha=0.6)
+        self._range = hv.streams.RangeXY(source=points)
+        overlay = (member_layer * catalog_layer).opts(
+            responsive=True, min_height=420, active_tools=["wheel_zoom"], framewise=True)
+        self._map = pn.pane.HoloViews(overlay, sizing_mode="stretch_both", min_height=420, linked_axes=False)
+        self.param.watch(self._update_view, ["frame", "snr_range", "z_range", "projection"])
+        self._range.param.watch(self._update_view, ["x_range", "y_range"])
+        view = p.view
+        self._histograms = pn.Row(
+            *(pn.pane.HoloViews(pn.bind(self._histogram, view, columns, label), sizing_mode="stretch_width", height=210)
+              for columns, label in ((("z", "z_phot"), "redshift"), (("snr",), "SNR"))),
+            sizing_mode="stretch_width")
+        self._table = pn.widgets.Tabulator(pagination="remote", page_size=12, disabled=True, show_index=False,
+                                           sizing_mode="stretch_width", height=420)
+        self._table_title = pn.pane.Markdown("", margin=(0, 10))
+        self.param.watch(lambda event: self._fill_table(event.new), "view")
+        self._download = pn.widgets.FileDownload(callback=self._csv, filename="catalog_in_view.csv", label="Download CSV",
+                                                 button_type="primary", width=160)
+
+    # -- what is in view -------------------------------------------------------------
+
+    def _update_view(self, *_events) -> None:
+        frame = self.frame
+        if frame is None or _is_dask(frame):
+            self.view = None
+            return
+        mask = self._mask(frame, self.snr_range, self.z_range)
+        x, y = PROJECTIONS[self.projection]
+        ranges = (self._range.x_range, self._range.y_range)
+        if all(r is not None and np.isfinite(r).all() for r in ranges):  # the plot sends NaN before its first layout
+            (x0, x1), (y0, y1) = map(sorted, ranges)
+            in_box = (frame[x] >= x0) & (frame[x] <= x1) & (frame[y] >= y0) & (frame[y] <= y1)
+            mask = in_box if mask is None else mask & in_box
+        self.view = (frame, None if mask is None else mask.to_numpy())
+
+    def _histogram(self, view, columns: tuple[str, ...], label: str):
+        frame, mask = view if view is not None else (None, None)
+        column = next((c for c in columns if frame is not None and c in frame.columns), None)
+        if column is None:
+            reason = "out-of-core (Dask) catalog" if frame is None else f"no {label} column in this catalog"
+            return hv.Div(f"<p style='color:#666'>{label}: {reason}</p>").opts(height=200)
+        values = frame[column].to_numpy()
+        values = values[mask] if mask is not None else values
+        values = values[np.isfinite(values)]
+        counts, edges = np.histogram(values, bins=40) if len(values) else (np.zeros(40), np.linspace(0, 1, 41))
+        return hv.Histogram((edges, counts), kdims=[label], vdims=["rows in view"]).opts(
+            responsive=True, height=200, color="#3f51b5", line_color=None, tools=["hover"], toolbar=None,
+            title=f"{label} of {len(values):,} rows in view", fontsize={"title": 10})
+
+    def _fill_table(self, view) -> None:
+        if view is None:
+            self._table.value = pd.DataFrame()
+            self._table_title.object = "Out-of-core (Dask) catalog: no table."
+            return
+        frame, mask = view
+        count = len(frame) if mask is None else int(mask.sum())
+        rows = np.arange(min(len(frame), TABLE_MAX_ROWS)) if mask is None else np.flatnonzero(mask)[:TABLE_MAX_ROWS]
+        columns = [c for c in TABLE_COLUMNS if c in frame.columns]
+        self._table.value = frame.iloc[rows][columns].reset_index(drop=True)
+        more = f" (first {TABLE_MAX_ROWS:,} of {count:,})" if count > TABLE_MAX_ROWS else ""
+        self._table_title.object = f"**{count:,} rows in view**{more}"
+
+    def _csv(self) -> io.StringIO:
+        buffer = io.StringIO()
+        self._table.value.to_csv(buffer, index=False)
+        buffer.seek(0)
+        return buffer
+
+    # -- layout ----------------------------------------------------------------------
+
+    def controls(self) -> pn.Column:
+        widgets = pn.Param(self.param, parameters=["catalog", "color_by", "snr_range", "z_range", "projection", "show_members", "cmap", "opacity"],
+                           widgets={"catalog": pn.widgets.RadioButtonGroup, "projection": pn.widgets.RadioButtonGroup,
+                                    "show_members": {"type": pn.widgets.Switch, "name": "member galaxies"}},
+                           show_name=False, sizing_mode="stretch_width")
+        return pn.Column(widgets, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Column(
+            self._map,
+            self._histograms,
+            pn.Row(self._table_title, pn.layout.HSpacer(), self._download, sizing_mode="stretch_width"),
+            self._table,
+            sizing_mode="stretch_both",
+        )
