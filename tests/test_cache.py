@@ -122,7 +122,7 @@ def test_trace_records_every_access(tmp_path, memory):
 
 
 def test_trace_recorder_flushes_in_batches(tmp_path):
-    rec = TraceRecorder(tmp_path / "t.jsonl", flush_every=3)
+    rec = TraceRecorder(tmp_path / "t.jsonl", flush_every=3, flush_seconds=3600)
     for i in range(4):
         rec.record(f"k{i}", False, 0.1, 10)
     assert len((tmp_path / "t.jsonl").read_text().splitlines()) == 3  # the fourth waits in the buffer

@@ -357,6 +357,11 @@ class Cache:
             **policy_stats,
         }
 
+    def flush_trace(self) -> None:
+        """Write buffered trace rows to disk now."""
+        if self._trace is not None:
+            self._trace.flush()
+
     def close(self) -> None:
         """Flush and close the trace, if one is recorded."""
         if self._trace is not None:

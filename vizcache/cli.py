@@ -109,6 +109,25 @@ def cmd_catalog_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """A thin wrapper around `panel serve` for the packaged viewer app."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from .config import load_config
+
+    app = Path(__file__).with_name("viewer") / "app.py"
+    command = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(args.port), "--num-threads", "4"]
+    if args.show:
+        command.append("--show")
+    if args.config:
+        load_config(args.config)  # fail here, with one clear line, rather than in the page
+        command += ["--args", "--config", str(Path(args.config).resolve())]
+    env = {k: v for k, v in os.environ.items() if k != "VIZCACHE_CONFIG" or not args.config}
+    return subprocess.call(command, env=env)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vizcache", description="Memory-aware caching with pluggable policies.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("name", help="catalog name, e.g. PZWAV")
     cat.add_argument("--json", action="store_true", help="machine-readable output")
     cat.set_defaults(func=cmd_catalog_info)
+
+    serve = sub.add_parser("serve", help="serve the viewer (a thin wrapper around `panel serve`)")
+    serve.add_argument("--config", help="TOML config (default: $VIZCACHE_CONFIG, else the built-in default)")
+    serve.add_argument("--port", type=int, default=5006, help="port to serve on (default 5006)")
+    serve.add_argument("--show", action="store_true", help="open a browser tab")
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 

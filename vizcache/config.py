@@ -156,6 +156,26 @@ def _catalog_spec(name: str, table: Any, base: Path, folders: tuple[Path, ...], 
     return CatalogSpec(name, kind, resolved, folders, dict(columns), sentinels, frozenset(float64), fmt, backend, scheduler)
 
 
+VIEWER_KEYS = {"title": "the page title", "catalog": "the catalog shown first", "members": "the members catalog the toggle overlays",
+               "reports": "a folder of `vizcache compare` reports to list"}
+
+
+def _viewer_settings(table: Any, catalogs: dict[str, CatalogSpec], source: str) -> dict[str, Any]:
+    table = _expect(table, dict, source, "[viewer]", "a table with " + ", ".join(VIEWER_KEYS))
+    for key, value in table.items():
+        if key not in VIEWER_KEYS:
+            raise ConfigError(f"{source}: [viewer] unknown key {key!r}; allowed keys: {', '.join(VIEWER_KEYS)}")
+        _expect(value, str, source, f"[viewer] {key}", f"a string: {VIEWER_KEYS[key]}")
+    for key, kind in (("catalog", None), ("members", "members")):
+        name = table.get(key)
+        if name is None:
+            continue
+        allowed = [n for n, spec in catalogs.items() if kind is None or spec.kind == kind]
+        if name not in allowed:
+            raise ConfigError(f"{source}: [viewer] {key} = {name!r} is not a configured {kind or ''} catalog; allowed: {', '.join(allowed) or 'none'}")
+    return dict(table)
+
+
 def load_config(path: str | Path, base: Path | None = None) -> Config:
     """Parse and check a whole config file; every problem is one ConfigError.
 
@@ -183,7 +203,7 @@ def load_config(path: str | Path, base: Path | None = None) -> Config:
         raise ConfigError(f"{source}: [data] generate = {generate!r} is not allowed: use one of {', '.join(map(repr, PRESETS))}, or leave it out")
     catalogs_table = _expect(data.get("catalogs", {}), dict, source, "[catalogs]", "tables such as [catalogs.PZWAV]")
     catalogs = {name: _catalog_spec(name, t, base, folders, source) for name, t in catalogs_table.items()}
-    viewer = _expect(data.get("viewer", {}), dict, source, "[viewer]", "a table")
+    viewer = _viewer_settings(data.get("viewer", {}), catalogs, source)
     trace_table = _expect(data.get("trace", {}), dict, source, "[trace]", "a table with path")
     trace = trace_table.get("path")
     if trace is not None:

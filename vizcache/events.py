@@ -86,7 +86,7 @@ class EventLog:
 class TraceRecorder:
     """Appends every access to a JSON Lines file, buffered so the hit path only appends a tuple."""
 
-    def __init__(self, path: str | Path, flush_every: int = 1000) -> None:
+    def __init__(self, path: str | Path, flush_every: int = 1000, flush_seconds: float = 5.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("a", encoding="utf-8")
@@ -94,18 +94,22 @@ class TraceRecorder:
         self._buffer: list[tuple] = []
         self._lock = threading.Lock()
         self._flush_every = flush_every
+        self._flush_seconds = flush_seconds
+        self._last_flush = self._start
 
     def record(self, key, hit: bool, load_s: float = 0.0, nbytes: int = 0) -> None:
-        row = (time.monotonic() - self._start, str(key), hit, load_s, nbytes)
+        now = time.monotonic()
         with self._lock:
-            self._buffer.append(row)
-            if len(self._buffer) < self._flush_every:
+            self._buffer.append((now - self._start, str(key), hit, load_s, nbytes))
+            # Batches keep the hit path cheap; the time bound gets a live viewer's trace to disk soon.
+            if len(self._buffer) < self._flush_every and now - self._last_flush < self._flush_seconds:
                 return
         self.flush()
 
     def flush(self) -> None:
         with self._lock:
             rows, self._buffer = self._buffer, []
+            self._last_flush = time.monotonic()
             if self._file.closed:
                 return
             for t, key, hit, load_s, nbytes in rows:

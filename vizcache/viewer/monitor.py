@@ -40,9 +40,9 @@ class CacheMonitor(pn.viewable.Viewer):
         rows = "\n".join(f"| {k} | `{v}` |" for k, v in policy.settings().items())
         self._policy = pn.pane.Markdown(f"**{type(policy).__name__}** from `{runtime.config.path.name}`\n\n| parameter | value |\n|---|---|\n{rows}",
                                         sizing_mode="stretch_width")
-        self._hit_ratio = pn.indicators.Number(name="hit ratio", value=0, format="{value:.0f}%", font_size="22pt", title_size="10pt")
-        self._rss = pn.indicators.Number(name="RSS MiB", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
-        self._switch = pn.indicators.Number(name="last switch ms", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
+        self._hit_ratio = pn.indicators.Number(label="hit ratio", value=0, format="{value:.0f}%", font_size="22pt", title_size="10pt")
+        self._rss = pn.indicators.Number(label="RSS MiB", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
+        self._switch = pn.indicators.Number(label="last switch ms", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
         self._counts = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._pipe = hv.streams.Pipe(data=self._rss_frame())
         self._rss_plot = pn.pane.HoloViews(hv.DynamicMap(self._rss_curve, streams=[self._pipe]), sizing_mode="stretch_width", height=230)

@@ -195,7 +195,7 @@ class SkyMap(pn.viewable.Viewer):
         self._table_title = pn.pane.Markdown("", margin=(0, 10))
         self.param.watch(lambda event: self._fill_table(event.new), "view")
         self._download = pn.widgets.FileDownload(callback=self._csv, filename="catalog_in_view.csv", label="Download CSV",
-                                                 button_type="primary", width=160)
+                                                 color="primary", width=160)
 
     # -- what is in view -------------------------------------------------------------
 

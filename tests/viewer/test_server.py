@@ -1,0 +1,102 @@
+"""The viewer app served in-process by Panel's server, requested over HTTP, the cache observed."""
+
+import socket
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import panel as pn
+import pytest
+
+import vizcache.catalogs.readers as readers
+from vizcache.viewer.app import create_app
+from vizcache.viewer.runtime import get_runtime
+
+from .conftest import make_config
+
+pn.extension("tabulator", notifications=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(viewer_data, tmp_path, monkeypatch):
+    """A fresh config (so a fresh process-wide runtime) served on a free local port."""
+    config = make_config(viewer_data, f"server-{tmp_path.name}.toml")
+    monkeypatch.setenv("VIZCACHE_CONFIG", str(config))
+    port = free_port()
+    thread = pn.serve({"viewer": create_app}, port=port, address="127.0.0.1", threaded=True, show=False, start=True,
+                      websocket_origin=f"127.0.0.1:{port}")
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}/viewer", get_runtime(config)
+    thread.stop()
+
+
+def get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=120) as response:
+        return response.status, response.read().decode()
+
+
+def test_page_serves_and_a_second_session_hits_the_shared_cache(server):
+    url, runtime = server
+    status, html = get(url)
+    assert status == 200 and "test viewer" in html
+    assert runtime.cache.stats()["loads"] == 1
+    get(url)
+    stats = runtime.cache.stats()
+    assert stats["loads"] == 1 and stats["hits"] >= 1
+
+
+def test_concurrent_sessions_load_a_catalog_once(server):
+    url, runtime = server
+    with ThreadPoolExecutor(6) as pool:
+        statuses = [s for s, _ in pool.map(get, [url + "?catalog=AMICO"] * 6)]
+    assert statuses == [200] * 6
+    keys = [e["key"][0] for e in runtime.cache.entries()]
+    assert keys == ["AMICO"]
+    stats = runtime.cache.stats()
+    assert stats["loads"] == 1 and stats["requests"] == 6
+
+
+def test_url_selects_a_catalog_and_cannot_name_a_file(server, monkeypatch):
+    url, runtime = server
+    read = []
+    original = readers.read_source_file
+    monkeypatch.setattr("vizcache.catalogs.source.read_source_file", lambda path, *a: read.append(path) or original(path, *a))
+    for query in ("?catalog=PZWAV", "?catalog=NOPE", "?catalog=../../../../etc/passwd", "?catalog=/etc/passwd", "?catalog=data/broken.parquet"):
+        status, _ = get(url + query)
+        assert status == 200  # the server stays up whatever the URL says
+    folders = runtime.config.folders
+    assert read and all(any(f in p.parents for f in folders) for p in read)
+    assert {p.name for p in read} == {"pzwav.parquet", "both.parquet"}  # unknown names fall back to the default
+
+
+def test_broken_catalog_fails_in_its_session_only(server):
+    url, runtime = server
+    status, _ = get(url + "?catalog=BROKEN")
+    assert status == 200
+    assert runtime.cache.stats()["load_failures"] == 1
+    status, _ = get(url + "?catalog=AMICO")
+    assert status == 200 and "AMICO" in [e["key"][0] for e in runtime.cache.entries()]
+
+
+def test_sessions_are_recorded_in_the_trace(server):
+    url, runtime = server
+    get(url + "?catalog=PZWAV")
+    get(url + "?catalog=PZWAV")
+    runtime.cache.flush_trace()
+    from vizcache import read_trace
+
+    rows = read_trace(runtime.config.trace)
+    mine = [r for r in rows if "PZWAV" in r["key"]]
+    assert [r["hit"] for r in mine][-2:] == [False, True]

@@ -1,0 +1,108 @@
+"""SkyMap without a server: switching through the cache, re-aggregation, filters, errors, hover."""
+
+import datashader as ds
+import holoviews as hv
+import numpy as np
+import pytest
+
+from vizcache.config import load_config
+from vizcache.viewer.runtime import ViewerRuntime
+from vizcache.viewer.skymap import SkyMap
+
+from .conftest import make_config
+
+hv.extension("bokeh")
+
+
+@pytest.fixture
+def runtime(viewer_data, tmp_path):
+    config = load_config(make_config(viewer_data, f"skymap-{tmp_path.name}.toml"))
+    return ViewerRuntime(config, sample_every=60)
+
+
+def catalog_image(skymap):
+    overlay = skymap._map.object[()]
+    return [el for el in overlay if isinstance(el, hv.Image) and el.data.sizes.get("ra", 0)][-1]
+
+
+def test_switching_goes_through_the_cache_and_revisits_hit(runtime):
+    sky = SkyMap(runtime=runtime)
+    assert sky.catalog == "BOTH" and len(sky.frame) > 1000
+    sky.catalog = "AMICO"
+    sky.catalog = "BOTH"
+    stats = runtime.cache.stats()
+    assert (stats["loads"], stats["hits"]) == (2, 1)
+    catalog_image(sky)  # rendering the new aggregate ends the switch
+    assert 0 < sky.last_switch_seconds < 30
+
+
+def test_colormap_and_opacity_do_not_reaggregate(runtime, monkeypatch):
+    calls = []
+    original = ds.Canvas.points
+    monkeypatch.setattr(ds.Canvas, "points", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    sky = SkyMap(runtime=runtime)
+    catalog_image(sky)
+    before = len(calls)
+    sky.cmap = "kbc"
+    sky.opacity = 0.5
+    catalog_image(sky)
+    assert len(calls) == before  # re-coloured, not re-aggregated
+    sky.color_by = "mean SNR"
+    image = catalog_image(sky)
+    assert len(calls) > before and sky.aggregation == "mean"
+    assert "snr" in image.vdims[0].name
+
+
+def test_hover_carries_the_brightest_clusters_id_z_and_snr(runtime):
+    image = catalog_image(SkyMap(runtime=runtime))
+    assert {"id", "z", "snr"} <= set(image.data.data_vars)
+    filled = np.isfinite(image.data["snr"].values)
+    assert filled.any()
+
+
+def test_color_by_falls_back_to_density_without_the_column(runtime):
+    sky = SkyMap(runtime=runtime, catalog="MEMBERS", color_by="mean SNR")
+    assert sky.aggregation == "count"
+    sky.color_by = "mean redshift"  # members have z_phot
+    assert sky.aggregation == "mean" and sky._color_column() == "z_phot"
+
+
+def test_filters_narrow_the_view_and_table(runtime):
+    sky = SkyMap(runtime=runtime)
+    frame, mask = sky.view
+    assert mask is None and sky._table_title.object.startswith(f"**{len(frame):,} rows")
+    sky.snr_range = (8.0, 60.0)
+    frame, mask = sky.view
+    expected = int((frame["snr"] >= 8.0).sum())
+    assert mask.sum() == expected and f"**{expected:,} rows in view**" in sky._table_title.object
+    assert (sky._table.value["snr"] >= 8.0).all()
+    sky._range.event(x_range=(100.0, 200.0), y_range=(0.0, 60.0))
+    _, boxed = sky.view
+    inside = (frame["ra"] >= 100) & (frame["ra"] <= 200) & (frame["dec"] >= 0) & (frame["dec"] <= 60) & (frame["snr"] >= 8)
+    assert boxed.sum() == inside.sum() < expected
+    assert sky._csv().getvalue().count("\n") == min(int(inside.sum()), 100_000) + 1
+
+
+def test_broken_catalog_is_reported_and_the_view_stays(runtime):
+    messages = []
+    sky = SkyMap(runtime=runtime, notify=messages.append)
+    sky.catalog = "BROKEN"
+    assert sky.catalog == "BOTH" and len(sky.frame) > 0  # reverted: the other catalogs keep working
+    assert len(messages) == 1 and "broken.parquet" in messages[0] and "not a readable Parquet file" in messages[0]
+    assert runtime.cache.stats()["load_failures"] == 1
+
+
+def test_ra_increases_to_the_left_only_in_ra_dec(runtime):
+    sky = SkyMap(runtime=runtime)
+    x_range = hv.renderer("bokeh").get_plot(sky._map.object).state.x_range
+    assert x_range.start > x_range.end  # inverted: RA grows to the left
+    sky.projection = "all-sky"
+    x_range = hv.renderer("bokeh").get_plot(sky._map.object).state.x_range
+    assert x_range.start < x_range.end  # Hammer-Aitoff x already grows to the left
+
+
+def test_member_overlay_loads_through_the_cache(runtime):
+    sky = SkyMap(runtime=runtime)
+    sky.show_members = True
+    assert sky.members_frame is not None and "z_phot" in sky.members_frame.columns
+    assert any(k[0] == "MEMBERS" for k in (e["key"] for e in runtime.cache.entries()))
