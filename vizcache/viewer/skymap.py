@@ -60,10 +60,12 @@ class SkyMap(pn.viewable.Viewer):
     opacity = param.Number(default=1.0, bounds=(0.1, 1.0), step=0.05, doc="Opacity of the catalog layer; changing it does not re-aggregate.")
     last_switch_seconds = param.Number(default=None, allow_None=True, bounds=(0.0, 3600.0), constant=True,
                                        doc="Seconds from the last catalog switch to its new aggregate.")
-    frame = param.Parameter(default=None, precedence=-1, doc="Rows of the shown catalog (pandas or dask DataFrame).")
-    members_frame = param.Parameter(default=None, precedence=-1, doc="Rows of the member overlay, when shown.")
+    # Frames travel through the pipeline as version numbers: HoloViews memoizes on a hash of
+    # its stream values, and hashing a 10M-row frame on every switch costs seconds.
+    frame_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `frame` changes.")
+    members_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `members_frame` changes.")
+    view_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `view` changes.")
     aggregation = param.Selector(default="count", objects=["count", "mean"], precedence=-1, doc="Datashader reduction for color_by.")
-    view = param.Parameter(default=None, precedence=-1, doc="(frame, boolean mask or None) of the rows in view and passing the filters.")
 
     def __init__(self, runtime: ViewerRuntime, notify=None, **params) -> None:
         self.runtime = runtime
@@ -72,11 +74,15 @@ class SkyMap(pn.viewable.Viewer):
         params.setdefault("catalog", runtime.config.viewer.get("catalog", names[0] if names else None))
         self._notify = notify or (lambda message: log.error("%s", message))
         self._shown: str | None = None
+        self.frame = None  # the shown catalog's rows (pandas or dask DataFrame)
+        self.members_frame = None  # the member overlay's rows, when shown
+        self.view = None  # (frame, boolean mask or None): rows in view and passing the filters
         self._switch_started: float | None = None
         super().__init__(**params)
         self._build()
         self._switch()
         self._update_view()
+        self._fill_table()
 
     # -- loading through the cache ---------------------------------------------------
 
@@ -99,25 +105,24 @@ class SkyMap(pn.viewable.Viewer):
         self._shown = self.catalog
         self.kind = catalog.kind
         self.frame = catalog.data
+        self.frame_version += 1
         if pn.state.location is not None:
             pn.state.location.update_query(catalog=self.catalog)
 
     @param.depends("show_members", watch=True)
     def _load_members(self) -> None:
         name = self.runtime.config.viewer.get("members")
-        if not self.show_members:
-            self.members_frame = None
-            return
         try:
-            self.members_frame = self.runtime.load(name).data if name else None
+            self.members_frame = self.runtime.load(name).data if name and self.show_members else None
         except Exception as exc:
             self._notify(f"Member galaxies ({name!r}) could not be loaded: {exc}")
             self.show_members = False
-        if name is None:
+        self.members_version += 1
+        if name is None and self.show_members:
             self._notify("No members catalog is configured: set [viewer] members in the config")
             self.show_members = False
 
-    @param.depends("color_by", "frame", watch=True)
+    @param.depends("color_by", "frame_version", watch=True)
     def _aggregation(self) -> None:
         self.aggregation = "count" if self._color_column() is None else "mean"
 
@@ -146,8 +151,8 @@ class SkyMap(pn.viewable.Viewer):
     def _kdims(projection: str) -> list[hv.Dimension]:
         return [hv.Dimension(c, label=LABELS[c], range=EXTENTS[c]) for c in PROJECTIONS[projection]]
 
-    def _points(self, frame, snr_range, z_range, projection, aggregation):
-        kdims = self._kdims(projection)
+    def _points(self, version, snr_range, z_range, projection, aggregation):
+        frame, kdims = self.frame, self._kdims(projection)
         if frame is None:
             return hv.Points(pd.DataFrame({d.name: np.array([], float) for d in kdims}), kdims)
         df = self._filtered(frame, snr_range, z_range)
@@ -155,11 +160,17 @@ class SkyMap(pn.viewable.Viewer):
         vdims = ([color] if color else []) + [c for c in HOVER if c in df.columns and c != color]
         return hv.Points(df, kdims, vdims)
 
-    def _member_points(self, frame, z_range, projection):
-        kdims = self._kdims(projection)
+    def _member_points(self, version, z_range, projection):
+        frame, kdims = self.members_frame, self._kdims(projection)
         if frame is None:
             return hv.Points(pd.DataFrame({d.name: np.array([], float) for d in kdims}), kdims)
         return hv.Points(self._filtered(frame, self.param.snr_range.bounds, z_range), kdims)
+
+    def _selector(self, version):
+        # The hover selector (the brightest cluster in a pixel) is 25x dearer than a count at
+        # 10M points, so only cluster-sized catalogs get one.
+        frame = self.frame
+        return ds.max("snr") if frame is not None and "snr" in frame.columns and len(frame) < 2_000_000 else None
 
     def _rendered(self, image):
         if self._switch_started is not None:
@@ -170,30 +181,27 @@ class SkyMap(pn.viewable.Viewer):
 
     def _build(self) -> None:
         p = self.param
-        points = hv.DynamicMap(pn.bind(self._points, p.frame, p.snr_range, p.z_range, p.projection, p.aggregation))
-        # The hover selector (the brightest cluster in a pixel) is 25x dearer than a count at 10M
-        # points, so only the cluster layer has one; member layers aggregate without it.
-        selector = pn.bind(lambda frame: ds.max("snr") if frame is not None and "snr" in frame.columns and len(frame) < 2_000_000 else None, p.frame)
+        points = hv.DynamicMap(pn.bind(self._points, p.frame_version, p.snr_range, p.z_range, p.projection, p.aggregation))
+        selector = pn.bind(self._selector, p.frame_version)
         shaded = rasterize(points, aggregator=p.aggregation, selector=selector, width=WIDTH, height=HEIGHT).apply(self._rendered)
         catalog_layer = shaded.apply.opts(cmap=p.cmap, alpha=p.opacity, cnorm="eq_hist", colorbar=True, tools=["hover"],
                                           invert_xaxis=p.projection.rx() == "RA/Dec")
-        members = hv.DynamicMap(pn.bind(self._member_points, p.members_frame, p.z_range, p.projection))
+        members = hv.DynamicMap(pn.bind(self._member_points, p.members_version, p.z_range, p.projection))
         member_layer = rasterize(members, width=WIDTH, height=HEIGHT).opts(cmap="gray", cnorm="eq_hist", alpha=0.6)
         self._range = hv.streams.RangeXY(source=points)
         overlay = (member_layer * catalog_layer).opts(
             responsive=True, min_height=420, active_tools=["wheel_zoom"], framewise=True)
         self._map = pn.pane.HoloViews(overlay, sizing_mode="stretch_both", min_height=420, linked_axes=False)
-        self.param.watch(self._update_view, ["frame", "snr_range", "z_range", "projection"])
+        self.param.watch(self._update_view, ["frame_version", "snr_range", "z_range", "projection"])
         self._range.param.watch(self._update_view, ["x_range", "y_range"])
-        view = p.view
         self._histograms = pn.Row(
-            *(pn.pane.HoloViews(pn.bind(self._histogram, view, columns, label), sizing_mode="stretch_width", height=210)
+            *(pn.pane.HoloViews(pn.bind(self._histogram, p.view_version, columns, label), sizing_mode="stretch_width", height=210)
               for columns, label in ((("z", "z_phot"), "redshift"), (("snr",), "SNR"))),
             sizing_mode="stretch_width")
         self._table = pn.widgets.Tabulator(pagination="remote", page_size=12, disabled=True, show_index=False,
                                            sizing_mode="stretch_width", height=420)
         self._table_title = pn.pane.Markdown("", margin=(0, 10))
-        self.param.watch(lambda event: self._fill_table(event.new), "view")
+        self.param.watch(self._fill_table, "view_version")
         self._download = pn.widgets.FileDownload(callback=self._csv, filename="catalog_in_view.csv", label="Download CSV",
                                                  color="primary", width=160)
 
@@ -203,6 +211,7 @@ class SkyMap(pn.viewable.Viewer):
         frame = self.frame
         if frame is None or _is_dask(frame):
             self.view = None
+            self.view_version += 1
             return
         mask = self._mask(frame, self.snr_range, self.z_range)
         x, y = PROJECTIONS[self.projection]
@@ -212,9 +221,10 @@ class SkyMap(pn.viewable.Viewer):
             in_box = (frame[x] >= x0) & (frame[x] <= x1) & (frame[y] >= y0) & (frame[y] <= y1)
             mask = in_box if mask is None else mask & in_box
         self.view = (frame, None if mask is None else mask.to_numpy())
+        self.view_version += 1
 
-    def _histogram(self, view, columns: tuple[str, ...], label: str):
-        frame, mask = view if view is not None else (None, None)
+    def _histogram(self, version, columns: tuple[str, ...], label: str):
+        frame, mask = self.view if self.view is not None else (None, None)
         column = next((c for c in columns if frame is not None and c in frame.columns), None)
         if column is None:
             reason = "out-of-core (Dask) catalog" if frame is None else f"no {label} column in this catalog"
@@ -227,7 +237,8 @@ class SkyMap(pn.viewable.Viewer):
             responsive=True, height=200, color="#3f51b5", line_color=None, tools=["hover"], toolbar=None,
             title=f"{label} of {len(values):,} rows in view", fontsize={"title": 10})
 
-    def _fill_table(self, view) -> None:
+    def _fill_table(self, *_events) -> None:
+        view = self.view
         if view is None:
             self._table.value = pd.DataFrame()
             self._table_title.object = "Out-of-core (Dask) catalog: no table."
