@@ -40,6 +40,7 @@ def server(viewer_data, tmp_path, monkeypatch):
             time.sleep(0.1)
     yield f"http://127.0.0.1:{port}/viewer", get_runtime(config)
     thread.stop()
+    pn.state.curdoc = None
 
 
 def get(url: str) -> tuple[int, str]:

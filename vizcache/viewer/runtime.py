@@ -117,6 +117,12 @@ class ViewerRuntime:
 
     # -- catalogs through the cache ----------------------------------------------------
 
+    def is_cached(self, name: str) -> bool:
+        """Whether the named catalog's current version is in the cache (a switch to it is a hit)."""
+        with self._lock:
+            key = self._keys.get(name)
+        return key is not None and key in self.cache
+
     def load(self, name: str) -> Catalog:
         """The named catalog, through the configured policy. Raises CatalogError with a clear message."""
         if name not in self.sources:

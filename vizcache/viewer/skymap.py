@@ -67,8 +67,11 @@ class SkyMap(pn.viewable.Viewer):
     view_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `view` changes.")
     aggregation = param.Selector(default="count", objects=["count", "mean"], precedence=-1, doc="Datashader reduction for color_by.")
 
-    def __init__(self, runtime: ViewerRuntime, notify=None, **params) -> None:
+    def __init__(self, runtime: ViewerRuntime, notify=None, served: bool | None = None, **params) -> None:
         self.runtime = runtime
+        if served is None:  # in a server session, view updates wait a tick so the map goes out first
+            served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
+        self._served = served
         names = list(runtime.sources)
         self.param.catalog.objects = names
         params.setdefault("catalog", runtime.config.viewer.get("catalog", names[0] if names else None))
@@ -91,7 +94,8 @@ class SkyMap(pn.viewable.Viewer):
         if self.catalog is None or self.catalog == self._shown:
             return
         self._switch_started = time.perf_counter()
-        self._map.loading = True
+        # A spinner re-styles the whole pane (~120 ms in the browser): only for real loads.
+        self._map.loading = not self.runtime.is_cached(self.catalog)
         try:
             catalog = self.runtime.load(self.catalog)
         except Exception as exc:  # any failure is shown in the page; the other catalogs keep working
@@ -151,7 +155,7 @@ class SkyMap(pn.viewable.Viewer):
     def _kdims(projection: str) -> list[hv.Dimension]:
         return [hv.Dimension(c, label=LABELS[c], range=EXTENTS[c]) for c in PROJECTIONS[projection]]
 
-    def _points(self, version, snr_range, z_range, projection, aggregation):
+    def _points(self, version, snr_range, z_range, projection: str, aggregation):
         frame, kdims = self.frame, self._kdims(projection)
         if frame is None:
             return hv.Points(pd.DataFrame({d.name: np.array([], float) for d in kdims}), kdims)
@@ -160,7 +164,7 @@ class SkyMap(pn.viewable.Viewer):
         vdims = ([color] if color else []) + [c for c in HOVER if c in df.columns and c != color]
         return hv.Points(df, kdims, vdims)
 
-    def _member_points(self, version, z_range, projection):
+    def _member_points(self, version, z_range, projection: str):
         frame, kdims = self.members_frame, self._kdims(projection)
         if frame is None:
             return hv.Points(pd.DataFrame({d.name: np.array([], float) for d in kdims}), kdims)
@@ -179,21 +183,32 @@ class SkyMap(pn.viewable.Viewer):
             self._switch_started = None
         return image
 
-    def _build(self) -> None:
-        p = self.param
-        points = hv.DynamicMap(pn.bind(self._points, p.frame_version, p.snr_range, p.z_range, p.projection, p.aggregation))
+    def _overlay(self) -> hv.DynamicMap:
+        """The map for the current projection. Catalog switches update it in place; a projection
+        change builds a new one (new axes), which is cheaper than `framewise` on every update."""
+        p, projection = self.param, self.projection
+        points = hv.DynamicMap(pn.bind(self._points, p.frame_version, p.snr_range, p.z_range, projection, p.aggregation))
         selector = pn.bind(self._selector, p.frame_version)
         shaded = rasterize(points, aggregator=p.aggregation, selector=selector, width=WIDTH, height=HEIGHT).apply(self._rendered)
         catalog_layer = shaded.apply.opts(cmap=p.cmap, alpha=p.opacity, cnorm="eq_hist", colorbar=True, tools=["hover"],
-                                          invert_xaxis=p.projection.rx() == "RA/Dec")
-        members = hv.DynamicMap(pn.bind(self._member_points, p.members_version, p.z_range, p.projection))
+                                          invert_xaxis=projection == "RA/Dec")
+        members = hv.DynamicMap(pn.bind(self._member_points, p.members_version, p.z_range, projection))
         member_layer = rasterize(members, width=WIDTH, height=HEIGHT).opts(cmap="gray", cnorm="eq_hist", alpha=0.6)
+        if getattr(self, "_range", None) is not None:
+            self._range.param.unwatch(self._range_watcher)
         self._range = hv.streams.RangeXY(source=points)
-        overlay = (member_layer * catalog_layer).opts(
-            responsive=True, min_height=420, active_tools=["wheel_zoom"], framewise=True)
-        self._map = pn.pane.HoloViews(overlay, sizing_mode="stretch_both", min_height=420, linked_axes=False)
-        self.param.watch(self._update_view, ["frame_version", "snr_range", "z_range", "projection"])
-        self._range.param.watch(self._update_view, ["x_range", "y_range"])
+        self._range_watcher = self._range.param.watch(self._schedule_view_update, ["x_range", "y_range"])
+        return (member_layer * catalog_layer).opts(responsive=True, min_height=420, active_tools=["wheel_zoom"])
+
+    @param.depends("projection", watch=True)
+    def _reproject(self) -> None:
+        self._map.object = self._overlay()
+
+    def _build(self) -> None:
+        p = self.param
+        self._range = None
+        self._map = pn.pane.HoloViews(self._overlay(), sizing_mode="stretch_both", min_height=420, linked_axes=False)
+        self.param.watch(self._schedule_view_update, ["frame_version", "snr_range", "z_range", "projection"])
         self._histograms = pn.Row(
             *(pn.pane.HoloViews(pn.bind(self._histogram, p.view_version, columns, label), sizing_mode="stretch_width", height=210)
               for columns, label in ((("z", "z_phot"), "redshift"), (("snr",), "SNR"))),
@@ -206,6 +221,13 @@ class SkyMap(pn.viewable.Viewer):
                                                  color="primary", width=160)
 
     # -- what is in view -------------------------------------------------------------
+
+    def _schedule_view_update(self, *_events) -> None:
+        # Served, the map's new image goes out first; histograms and table follow a tick later.
+        if self._served:
+            pn.state.execute(self._update_view, schedule=True)
+        else:
+            self._update_view()
 
     def _update_view(self, *_events) -> None:
         frame = self.frame
