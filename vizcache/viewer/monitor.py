@@ -68,12 +68,12 @@ class CacheMonitor(pn.viewable.Viewer):
 
     def _rss_curve(self, data: pd.DataFrame):
         policy = self.runtime.cache.policy
-        curve = hv.Curve(data, "time", "RSS MiB").opts(color="#1f77b4", line_width=2)
+        curve = hv.Curve(data, "time", "RSS MiB").opts(color="#1f77b4", line_width=2, framewise=True)  # axes follow new samples
         lines = [hv.HLine(getattr(policy, attr) / MiB).opts(color=color, line_dash="dashed", line_width=1)
                  for attr, color in (("limit_bytes", "red"), ("high_bytes", "orange"), ("low_bytes", "green"))
                  if getattr(policy, attr, None)]
         return hv.Overlay([curve, *lines]).opts(responsive=True, height=220, title="process RSS: limit (red), high (orange), low (green) water",
-                                                 framewise=True, toolbar=None, fontsize={"title": 10})
+                                                 toolbar=None, fontsize={"title": 10})
 
     def refresh(self) -> None:
         cache = self.runtime.cache
@@ -83,6 +83,9 @@ class CacheMonitor(pn.viewable.Viewer):
         if self.last_switch_seconds is not None:
             self._switch.value = 1000 * self.last_switch_seconds
         warning = f"\n\n⚠ {stats['warnings'][-1]}" if stats["warnings"] else ""
+        if "limit_bytes" in stats:
+            warning = (f"\n\nlimit {format_bytes(stats['limit_bytes'])} ({stats['limit_source']}), high water "
+                       f"{format_bytes(stats['high_water_bytes'])}, low water {format_bytes(stats['low_water_bytes'])}{warning}")
         self._counts.object = (f"{stats['hits']:,} hits · {stats['misses']:,} misses · {stats['loads']:,} loads · "
                                f"{stats['evictions']:,} evictions · {stats['rejections']:,} rejections · "
                                f"{format_bytes(stats['bytes_reclaimed'])} reclaimed · policy overhead {stats['overhead_seconds'] * 1e3:,.1f} ms{warning}")
