@@ -330,6 +330,11 @@ class Cache:
             for e in snapshot
         ]
 
+    def counters(self) -> dict:
+        """The raw counters only: cheap, and without the policy's own (possibly costly) figures."""
+        with self._lock:
+            return self._counters.as_dict()
+
     def stats(self) -> dict:
         """Counters, ratios, memory and overhead figures, merged with the policy's own."""
         policy_stats = self.policy.policy_stats(self)  # may size entries, as the old code did

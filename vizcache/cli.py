@@ -128,6 +128,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return subprocess.call(command, env=env)
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .compare.experiment import load_experiment
+    from .compare.report import write_report
+    from .compare.runner import run_experiment
+
+    experiment = load_experiment(args.experiment)
+    if args.quick:
+        experiment = experiment.quick()
+    out = Path(args.out or f"reports/{experiment.path.stem}{'-quick' if args.quick else ''}")
+    document = run_experiment(experiment, out)
+    if args.simulate:
+        from .compare.simulate import simulate_experiment
+
+        document["simulation"] = simulate_experiment(experiment, document)
+    paths = write_report(document, out)
+    for line in document["verdicts"]:
+        print(f"  {line}")
+    missing = sum(len(p["missing"]) for p in document["policies"].values())
+    print(f"report: {paths['html']}\n        {paths['markdown']}\n        {paths['json']}" + (f"\n{missing} run(s) missing: see the report" if missing else ""))
+    return 130 if document["experiment"]["interrupted"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vizcache", description="Memory-aware caching with pluggable policies.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=5006, help="port to serve on (default 5006)")
     serve.add_argument("--show", action="store_true", help="open a browser tab")
     serve.set_defaults(func=cmd_serve)
+
+    cmp = sub.add_parser("compare", help="A/B cache policies on one workload; writes report.html, summary.md, results.json")
+    cmp.add_argument("experiment", nargs="?", default="policies/ab_getsizeof_vs_rss.toml", help="experiment TOML (default: %(default)s)")
+    cmp.add_argument("--quick", action="store_true", help="small data, 2 repetitions, short workload (under two minutes)")
+    cmp.add_argument("--simulate", action="store_true", help="also sweep the memory limit in simulation (no real loads)")
+    cmp.add_argument("--out", help="report folder (default: reports/EXPERIMENT)")
+    cmp.set_defaults(func=cmd_compare)
     return parser
 
 

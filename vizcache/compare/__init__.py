@@ -1,0 +1,1 @@
+"""A/B comparison of cache policies: experiments, workloads, isolated runs, metrics, reports."""

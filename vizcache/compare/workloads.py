@@ -1,0 +1,68 @@
+"""Request sequences to replay: (seconds since start, catalog name). Deterministic in the seed."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+
+from ..events import read_trace
+
+Request = tuple[float, str]
+KINDS = ("old-app", "zipf", "bursty", "scan", "trace")
+
+
+def old_app(names: list[str], requests: int, seed: int, think: float = 5.0) -> list[Request]:
+    """The old viewer's scenario: open PZWAV, AMICO, BOTH in turn, then switch among them at random."""
+    rng = np.random.default_rng(seed)
+    first = [n for n in ("PZWAV", "AMICO", "BOTH") if n in names] or names[:3]
+    order = first + [first[i] for i in rng.integers(0, len(first), max(0, requests - len(first)))]
+    return _timed(order[:requests], rng.exponential(think, requests))
+
+
+def zipf(names: list[str], requests: int, seed: int, skew: float = 1.1, think: float = 2.0) -> list[Request]:
+    """Popularity ∝ 1/rank^skew over the catalogs (a shuffled rank order)."""
+    rng = np.random.default_rng(seed)
+    ranked = list(rng.permutation(names))
+    weights = 1.0 / np.arange(1, len(ranked) + 1) ** skew
+    picks = rng.choice(len(ranked), size=requests, p=weights / weights.sum())
+    return _timed([ranked[i] for i in picks], rng.exponential(think, requests))
+
+
+def bursty(names: list[str], requests: int, seed: int, burst: int = 8, pause: float = 600.0) -> list[Request]:
+    """Sessions: quick bursts over a few catalogs, then long pauses (what age-based expiry sees)."""
+    rng = np.random.default_rng(seed)
+    order, gaps = [], []
+    while len(order) < requests:
+        subset = rng.choice(names, size=min(len(names), 3), replace=False)
+        for i in range(burst):
+            order.append(str(subset[rng.integers(0, len(subset))]))
+            gaps.append(pause * rng.uniform(0.5, 1.5) if i == 0 else rng.exponential(1.0))
+    return _timed(order[:requests], np.asarray(gaps[:requests]))
+
+
+def scan(names: list[str], requests: int, seed: int) -> list[Request]:
+    """Every catalog once, in order, repeated: the worst case for recency."""
+    order = [names[i % len(names)] for i in range(requests)]
+    return _timed(order, np.ones(requests))
+
+
+def from_trace(path: Path, names: list[str]) -> list[Request]:
+    """A recorded viewer trace; keys ("('BOTH', 'fingerprint')") become catalog names."""
+    requests = []
+    for row in read_trace(path):
+        key = row["key"]
+        try:
+            parsed = ast.literal_eval(key)
+            key = parsed[0] if isinstance(parsed, tuple) else key
+        except (ValueError, SyntaxError):
+            pass
+        if key in names:
+            requests.append((float(row["t"]), key))
+    return requests
+
+
+def _timed(order: list[str], gaps: np.ndarray) -> list[Request]:
+    times = np.cumsum(gaps) - gaps[0]
+    return [(float(t), str(name)) for t, name in zip(times, order)]
