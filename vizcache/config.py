@@ -91,6 +91,7 @@ class Config:
     """A parsed config file. Paths in it are relative to the file's own folder."""
 
     path: Path
+    base: Path  # the folder relative paths resolve against
     policy: CachePolicy
     folders: tuple[Path, ...]
     catalogs: dict[str, CatalogSpec]
@@ -208,4 +209,4 @@ def load_config(path: str | Path, base: Path | None = None) -> Config:
     trace = trace_table.get("path")
     if trace is not None:
         _expect(trace, str, source, "[trace] path", "a file path for the JSON Lines access trace")
-    return Config(path, policy, folders, catalogs, generate, viewer, (base / trace).resolve() if trace else None)
+    return Config(path, base, policy, folders, catalogs, generate, viewer, (base / trace).resolve() if trace else None)

@@ -119,3 +119,22 @@ def test_member_overlay_loads_through_the_cache(runtime):
     sky.show_members = True
     assert sky.members_frame is not None and "z_phot" in sky.members_frame.columns
     assert any(k[0] == "MEMBERS" for k in (e["key"] for e in runtime.cache.entries()))
+
+
+def test_report_list_reads_only_report_folders(tmp_path):
+    from vizcache.viewer.reports import ReportList, find_reports
+
+    good = tmp_path / "reports" / "ab"
+    good.mkdir(parents=True)
+    (good / "summary.md").write_text("# vizcache compare: ab\n\n## Verdict\n\n* hit ratio: best rss (0.9)\n* peak RSS: best deep (100 MiB)\n")
+    (good / "report.html").write_text("<html></html>")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "summary.md").write_text("# secret\n")
+    (tmp_path / "outside" / "report.html").write_text("x")
+    (tmp_path / "reports" / "link").symlink_to(tmp_path / "outside")
+    found = find_reports(tmp_path / "reports")
+    assert [r["name"] for r in found] == ["ab"]
+    assert found[0]["verdicts"] == ["hit ratio: best rss (0.9)", "peak RSS: best deep (100 MiB)"]
+    card = ReportList(folder=tmp_path / "reports").__panel__()[0]
+    assert card.title == "vizcache compare: ab" and "* hit ratio: best rss (0.9)" in card[0].object
+    assert "No comparison reports" in str(ReportList(folder=None).__panel__().object)

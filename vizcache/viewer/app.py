@@ -11,6 +11,7 @@ import panel as pn
 from ..catalogs.readers import CatalogError
 from ..config import ConfigError
 from .monitor import CacheMonitor
+from .reports import ReportList
 from .runtime import ViewerRuntime, runtime_from_environment
 from .skymap import SkyMap
 
@@ -40,7 +41,9 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     skymap = SkyMap(runtime=runtime, notify=_notify_error, **params)
     monitor = CacheMonitor(runtime=runtime)
     skymap.param.watch(lambda event: setattr(monitor, "last_switch_seconds", event.new), "last_switch_seconds")
-    sidebar[:] = [skymap.controls()]
+    folder = runtime.config.viewer.get("reports")
+    reports = ReportList(folder=(runtime.base / folder).resolve() if folder else None)
+    sidebar[:] = [skymap.controls(), pn.layout.Divider(), "### Comparison reports", reports]
     main[:] = [pn.Row(pn.Column(skymap, sizing_mode="stretch_both"), pn.Column(monitor, width=430), sizing_mode="stretch_both")]
     for name, reason in runtime.missing_catalogs().items():
         pn.state.onload(lambda reason=reason, name=name: _notify_error(f"Catalog {name!r} is unavailable: {reason}"))

@@ -60,6 +60,7 @@ class ViewerRuntime:
 
     def __init__(self, config: Config, sample_every: float = 0.5) -> None:
         self.config = config
+        self.base = config.base
         self.cache = Cache(config.policy, trace=config.trace)
         self.sources = {name: CatalogSource(spec) for name, spec in config.catalogs.items()}
         self.rss_history: deque[tuple[float, int]] = deque(maxlen=1200)

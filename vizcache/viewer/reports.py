@@ -1,0 +1,54 @@
+"""ReportList: the `vizcache compare` reports found in the configured folder, with their verdicts.
+
+Only ``*/summary.md`` and ``*/report.html`` directly inside the folder are read, after
+resolving links, so the list can never reach a file elsewhere.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import panel as pn
+import param
+
+
+def find_reports(folder: Path) -> list[dict]:
+    """Newest first: name, time, the verdict lines and the HTML file of each report folder."""
+    folder = folder.resolve()
+    reports = []
+    for summary in folder.glob("*/summary.md"):
+        summary = summary.resolve()
+        html = summary.with_name("report.html")
+        if folder not in summary.parents or not html.is_file():
+            continue
+        text = summary.read_text(encoding="utf-8", errors="replace")
+        verdicts = [line[2:] for line in text.split("## Verdict", 1)[-1].splitlines() if line.startswith("* ")]
+        title = text.splitlines()[0].lstrip("# ") if text else summary.parent.name
+        reports.append({"name": summary.parent.name, "title": title, "mtime": summary.stat().st_mtime, "verdicts": verdicts, "html": html})
+    return sorted(reports, key=lambda r: r["mtime"], reverse=True)
+
+
+class ReportList(pn.viewable.Viewer):
+    """A card per comparison report: when, its verdict lines, and the self-contained HTML to download."""
+
+    max_reports = param.Integer(default=10, bounds=(1, 100), doc="Newest reports shown.")
+    max_verdicts = param.Integer(default=5, bounds=(1, 30), doc="Verdict lines shown per report.")
+
+    def __init__(self, folder: Path | None, **params) -> None:
+        super().__init__(**params)
+        self.folder = folder
+
+    def __panel__(self):
+        if self.folder is None or not self.folder.is_dir():
+            where = f"`{self.folder}`" if self.folder else "no `[viewer] reports` folder configured"
+            return pn.pane.Markdown(f"No comparison reports ({where}). Run `vizcache compare --quick`.", sizing_mode="stretch_width")
+        cards = []
+        for report in find_reports(self.folder)[: self.max_reports]:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(report["mtime"]))
+            lines = "\n".join(f"* {v}" for v in report["verdicts"][: self.max_verdicts])
+            download = pn.widgets.FileDownload(file=str(report["html"]), filename=f"{report['name']}.html", label="report.html", width=140)
+            cards.append(pn.Card(pn.pane.Markdown(f"{when}\n\n{lines}", sizing_mode="stretch_width"), download,
+                                 title=report["title"], collapsed=len(cards) > 0, sizing_mode="stretch_width"))
+        return pn.Column(*cards, sizing_mode="stretch_width") if cards else pn.pane.Markdown(
+            f"No reports in `{self.folder}` yet. Run `vizcache compare --quick --out {self.folder}/quick`.")
