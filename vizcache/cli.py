@@ -117,7 +117,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .config import load_config
 
-    app = Path(__file__).with_name("viewer") / "app.py"
+    app = Path(__file__).with_name("viewer") / "page.py"
     command = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(args.port), "--num-threads", "4"]
     if args.show:
         command.append("--show")

@@ -101,3 +101,54 @@ def test_sessions_are_recorded_in_the_trace(server):
     rows = read_trace(runtime.config.trace)
     mine = [r for r in rows if "PZWAV" in r["key"]]
     assert [r["hit"] for r in mine][-2:] == [False, True]
+
+
+def test_first_start_generates_missing_data_with_progress_then_serves(tmp_path, monkeypatch):
+    config = tmp_path / "fresh.toml"
+    config.write_text('[policy]\nname = "AgeBased"\n[data]\nfolders = ["data"]\ngenerate = "small"\n'
+                      '[catalogs.BOTH]\nfiles = "data/small/both.parquet"\n[viewer]\ncatalog = "BOTH"\n')
+    monkeypatch.setenv("VIZCACHE_CONFIG", str(config))
+    port = free_port()
+    thread = pn.serve({"viewer": create_app}, port=port, address="127.0.0.1", threaded=True, show=False, start=True,
+                      websocket_origin=f"127.0.0.1:{port}")
+    try:
+        time.sleep(1)
+        status, _ = get(f"http://127.0.0.1:{port}/viewer")
+        runtime = get_runtime(config)
+        assert status == 200 and (runtime.generation.running or runtime.generation.done)  # started, page served meanwhile
+        deadline = time.time() + 120
+        while time.time() < deadline and not runtime.generation.done:
+            time.sleep(0.2)
+        assert runtime.generation.done and runtime.generation.fraction == 1.0
+        assert (tmp_path / "data" / "small" / "both.parquet").exists()
+        get(f"http://127.0.0.1:{port}/viewer")  # a later session goes straight to the viewer
+        assert runtime.cache.stats()["loads"] >= 1 and not runtime.missing_catalogs()
+    finally:
+        thread.stop()
+        pn.state.curdoc = None
+
+
+def test_vizcache_serve_wraps_panel_serve(viewer_data, tmp_path):
+    import subprocess
+    import sys
+
+    config = make_config(viewer_data, f"serve-{tmp_path.name}.toml")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "vizcache.cli", "serve", "--config", str(config), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                status, html = get(f"http://127.0.0.1:{port}/page")
+                break
+            except OSError:
+                time.sleep(0.3)
+        assert status == 200 and "<title>test viewer</title>" in html
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[viewer]\ncatalog = "NOPE"\n')
+    result = subprocess.run([sys.executable, "-m", "vizcache.cli", "serve", "--config", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 2 and "[viewer] catalog = 'NOPE' is not a configured  catalog" in result.stderr

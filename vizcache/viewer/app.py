@@ -1,6 +1,6 @@
 """The viewer page: a FastListTemplate with the sky map, its controls, and the cache monitor.
 
-Served by ``panel serve apps/viewer.py`` (or this file). When the configured data set is
+Served by ``panel serve apps/viewer.py`` or ``vizcache serve`` (which serves ``page.py``). When the configured data set is
 missing it is generated once, in the background, with progress shown in the page.
 """
 
@@ -90,6 +90,7 @@ def create_app() -> pn.template.FastListTemplate:
                                        accent_base_color="#3f51b5", header_background="#3f51b5")
 
 
-if __name__.startswith("bokeh"):  # `panel serve vizcache/viewer/app.py` (used by `vizcache serve`)
+def serve_page() -> None:
+    """What a served script does per session: load Panel's extensions and mark this page servable."""
     pn.extension("tabulator", notifications=True, nthreads=4)
     create_app().servable()

@@ -1,0 +1,5 @@
+"""The script `vizcache serve` hands to `panel serve` (absolute imports: it runs as a script)."""
+
+from vizcache.viewer.app import serve_page
+
+serve_page()
