@@ -1,7 +1,6 @@
 """The viewer in a real browser: Debian's chromium driven by playwright against `panel serve`."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -9,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ..ports import free_port, wait_for_port
 from ..viewer.conftest import make_config
 
 pytestmark = pytest.mark.ui
@@ -17,11 +17,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -32,13 +27,7 @@ def served_viewer(viewer_data, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", str(REPO / "apps" / "viewer.py"), "--port", str(port),
                              "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}", "--args", "--config", str(config)],
                             stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
+    wait_for_port(port)
     yield f"http://127.0.0.1:{port}/viewer"
     proc.terminate()
     proc.wait(timeout=20)

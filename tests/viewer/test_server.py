@@ -1,6 +1,5 @@
 """The viewer app served in-process by Panel's server, requested over HTTP, the cache observed."""
 
-import socket
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -12,15 +11,11 @@ import vizcache.catalogs.readers as readers
 from vizcache.viewer.app import create_app
 from vizcache.viewer.runtime import get_runtime
 
+from ..ports import free_port, wait_for_port
 from .conftest import make_config
 
 pn.extension("tabulator", notifications=True)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -31,13 +26,7 @@ def server(viewer_data, tmp_path, monkeypatch):
     port = free_port()
     thread = pn.serve({"viewer": create_app}, port=port, address="127.0.0.1", threaded=True, show=False, start=True,
                       websocket_origin=f"127.0.0.1:{port}")
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_for_port(port)
     yield f"http://127.0.0.1:{port}/viewer", get_runtime(config)
     thread.stop()
     pn.state.curdoc = None
