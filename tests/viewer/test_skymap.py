@@ -138,3 +138,14 @@ def test_report_list_reads_only_report_folders(tmp_path):
     card = ReportList(folder=tmp_path / "reports").__panel__()[0]
     assert card.title == "vizcache compare: ab" and "* hit ratio: best rss (0.9)" in card[0].object
     assert "No comparison reports" in str(ReportList(folder=None).__panel__().object)
+
+
+def test_catalog_choices_belong_to_each_instance(runtime, viewer_data, tmp_path):
+    from .conftest import CONFIG
+
+    other = load_config(make_config(viewer_data, f"other-{tmp_path.name}.toml", CONFIG.replace("[catalogs.PZWAV]", "[catalogs.ONLY_HERE]")))
+    a = SkyMap(runtime=runtime, served=False)
+    b = SkyMap(runtime=ViewerRuntime(other, sample_every=60), served=False)
+    assert "PZWAV" in a.param.catalog.objects and "ONLY_HERE" not in a.param.catalog.objects
+    assert "ONLY_HERE" in b.param.catalog.objects and "PZWAV" not in b.param.catalog.objects
+    assert SkyMap.param.catalog.objects == []

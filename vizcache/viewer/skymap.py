@@ -73,8 +73,7 @@ class SkyMap(pn.viewable.Viewer):
             served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
         self._served = served
         names = list(runtime.sources)
-        self.param.catalog.objects = names
-        params.setdefault("catalog", runtime.config.viewer.get("catalog", names[0] if names else None))
+        catalog = params.pop("catalog", runtime.config.viewer.get("catalog", names[0] if names else None))
         self._notify = notify or (lambda message: log.error("%s", message))
         self._shown: str | None = None
         self.frame = None  # the shown catalog's rows (pandas or dask DataFrame)
@@ -82,7 +81,10 @@ class SkyMap(pn.viewable.Viewer):
         self.view = None  # (frame, boolean mask or None): rows in view and passing the filters
         self._switch_started: float | None = None
         super().__init__(**params)
+        self.param.catalog.objects = names  # this instance's copy: another config may have other catalogs
         self._build()
+        with param.parameterized.discard_events(self):
+            self.catalog = catalog
         self._switch()
         self._update_view()
         self._fill_table()
