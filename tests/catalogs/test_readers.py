@@ -1,8 +1,8 @@
 """Readers: round trips, survey column mappings, and every bad input as one clear error."""
 
 import os
-import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -179,3 +179,22 @@ def test_dask_backend_reads_the_same_rows(small_set, tmp_path):
 def test_ra_extent_across_zero():
     assert ra_extent(np.array([350.0, 355.0, 2.0, 10.0])) == pytest.approx((350.0, 10.1))
     assert ra_extent(np.array([100.0, 120.0])) == pytest.approx((100.0, 120.1))
+
+
+def test_dask_scheduler_address_runs_on_that_cluster(small_set):
+    from distributed import Client, LocalCluster
+
+    folder = Path(small_set.files["members"][0]).parent
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        config = write_config(folder / "cluster.toml", f'[catalogs.D]\nfiles = "members-*.parquet"\nkind = "members"\nbackend = "dask"\nscheduler = "{cluster.scheduler_address}"\n')
+        catalog = CatalogSource(load_config(config).catalogs["D"]).load()
+        assert len(catalog.data) == small_set.rows["members"]
+        assert cluster.scheduler.task_prefixes  # the reading ran on that cluster's scheduler
+        Client.current().close()
+
+
+def test_unreachable_dask_scheduler_is_one_clear_error(small_set):
+    folder = Path(small_set.files["members"][0]).parent
+    config = write_config(folder / "nocluster.toml", '[catalogs.D]\nfiles = "members-*.parquet"\nkind = "members"\nbackend = "dask"\nscheduler = "tcp://127.0.0.1:9"\n')
+    with pytest.raises(CatalogError, match=r"catalog 'D': cannot reach the Dask scheduler 'tcp://127.0.0.1:9'"):
+        CatalogSource(load_config(config).catalogs["D"]).load()

@@ -172,11 +172,12 @@ class CatalogSource:
 
         spec = self.spec
         if spec.scheduler:
+            from distributed import Client
+
             try:
-                from distributed import Client
-            except ImportError:
-                raise CatalogError(f"catalog {spec.name!r}: scheduler = {spec.scheduler!r} needs the 'distributed' package (pip install distributed)") from None
-            Client(spec.scheduler, set_as_default=True)
+                Client(spec.scheduler, set_as_default=True, timeout="5s")
+            except OSError as exc:
+                raise CatalogError(f"catalog {spec.name!r}: cannot reach the Dask scheduler {spec.scheduler!r} ({exc})") from None
         if any((spec.format or detect_format(p)) != "parquet" for p in paths):
             raise CatalogError(f"catalog {spec.name!r}: backend = 'dask' reads Parquet files only")
         report = ReadReport()
