@@ -53,6 +53,7 @@ def test_colormap_and_opacity_do_not_reaggregate(runtime, monkeypatch):
     before = len(calls)
     sky.cmap = "kbc"
     sky.opacity = 0.5
+    sky.color_scaling = "eq_hist"
     catalog_image(sky)
     assert len(calls) == before  # re-coloured, not re-aggregated
     sky.color_by = "mean SNR"
