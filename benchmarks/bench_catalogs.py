@@ -7,7 +7,6 @@ Pandas against Dask: each runs in its own process and aggregates the member cata
 """
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -19,8 +18,7 @@ import numpy as np
 import pandas as pd
 from astropy.io import fits
 
-from vizcache.catalogs.generate import PRESETS, Preset, generate
-from vizcache.catalogs.readers import ReadReport
+from vizcache.catalogs.generate import Preset, generate
 from vizcache.catalogs.source import CatalogSource, CatalogSpec
 from vizcache.memory import RSSProbe
 from vizcache.units import format_bytes

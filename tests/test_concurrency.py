@@ -8,7 +8,6 @@ import pytest
 
 from vizcache import AgeBased, Cache, RSSThresholdLRU
 
-from .conftest import MiB
 
 
 def test_concurrent_misses_on_one_key_load_once():
