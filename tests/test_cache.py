@@ -27,15 +27,15 @@ def test_hit_returns_cached_value_without_loading(memory):
     assert s["hit_ratio"] == 0.5
 
 
-def test_measured_bytes_is_rss_delta_around_the_load(memory):
+def test_rss_delta_bytes_is_rss_delta_around_the_load(memory):
     cache = Cache(roomy(), rss_probe=memory.rss)
     cache.get_or_load("a", memory.loader(7 * MiB))
     [entry] = cache.entries()
-    assert entry["measured_bytes"] == 7 * MiB
+    assert entry["rss_delta_bytes"] == 7 * MiB
     assert cache.stats()["bytes_loaded"] == 7 * MiB
 
 
-def test_measured_bytes_clamped_at_zero(memory):
+def test_rss_delta_bytes_clamped_at_zero(memory):
     cache = Cache(roomy(), rss_probe=memory.rss)
     memory.other = 50 * MiB
 
@@ -44,7 +44,7 @@ def test_measured_bytes_clamped_at_zero(memory):
         return memory.blob(MiB)
 
     cache.get_or_load("a", loader)
-    assert cache.entries()[0]["measured_bytes"] == 0
+    assert cache.entries()[0]["rss_delta_bytes"] == 0
 
 
 def test_loader_error_leaves_cache_as_it_was_and_reraises(memory):
@@ -76,7 +76,7 @@ def test_entries_report_lru_order_hits_and_times(memory, clock):
     a = rows[1]
     assert a["hits"] == 1 and a["age_s"] == 8 and a["idle_s"] == 0
     assert rows[0]["age_s"] == 3 and rows[0]["estimated_bytes"] is None
-    assert set(a) >= {"key", "inserted", "last_access", "age_s", "hits", "load_seconds", "measured_bytes", "estimated_bytes"}
+    assert set(a) >= {"key", "inserted", "last_access", "age_s", "hits", "load_seconds", "rss_delta_bytes", "estimated_bytes"}
 
 
 def test_invalidate_and_clear(memory):

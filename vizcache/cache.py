@@ -27,22 +27,22 @@ log = logging.getLogger(__name__)
 class Entry:
     """One cached value and what the cache knows about it (times from the cache's clock)."""
 
-    __slots__ = ("key", "value", "inserted", "last_access", "hits", "load_seconds", "measured_bytes", "estimated_bytes")
+    __slots__ = ("key", "value", "inserted", "last_access", "hits", "load_seconds", "rss_delta_bytes", "estimated_bytes")
 
-    def __init__(self, key, value, now: float, load_seconds: float, measured_bytes: int) -> None:
+    def __init__(self, key, value, now: float, load_seconds: float, rss_delta_bytes: int) -> None:
         self.key = key
         self.value = value
         self.inserted = now
         self.last_access = now
         self.hits = 0
         self.load_seconds = load_seconds
-        self.measured_bytes = measured_bytes
+        self.rss_delta_bytes = rss_delta_bytes
         self.estimated_bytes: int | None = None
 
 
 class Eviction(NamedTuple):
     key: Hashable
-    measured_bytes: int
+    rss_delta_bytes: int
     estimated_bytes: int | None
     reclaimed_bytes: int | None  # RSS given back, when the eviction measured it
     rss_after: int | None
@@ -179,18 +179,18 @@ class Cache:
             self._inflight.pop(key, None)
             c = self._counters
             c.loads += 1
-            c.bytes_loaded += entry.measured_bytes
+            c.bytes_loaded += entry.rss_delta_bytes
             c.load_seconds += load_seconds
             if admitted:
                 self._entries[key] = entry
                 c.admits += 1
-                self.events.add("load", key, rss_after, entry.measured_bytes, load_seconds)
+                self.events.add("load", key, rss_after, entry.rss_delta_bytes, load_seconds)
             else:
                 c.rejections += 1
-                self.events.add("reject", key, rss_after, entry.measured_bytes, load_seconds,
+                self.events.add("reject", key, rss_after, entry.rss_delta_bytes, load_seconds,
                                 detail="not kept: the policy rejected it")
         if self._trace is not None:
-            self._trace.record(key, False, load_seconds, entry.measured_bytes)
+            self._trace.record(key, False, load_seconds, entry.rss_delta_bytes)
         if admitted:
             self.policy.after_admit(self, entry, rss_after)
         return value
@@ -255,7 +255,7 @@ class Cache:
                 self._counters.reclaim_seconds += elapsed
                 self._counters.bytes_reclaimed += max(0, reclaimed)
                 self._log_removal(entry, reason, rss_after, reclaimed, elapsed)
-        return Eviction(key, entry.measured_bytes, entry.estimated_bytes, reclaimed, rss_after)
+        return Eviction(key, entry.rss_delta_bytes, entry.estimated_bytes, reclaimed, rss_after)
 
     def _remove_locked(self, key: Hashable, counter: str | None) -> Entry | None:
         entry = self._entries.pop(key, None)
@@ -265,7 +265,7 @@ class Cache:
 
     def _log_removal(self, entry: Entry, reason: str, rss=None, reclaimed=None, seconds=None) -> None:
         kind = "expire" if reason == "expired" else "evict"
-        nbytes = entry.measured_bytes if reclaimed is None else reclaimed
+        nbytes = entry.rss_delta_bytes if reclaimed is None else reclaimed
         detail = reason if reclaimed is None else f"{reason}; RSS given back: {format_bytes(reclaimed)}"
         self.events.add(kind, entry.key, rss, nbytes, seconds, detail=detail)
 
@@ -324,7 +324,7 @@ class Cache:
                 "idle_s": now - e.last_access,
                 "hits": e.hits,
                 "load_seconds": e.load_seconds,
-                "measured_bytes": e.measured_bytes,
+                "rss_delta_bytes": e.rss_delta_bytes,
                 "estimated_bytes": e.estimated_bytes,
             }
             for e in snapshot
@@ -342,7 +342,7 @@ class Cache:
         with self._lock:
             counters = self._counters.as_dict()
             n = len(self._entries)
-            measured = sum(e.measured_bytes for e in self._entries.values())
+            measured = sum(e.rss_delta_bytes for e in self._entries.values())
             warnings = list(self._warnings)
             warnings_total = self._warnings_total
         requests = counters["hits"] + counters["misses"]
@@ -353,7 +353,7 @@ class Cache:
             "requests": requests,
             "hit_ratio": counters["hits"] / requests if requests else 0.0,
             "entries": n,
-            "measured_bytes": measured,
+            "rss_delta_bytes": measured,
             "rss": rss,
             "rss_method": self.rss_method,
             "overhead_seconds": counters["probe_seconds"] + counters["sizing_seconds"] + counters["reclaim_seconds"],

@@ -84,7 +84,7 @@ def run(spec: dict) -> dict:
             true_size[key] = deep_size(value)
             entry = next((e for e in cache.entries() if e["key"] == key), None)
             if entry is not None:
-                accounting.append({"key": key, "true": true_size[key], "measured": entry["measured_bytes"],
+                accounting.append({"key": key, "true": true_size[key], "measured": entry["rss_delta_bytes"],
                                    "estimated": entry["estimated_bytes"]})
         requests.append([t, key, hit, latency, true_size[key]])
         del value
