@@ -209,4 +209,6 @@ def load_config(path: str | Path, base: Path | None = None) -> Config:
     trace = trace_table.get("path")
     if trace is not None:
         _expect(trace, str, source, "[trace] path", "a file path for the JSON Lines access trace")
+        if (base / trace).resolve().is_dir() or trace.endswith(("/", "\\")):  # else every page fails on IsADirectoryError
+            raise ConfigError(f"{source}: [trace] path = {trace!r} is a folder: use a file path such as \"traces/viewer.jsonl\"")
     return Config(path, base, policy, folders, catalogs, generate, viewer, (base / trace).resolve() if trace else None)

@@ -1,0 +1,22 @@
+"""Config checks the viewer relies on: a bad [trace] path is one clear error at load time, not a crash per page."""
+
+import pytest
+
+from vizcache.config import ConfigError, load_config
+
+
+@pytest.mark.parametrize("path", [".", "traces/", "", "sub"])
+def test_trace_path_that_is_a_folder_is_rejected(tmp_path, path):
+    (tmp_path / "sub").mkdir()
+    config = tmp_path / "viewer.toml"
+    config.write_text(f'[policy]\nname = "AgeBased"\n[trace]\npath = "{path}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    message = str(info.value)
+    assert str(config) in message and "[trace] path" in message and "is a folder" in message and "traces/viewer.jsonl" in message
+
+
+def test_trace_path_to_a_file_is_accepted(tmp_path):
+    config = tmp_path / "viewer.toml"
+    config.write_text('[policy]\nname = "AgeBased"\n[trace]\npath = "traces/viewer.jsonl"\n')
+    assert load_config(config).trace == tmp_path / "traces" / "viewer.jsonl"
