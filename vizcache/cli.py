@@ -79,6 +79,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for label, n in result.rows.items():
         print(f"{label:>8}: {n:>12,} rows  {', '.join(result.files[label][:2])}{' ...' if len(result.files[label]) > 2 else ''}")
     print(f"   total: {result.total_rows:>12,} rows in {out}")
+    if args.hats:
+        from pathlib import Path
+
+        from .catalogs.partition import generated_members_spec, partition_catalog
+
+        path = partition_catalog(generated_members_spec(out), Path(out) / "hats" / "members", overwrite=True)
+        print(f"members as a HATS catalog: {path}")
     return 0
 
 
@@ -94,6 +101,9 @@ def cmd_catalog_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
+    if info["backend"] == "hats":
+        _print_hats_info(info)
+        return 0
     print(f"{info['name']} ({info['kind']}, {info['backend']}): {info['rows']:,} rows, {format_bytes(info['memory_bytes'])} in memory")
     for reason, n in info["rows_dropped"].items():
         print(f"  dropped {n:,} rows: {reason}")
@@ -107,6 +117,57 @@ def cmd_catalog_info(args: argparse.Namespace) -> int:
     for f in info["files"]:
         print(f"  file {f}")
     return 0
+
+
+def _print_hats_info(info: dict) -> None:
+    """A HATS catalog, from its metadata and skymap only (no data file was read)."""
+    sizes = info["rows_per_partition"]
+    print(f"{info['name']} ({info['kind']}, HATS): {info['rows']:,} rows in {info['partitions']:,} partitions "
+          f"(rows per partition {sizes['min']:,} .. {sizes['max']:,}, median {sizes['median']:,.0f})")
+    print("  HEALPix orders: " + ", ".join(f"{n:,} at order {k}" for k, n in info["healpix_orders"].items()))
+    if info["sky_fraction"] is not None:
+        print(f"  partitions cover {100 * info['sky_fraction']:.2f} % of the sky ({info['sky_fraction'] * 41252.96:,.0f} deg²)")
+    occupied = info["occupied_sky_fraction"]
+    print(f"  rows in {100 * occupied:.2f} % of the sky ({occupied * 41252.96:,.0f} deg², HEALPix order {info['occupied_order']} skymap)")
+    ra, dec = info["ra_extent"], info["dec_range"]
+    if ra:
+        print(f"  RA {ra[0]:.2f} -> {ra[1]:.2f} deg{' (crosses RA 0)' if ra[0] > ra[1] else ''}, Dec {dec[0]:.2f} .. {dec[1]:.2f} deg (skymap)")
+    print(f"  skymap orders: {', '.join(map(str, info['skymap_orders']))}")
+    print("  columns:")
+    for name, col in info["columns"].items():
+        print(f"    {name:<10} <- {col['source']:<26} {col['dtype']}")
+    print(f"  catalog {info['path']}")
+
+
+def cmd_partition(args: argparse.Namespace) -> int:
+    from .catalogs.partition import PartitionSettings, partition_catalog
+    from .config import load_config
+
+    config = load_config(args.config)
+    if args.name not in config.catalogs:
+        raise ConfigError(f"{args.config}: no catalog {args.name!r}; configured catalogs: {', '.join(config.catalogs) or 'none'}")
+    settings = PartitionSettings(max_rows=args.max_rows, highest_order=args.highest_order, workers=args.workers, threads=args.threads)
+    path = partition_catalog(config.catalogs[args.name], args.out, settings, scheduler=args.scheduler, overwrite=args.overwrite)
+    import hats
+
+    written = hats.read_hats(path)
+    print(f"wrote {written.catalog_info.total_rows:,} rows in {len(written.get_healpix_pixels()):,} partitions to {path}")
+    print(f'read it with: [catalogs.{args.name}_HATS] files = "{path}", format = "hats", kind = "{config.catalogs[args.name].kind}"')
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: use a whole number of at least 1")
+    return value
+
+
+def _order(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 12:
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: use a HEALPix order from 1 to 12")
+    return value
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -177,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--fits", action="store_true", help="also write the cluster catalogs as FITS binary tables")
     gen.add_argument("--clusters", type=int, help="explicit size: number of true clusters to draw")
     gen.add_argument("--members-per-richness", type=float, help="explicit size: member galaxies per unit richness")
+    gen.add_argument("--hats", action="store_true", help="also write the member galaxies as a HATS catalog in OUT/hats/members")
     gen.set_defaults(func=cmd_generate)
 
     cat = sub.add_parser("catalog-info", help="rows, columns, sky extent, redshift range and memory of a configured catalog")
@@ -184,6 +246,19 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("name", help="catalog name, e.g. PZWAV")
     cat.add_argument("--json", action="store_true", help="machine-readable output")
     cat.set_defaults(func=cmd_catalog_info)
+
+    part = sub.add_parser("partition", help="write a configured catalog as a HATS catalog (hats-import, out of core, on Dask)")
+    part.add_argument("config", help="TOML config file with [catalogs.NAME] tables")
+    part.add_argument("name", help="catalog name, e.g. MEMBERS")
+    part.add_argument("--out", required=True, help="directory to write the HATS catalog into (created)")
+    part.add_argument("--scheduler", help="address of an existing Dask scheduler, tcp://HOST:PORT (default: the catalog's "
+                                          "`scheduler`, else a local cluster for the run)")
+    part.add_argument("--max-rows", type=_positive_int, default=1_000_000, help="rows per partition at most (default %(default)s)")
+    part.add_argument("--highest-order", type=_order, default=8, help="finest HEALPix order of a partition and the skymap, 1..12 (default %(default)s)")
+    part.add_argument("--workers", type=_positive_int, default=1, help="local cluster workers (default %(default)s)")
+    part.add_argument("--threads", type=_positive_int, default=2, help="threads per local worker (default %(default)s)")
+    part.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    part.set_defaults(func=cmd_partition)
 
     serve = sub.add_parser("serve", help="serve the viewer (a thin wrapper around `panel serve`)")
     serve.add_argument("--config", help="TOML config (default: $VIZCACHE_CONFIG, else the built-in default)")

@@ -27,11 +27,13 @@ class CatalogError(ValueError):
 
 
 def detect_format(path: Path) -> str:
+    if path.is_dir() and ((path / "properties").exists() or (path / "hats.properties").exists()):
+        return "hats"
     name = path.name.lower()
     for suffix, fmt in sorted(FORMATS.items(), key=lambda kv: -len(kv[0])):
         if name.endswith(suffix):
             return fmt
-    raise CatalogError(f"{path}: unknown catalog format; allowed file endings: {', '.join(FORMATS)}")
+    raise CatalogError(f"{path}: unknown catalog format; allowed file endings: {', '.join(FORMATS)}, or a HATS catalog directory")
 
 
 def _check_columns(path: Path, available: list[str], wanted: list[str]) -> None:
@@ -82,7 +84,17 @@ def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
         raise CatalogError(f"{path}: not a readable CSV file ({exc})") from None
 
 
-READERS = {"parquet": _read_parquet, "fits": _read_fits, "csv": _read_csv}
+def _read_hats_partition(path: Path, columns: list[str]) -> pd.DataFrame:
+    """One partition file of a HATS catalog (Parquet), named as such in errors."""
+    try:
+        schema = pq.read_schema(path)
+        _check_columns(path, schema.names, columns)
+        return pq.read_table(path, columns=columns).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CatalogError(f"{path}: not a readable HATS partition (Parquet) file ({exc})") from None
+
+
+READERS = {"parquet": _read_parquet, "fits": _read_fits, "csv": _read_csv, "hats": _read_hats_partition}
 
 
 @dataclass

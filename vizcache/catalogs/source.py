@@ -15,10 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .hats import HATS_FORMAT, HatsCatalog, hats_fingerprint
 from .readers import CatalogError, ReadReport, add_projection, detect_format, normalise, read_source_file
 from .schema import EUCLID_COLUMNS
 
 BACKENDS = ("pandas", "dask")
+#: HEALPix order of a HATS catalog's all-sky density overview: ~0.23° pixels, finer than an
+#: all-sky map's screen pixel; coarser stored skymaps are used as they are
+OVERVIEW_ORDER = 8
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class Catalog:
     mapping: dict[str, str]
     report: ReadReport
     backend: str = "pandas"
+    hats: HatsCatalog | None = None  # a HATS catalog: `data` is its skymap density, rows come by partition
 
     def __len__(self) -> int:
         return len(self.data)
@@ -92,6 +97,8 @@ class Catalog:
         return int(self.data.memory_usage(deep=True).sum())
 
     def info(self) -> dict:
+        if self.hats is not None:
+            return {"kind": self.kind, "backend": self.backend, **self.hats.info()}
         df = self.data
         ra = np.asarray(df["ra"]) if self.backend == "pandas" else df["ra"].to_dask_array(lengths=True).compute()
         stats = {}
@@ -143,13 +150,39 @@ class CatalogSource:
     def name(self) -> str:
         return self.spec.name
 
+    def is_hats(self) -> bool:
+        spec = self.spec
+        if spec.format is not None:
+            return spec.format == HATS_FORMAT
+        paths = resolve_files(spec)
+        return len(paths) == 1 and detect_format(paths[0]) == HATS_FORMAT
+
     def key(self) -> tuple[str, str]:
-        return (self.spec.name, fingerprint(resolve_files(self.spec)))
+        paths = resolve_files(self.spec)
+        if self.is_hats():
+            return (self.spec.name, hats_fingerprint(paths[0]))
+        return (self.spec.name, fingerprint(paths))
+
+    def open_hats(self) -> HatsCatalog:
+        """The configured HATS catalog, opened from its metadata (no data file is read)."""
+        spec = self.spec
+        paths = resolve_files(spec)
+        if len(paths) != 1:
+            raise CatalogError(f"catalog {spec.name!r}: format = 'hats' names one HATS catalog directory, not {len(paths)} paths")
+        if spec.backend != "pandas":
+            raise CatalogError(f"catalog {spec.name!r}: a HATS catalog is read partition by partition through the cache; "
+                               f"backend = {spec.backend!r} is not allowed with format = 'hats' (leave backend out)")
+        return HatsCatalog(spec.name, paths[0], spec.mapping(), spec.missing, spec.float64)
 
     def load(self) -> Catalog:
         spec = self.spec
         paths = resolve_files(spec)
         mapping = spec.mapping()
+        if self.is_hats():
+            hats = self.open_hats()
+            # What the cache holds for the whole catalog is its density overview; rows come by partition.
+            overview = hats.density(OVERVIEW_ORDER)
+            return Catalog(spec.name, spec.kind, overview, paths, hats.version, mapping, ReadReport(), HATS_FORMAT, hats)
         if spec.backend == "dask":
             data, report = self._load_dask(paths, mapping)
         else:
