@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from vizcache import AgeBased, Cache, RSSThresholdLRU, SizeEstimatedLRU, read_trace
+from vizcache import AgeBased, Cache, RSSThresholdLRU, SizeEstimatedLRU, read_trace, Invalidation
 from vizcache.events import TraceRecorder
 
 from .conftest import MiB
@@ -84,10 +84,10 @@ def test_invalidate_and_clear(memory):
     for k in "abc":
         cache.get_or_load(k, memory.loader(MiB))
     assert memory.live == 3 * MiB
-    assert cache.invalidate("b") is True
-    assert cache.invalidate("b") is False
+    assert cache.invalidate("b") == Invalidation(cached=1, in_flight=0)
+    assert not cache.invalidate("b")
     assert "b" not in cache and len(cache) == 2 and memory.live == 2 * MiB
-    cache.clear()
+    assert cache.clear() == Invalidation(cached=2, in_flight=0)
     assert len(cache) == 0 and memory.live == 0
 
 

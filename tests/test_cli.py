@@ -14,7 +14,7 @@ def vizcache(*args, cwd=None):
 def test_info_reports_limit_probe_and_policies():
     proc = vizcache("info")
     assert proc.returncode == 0
-    assert "via statm" in proc.stdout and "registered policies: AgeBased, RSSThresholdLRU, SizeEstimatedLRU" in proc.stdout
+    assert "via statm" in proc.stdout and "registered policies: AgeBased, LegacyRSSManager, RSSThresholdLRU, SizeEstimatedLRU" in proc.stdout
 
 
 def test_generate_then_catalog_info(tmp_path):

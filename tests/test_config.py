@@ -34,7 +34,7 @@ def test_unset_optional_limits(tmp_path):
 
 
 BAD = {
-    "unknown_policy": ('[policy]\nname = "MRU"\n', ["name = 'MRU'", "known policies: AgeBased, RSSThresholdLRU, SizeEstimatedLRU"]),
+    "unknown_policy": ('[policy]\nname = "MRU"\n', ["name = 'MRU'", "known policies: AgeBased, LegacyRSSManager, RSSThresholdLRU, SizeEstimatedLRU"]),
     "missing_name": ('[policy]\nlimit = "1GiB"\n', ["name is missing", "RSSThresholdLRU"]),
     "no_policy_table": ('[viewer]\nport = 1\n', ["no [policy] table"]),
     "unknown_key": ('[policy]\nname = "RSSThresholdLRU"\nlimt = "1GiB"\n', ["unknown key 'limt'", "allowed keys: limit, high_water, low_water, auto_fraction"]),

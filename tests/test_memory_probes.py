@@ -1,5 +1,7 @@
 """Probes: RSS fast path against psutil, cgroup v1/v2 limits from a fake filesystem, sizes."""
 
+import gc
+
 import numpy as np
 import psutil
 import pytest
@@ -12,6 +14,7 @@ def test_statm_probe_agrees_with_psutil_and_sees_allocation():
     probe = RSSProbe()
     assert probe.method == "statm"
     assert abs(probe() - psutil.Process().memory_info().rss) < 8 * 2**20
+    gc.collect()  # garbage from earlier tests must not be freed while we measure
     before = probe()
     block = np.ones(50 * 2**20 // 8)  # touched: resident
     assert probe() - before > 40 * 2**20

@@ -30,17 +30,30 @@ def test_low_water_must_be_below_high_water():
         RSSThresholdLRU(limit="1GiB", high_water=0.5, low_water=0.6)
 
 
-def test_evicts_least_recently_used_first_down_to_low_water(memory):
-    cache = make(memory, low=0.7)  # low water 140 MiB
+def test_evicts_least_recently_used_first_just_back_under_high_water(memory):
+    cache = make(memory, low=0.7)
     for key in "abcd":  # 4 x 15 MiB: RSS 160 MiB, at (not above) high water
         cache.get_or_load(key, memory.loader(15 * MiB))
     cache.get_or_load("a", memory.loader(15 * MiB))  # touch a: b is now least recent
     assert len(cache) == 4
-    cache.get_or_load("e", memory.loader(15 * MiB))  # 175 MiB > high: evict b, c, d -> 130 <= 140
-    assert [e["key"] for e in cache.entries()] == ["a", "e"]
-    assert memory.rss() == 130 * MiB
+    cache.get_or_load("e", memory.loader(15 * MiB))  # 175 MiB > high: evicting b alone gives 160
+    assert [e["key"] for e in cache.entries()] == ["c", "d", "a", "e"]
+    assert memory.rss() == 160 * MiB
     s = cache.stats()
-    assert s["evictions"] == 3 and s["bytes_reclaimed"] == 45 * MiB
+    assert s["evictions"] == 1 and s["bytes_reclaimed"] == 15 * MiB
+
+
+def test_makes_just_enough_room_for_a_key_it_has_loaded_before(memory):
+    cache = make(memory)
+    for key in "abcd":  # RSS 160 MiB = high water
+        cache.get_or_load(key, memory.loader(15 * MiB))
+    cache.invalidate("a")  # RSS 145; a is known to weigh 15 MiB
+    cache.get_or_load("e", memory.loader(10 * MiB))  # 155: fits, nothing evicted
+    seen = []
+    cache.get_or_load("a", lambda: seen.append(memory.rss()) or memory.blob(15 * MiB))
+    # room for 15 MiB under 160: RSS had to reach 145, so only b (LRU) went, not down to low water
+    assert seen == [140 * MiB]
+    assert [e["key"] for e in cache.entries()] == ["c", "d", "e", "a"]
 
 
 def test_hysteresis_no_eviction_between_low_and_high(memory):
@@ -67,19 +80,34 @@ def test_records_reclaimed_bytes_per_eviction(memory):
     cache = make(memory)
     for key in "abcde":
         cache.get_or_load(key, memory.loader(15 * MiB))
-    evictions = [e for e in cache.events.since(0) if e.kind == "evict"]
-    assert evictions and all(e.bytes == 15 * MiB for e in evictions)
-    assert all("RSS given back" in e.detail for e in evictions)
+    reclaims = [e for e in cache.events.since(0) if e.kind == "reclaim"]
+    assert reclaims and all(e.bytes == 15 * MiB for e in reclaims)
+    assert all("RSS given back" in e.detail for e in reclaims)
 
 
-def test_warns_when_memory_is_not_the_caches(memory):
+def test_keeps_hot_entries_when_the_memory_is_not_the_caches(memory):
     cache = make(memory)
-    cache.get_or_load("a", memory.loader(5 * MiB))
-    memory.other = 80 * MiB  # RSS 185 MiB of which the cache holds 5
-    cache.get_or_load("b", memory.loader(MiB))
+    for key in "abcd":
+        cache.get_or_load(key, memory.loader(5 * MiB))  # the cache holds 20 MiB
+    memory.other = 70 * MiB  # RSS 190 MiB: even an empty cache would be above low water (120)
+    cache.get_or_load("e", memory.loader(MiB))
     s = cache.stats()
-    assert s["warnings_total"] >= 1 and "not the cache's" in s["warnings"][-1]
-    assert "a" not in cache  # it tried: evicted everything it had
+    assert s["evictions"] == 0 and len(cache) == 5  # flushing would not have helped
+    assert s["warnings_total"] == 1 and "not the cache's" in s["warnings"][-1]
+    assert "21.0 MiB" in s["warnings"][-1] or "accounts for" in s["warnings"][-1]
+    assert s["managed_bytes"] == 21 * MiB and s["unmanaged_bytes"] == memory.rss() - 21 * MiB
+    cache.get_or_load("f", memory.loader(MiB))
+    assert cache.stats()["warnings_total"] == 1  # warned once, not per miss
+
+
+def test_does_not_flush_the_cache_for_a_value_that_cannot_fit(memory):
+    cache = make(memory)
+    for key in "ab":
+        cache.get_or_load(key, memory.loader(20 * MiB))
+    cache.get_or_load("huge", memory.loader(110 * MiB))  # 250 MiB: rejected, nobody else evicted
+    assert "huge" not in cache and len(cache) == 2
+    cache.get_or_load("huge", memory.loader(110 * MiB))  # known now: no flush before loading it
+    assert [e["key"] for e in cache.entries()] == ["a", "b"] and cache.stats()["evictions"] == 0
 
 
 def test_rejects_a_value_whose_load_alone_crosses_the_limit(memory):

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-from vizcache import policy_from_config
+from vizcache import Cache, policy_from_config
 from vizcache.policies import ENTRY_POINT_GROUP, available_policies
 from importlib.metadata import entry_points
 
@@ -35,8 +35,8 @@ def test_third_party_policy_plugs_in_without_touching_vizcache(tmp_path, monkeyp
             max_entries = param.Integer(2, bounds=(1, 100), doc="Entries kept.")
 
             def after_admit(self, cache, entry, rss_after):
-                while len(cache) > self.max_entries:
-                    cache.evict(cache.entry_objects()[0].key, reason="fifo")
+                by_age = sorted(cache.entry_objects(), key=lambda e: e.inserted)
+                cache.evict_entries(by_age[: max(0, len(by_age) - self.max_entries)], reason="fifo")
     ''')
     monkeypatch.syspath_prepend(str(tmp_path))
     policies = available_policies()
@@ -45,6 +45,10 @@ def test_third_party_policy_plugs_in_without_touching_vizcache(tmp_path, monkeyp
     config.write_text('[policy]\nname = "FIFO"\nmax_entries = 1\n')
     policy = policy_from_config(config)
     assert type(policy).__name__ == "FIFO" and policy.max_entries == 1
+    cache = Cache(policy)
+    for key in "abc":
+        cache.get_or_load(key, lambda: key)
+    assert [e["key"] for e in cache.entries()] == ["c"]
     # and the CLI lists it with its parameters
     proc = subprocess.run([sys.executable, "-m", "vizcache.cli", "policies", "--json"], capture_output=True, text=True,
                           env={"PYTHONPATH": str(tmp_path), "PATH": ""})

@@ -1,13 +1,28 @@
-"""vizcache: a memory-aware cache with pluggable, param-declared policies."""
+"""vizcache: a memory-aware cache with pluggable, param-declared policies.
 
-from .cache import Cache, Entry, Eviction
-from .config import ConfigError, policy_from_config
+The core (cache, policies, memory probes, events) imports only the standard library, param,
+psutil and numpy; the config reader (which knows the catalog readers, and so pandas) is
+imported the first time one of its names is used.
+"""
+
+from .cache import Cache, Entry, Invalidation, RecursiveLoadError, Sized
 from .events import TraceRecorder, export_libcachesim_csv, read_trace
-from .policies import AgeBased, CachePolicy, RSSThresholdLRU, SizeEstimatedLRU, available_policies
+from .policies import (AgeBased, CachePolicy, Eviction, LegacyRSSManager, RSSThresholdLRU, SizeEstimatedLRU,
+                       available_policies)
 
 __all__ = [
-    "AgeBased", "Cache", "CachePolicy", "ConfigError", "Entry", "Eviction", "RSSThresholdLRU",
-    "SizeEstimatedLRU", "TraceRecorder", "available_policies", "export_libcachesim_csv",
-    "policy_from_config", "read_trace",
+    "AgeBased", "Cache", "CachePolicy", "ConfigError", "Entry", "Eviction", "Invalidation", "LegacyRSSManager",
+    "RSSThresholdLRU", "RecursiveLoadError", "SizeEstimatedLRU", "Sized", "TraceRecorder", "available_policies",
+    "export_libcachesim_csv", "policy_from_config", "read_trace",
 ]
 __version__ = "0.1.0"
+
+_LAZY = {"ConfigError": "config", "policy_from_config": "config"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'vizcache' has no attribute {name!r}")

@@ -1,35 +1,64 @@
 """Cache: one ``get_or_load`` path, single-flight loads, and a pluggable policy.
 
 The hit path takes the lock, moves the key to the LRU end and bumps two counters — nothing
-else unless the policy asks to check freshness or a trace is recorded. Everything that costs
-(RSS probes, size estimates, evictions, garbage collection) happens on the miss path,
-outside the lock, through methods that time and count it.
+else unless the policy asks to check freshness. Everything that costs (RSS probes, size
+estimates, evictions, trace writes) happens outside the lock, through methods that time and
+count it. Bookkeeping of a load is one ``try/finally``: whatever raises, the flight ends, the
+counters add up, and the key can be loaded again.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .events import Counters, EventLog, TraceRecorder
-from .memory import RSSProbe, release_memory
-from .units import format_bytes
+from .memory import RSSProbe, ThrottledGC, release_memory, trim_heap
 from .policies import CachePolicy, RSSThresholdLRU
+from .policies.contract import Eviction
+from .units import format_bytes
 
 log = logging.getLogger(__name__)
+
+# Remembered sizes of keys loaded before, so a policy can plan room for a reload.
+_SIZE_MEMORY = 4096
+# An eviction that gives back less than this share of the entry's size "did not show up in RSS".
+_RECLAIM_SHORTFALL = 0.5
+# Evictions in a row that give back nothing before the helper stops: the memory is not ours.
+_STALLS_BEFORE_STOP = 2
+
+
+class Sized(NamedTuple):
+    """What a loader returns to report its value's true size; the cache stores ``value`` only.
+
+    >>> cache = Cache()
+    >>> cache.get_or_load("a", lambda: Sized([1, 2], nbytes=16))
+    [1, 2]
+    """
+
+    value: Any
+    nbytes: int
+
+
+class RecursiveLoadError(RuntimeError):
+    """A load asked, directly or through other loads, for a key it is itself producing."""
 
 
 class Entry:
     """One cached value and what the cache knows about it (times from the cache's clock)."""
 
-    __slots__ = ("key", "value", "inserted", "last_access", "hits", "load_seconds", "rss_delta_bytes", "estimated_bytes")
+    __slots__ = ("key", "value", "inserted", "last_access", "hits", "load_seconds",
+                 "rss_delta_bytes", "reported_bytes", "overlapped", "estimated_bytes")
 
-    def __init__(self, key, value, now: float, load_seconds: float, rss_delta_bytes: int) -> None:
+    def __init__(self, key, value, now: float, load_seconds: float, rss_delta_bytes: int,
+                 reported_bytes: int | None = None, overlapped: bool = False) -> None:
         self.key = key
         self.value = value
         self.inserted = now
@@ -37,32 +66,44 @@ class Entry:
         self.hits = 0
         self.load_seconds = load_seconds
         self.rss_delta_bytes = rss_delta_bytes
+        self.reported_bytes = reported_bytes
+        self.overlapped = overlapped
         self.estimated_bytes: int | None = None
 
-
-class Eviction(NamedTuple):
-    key: Hashable
-    rss_delta_bytes: int
-    estimated_bytes: int | None
-    reclaimed_bytes: int | None  # RSS given back, when the eviction measured it
-    rss_after: int | None
+    @property
+    def size_bytes(self) -> int:
+        """The best size known: the loader's report, else the RSS delta around the load."""
+        return self.reported_bytes if self.reported_bytes is not None else self.rss_delta_bytes
 
 
 class _Flight:
     """A load in progress that other callers of the same key wait on."""
 
-    __slots__ = ("done", "value", "error")
+    __slots__ = ("done", "value", "error", "owner", "invalidated")
 
-    def __init__(self) -> None:
+    def __init__(self, owner: int) -> None:
         self.done = threading.Event()
         self.value = None
         self.error: BaseException | None = None
+        self.owner = owner  # thread ident of the leader, for cycle detection
+        self.invalidated = False
 
     def result(self):
         self.done.wait()
         if self.error is not None:
             raise self.error
         return self.value
+
+
+@dataclass(frozen=True)
+class Invalidation:
+    """What ``invalidate``/``clear`` did: cached entries dropped, in-flight loads that will not be kept."""
+
+    cached: int
+    in_flight: int
+
+    def __bool__(self) -> bool:
+        return bool(self.cached or self.in_flight)
 
 
 class Cache:
@@ -85,30 +126,56 @@ class Cache:
         trace: TraceRecorder | str | Path | None = None,
         event_log_size: int = 1000,
     ) -> None:
-        self.policy = policy if policy is not None else RSSThresholdLRU()
         self.clock = clock
         self._probe = rss_probe if rss_probe is not None else RSSProbe()
         self.rss_method = getattr(self._probe, "method", "custom")
         self._trace = TraceRecorder(trace) if isinstance(trace, (str, Path)) else trace
         self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self._inflight: dict[Hashable, _Flight] = {}
+        self._waiting: dict[int, _Flight] = {}  # thread ident -> the flight it waits on
+        self._sizes: OrderedDict[Hashable, int] = OrderedDict()
+        self._managed = 0
+        self._loads_active = 0
+        self._load_epoch = 0
         self._lock = threading.Lock()
+        # One eviction batch at a time: two threads over target must not both evict for it.
+        self._evict_lock = threading.RLock()
+        self._gc = ThrottledGC()
         self._counters = Counters()
         self.events = EventLog(event_log_size)
         self._warnings: deque[str] = deque(maxlen=20)
         self._warnings_total = 0
         self._last_logged_warning = float("-inf")
-        self._is_fresh = self.policy.is_fresh if self.policy.checks_on_hit else None
+        self._unmanaged_warned = False
+        self.policy = policy if policy is not None else RSSThresholdLRU()
+
+    @property
+    def policy(self) -> CachePolicy:
+        """The policy deciding admission and eviction; replacing it rewires the hit path."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: CachePolicy) -> None:
+        self._policy = policy
+        self._is_fresh = policy.is_fresh if policy.checks_on_hit else None
 
     # -- the one path -------------------------------------------------------------------
 
     def get_or_load(self, key: Hashable, loader: Callable[[], Any]) -> Any:
-        """Return the cached value for ``key``, or call ``loader()`` once to produce it."""
+        """Return the cached value for ``key``, or call ``loader()`` once to produce it.
+
+        Concurrent callers of one key share one load. A loader that (directly or through
+        other loads, in any thread) asks for its own key gets :class:`RecursiveLoadError`
+        instead of a deadlock. A loader may return :class:`Sized` to report the value's size.
+        """
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and self._serve_locked(entry, self.clock()):
-                return entry.value
-        return self._miss(key, loader)
+            hit = entry is not None and self._serve_locked(entry, self.clock())
+        if not hit:
+            return self._miss(key, loader)
+        if self._trace is not None:
+            self._trace.record(key, True)
+        return entry.value
 
     def _serve_locked(self, entry: Entry, now: float) -> bool:
         """Count a hit on ``entry`` if the policy still calls it fresh; False means reload it."""
@@ -118,84 +185,165 @@ class Cache:
         entry.hits += 1
         entry.last_access = now
         self._counters.hits += 1
-        if self._trace is not None:
-            self._trace.record(entry.key, True)
         return True
 
     def _miss(self, key: Hashable, loader: Callable[[], Any]) -> Any:
+        if inspect.iscoroutinefunction(loader):
+            raise TypeError(f"the loader for {key!r} is a coroutine function; get_or_load calls loaders "
+                            "synchronously: pass a plain function (for example one that runs asyncio.run)")
+        me = threading.get_ident()
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                if self._serve_locked(entry, self.clock()):  # loaded by another caller meanwhile
-                    return entry.value
-                self._log_removal(self._remove_locked(key, "expirations"), "expired")
-            self._counters.misses += 1
-            flight = self._inflight.get(key)
-            leader = flight is None
-            if leader:
-                flight = self._inflight[key] = _Flight()
-            else:
-                self._counters.coalesced += 1
-        if not leader:
-            value = flight.result()
+            served = self._entries.get(key)
+            if served is not None and not self._serve_locked(served, self.clock()):
+                self._remove_locked(served, "expired")
+                served = None
+            if served is None:
+                flight = self._inflight.get(key)
+                leader = flight is None
+                if leader:
+                    flight = self._inflight[key] = _Flight(me)
+                else:
+                    self._check_cycle_locked(key, flight, me)
+                    self._counters.coalesced += 1
+                    self._waiting[me] = flight
+                self._counters.misses += 1
+        if served is not None:  # loaded by another caller meanwhile
             if self._trace is not None:
-                self._trace.record(key, False)
-            return value
+                self._trace.record(key, True)
+            return served.value
+        if leader:
+            return self._lead(key, loader, flight)
         try:
-            flight.value = self._load(key, loader)
+            value = flight.result()
+        except BaseException:
+            if self._trace is not None:
+                self._trace.record(key, False, failed=True)
+            raise
+        finally:
+            with self._lock:
+                self._waiting.pop(me, None)
+        if self._trace is not None:
+            self._trace.record(key, False)
+        return value
+
+    def _check_cycle_locked(self, key: Hashable, flight: _Flight, me: int) -> None:
+        """Raise instead of waiting when the wait-for chain from ``flight`` leads back to this thread."""
+        owner, hops = flight.owner, 0
+        while owner != me:
+            waited = self._waiting.get(owner)
+            hops += 1
+            if waited is None or hops > len(self._waiting):
+                return
+            owner = waited.owner
+        self.events.add("load_error", key, detail="recursive load refused")
+        if hops == 0:
+            raise RecursiveLoadError(
+                f"recursive load of {key!r}: its loader (or a policy hook it triggered) asked for {key!r} "
+                "again in the same thread; a loader must not request its own key")
+        raise RecursiveLoadError(
+            f"load cycle on {key!r}: its load waits, through {hops} other thread(s), on a load that this "
+            "thread is running; waiting would deadlock")
+
+    def _lead(self, key: Hashable, loader: Callable[[], Any], flight: _Flight) -> Any:
+        """Run the load this thread leads; every exit ends the flight and counts one outcome."""
+        outcome, entry = "failed", None
+        try:
+            self._run_hook("make_room", self._policy.make_room, self, key)
+            entry, rss_after = self._measured_load(key, loader)
+            admitted = self._run_hook("admit", self._policy.admit, self, entry, rss_after, default=False)
+            with self._lock:
+                outcome = "discarded" if flight.invalidated else "admitted" if admitted else "rejected"
+                self._count_load_locked(entry, outcome, rss_after)
+            flight.value = entry.value
         except BaseException as exc:
             flight.error = exc
             raise
         finally:
+            with self._lock:
+                if self._inflight.get(key) is flight:
+                    del self._inflight[key]
+                if outcome == "failed":
+                    self._counters.loads += 1
+                    self._counters.load_failures += 1
+                    exc = flight.error
+                    self.events.add("load_error", key, detail=f"{type(exc).__name__}: {exc}" if exc else "")
             flight.done.set()
-        return flight.value
+            if self._trace is not None:
+                if entry is None:
+                    self._trace.record(key, False, failed=True)
+                else:
+                    self._trace.record(key, False, entry.load_seconds, entry.rss_delta_bytes, entry.reported_bytes)
+        if outcome == "admitted":
+            self._run_hook("after_admit", self._policy.after_admit, self, entry, rss_after)
+        return entry.value
 
-    def _load(self, key: Hashable, loader: Callable[[], Any]) -> Any:
+    def _measured_load(self, key: Hashable, loader: Callable[[], Any]) -> tuple[Entry, int]:
+        """Call the loader with RSS read around it (memory is allocated while loading, not inserting)."""
+        with self._lock:
+            self._loads_active += 1
+            self._load_epoch += 1
+            epoch, overlapped = self._load_epoch, self._loads_active > 1
         try:
-            self.policy.make_room(self, key)
             rss_before = self.rss()
             start = time.perf_counter()
-            value = loader()
+            result = loader()
             load_seconds = time.perf_counter() - start
             rss_after = self.rss()
-        except BaseException as exc:
+        finally:
             with self._lock:
-                self._inflight.pop(key, None)
-                self._counters.loads += 1
-                self._counters.load_failures += 1
-                self.events.add("load_error", key, detail=f"{type(exc).__name__}: {exc}")
-            raise
-        # Measured around the load: memory is allocated while loading, not while inserting.
-        entry = Entry(key, value, self.clock(), load_seconds, max(0, rss_after - rss_before))
-        try:
-            admitted = self.policy.admit(self, entry, rss_after)
-        except BaseException:
-            with self._lock:
-                self._inflight.pop(key, None)
-                self._counters.loads += 1
-                self._counters.load_failures += 1
-            raise
-        with self._lock:
-            self._inflight.pop(key, None)
-            c = self._counters
-            c.loads += 1
-            c.bytes_loaded += entry.rss_delta_bytes
-            c.load_seconds += load_seconds
-            if admitted:
-                self._entries[key] = entry
-                c.admits += 1
-                self.events.add("load", key, rss_after, entry.rss_delta_bytes, load_seconds)
-            else:
-                c.rejections += 1
-                self.events.add("reject", key, rss_after, entry.rss_delta_bytes, load_seconds,
-                                detail="not kept: the policy rejected it")
-        if self._trace is not None:
-            self._trace.record(key, False, load_seconds, entry.rss_delta_bytes)
-        if admitted:
-            self.policy.after_admit(self, entry, rss_after)
-        return value
+                self._loads_active -= 1
+                overlapped = overlapped or self._load_epoch != epoch  # another load began meanwhile
+        reported = None
+        if isinstance(result, Sized):
+            result, reported = result.value, int(result.nbytes)
+            if reported < 0:
+                raise ValueError(f"the loader for {key!r} reported a negative size ({reported})")
+        if inspect.isawaitable(result):
+            getattr(result, "close", lambda: None)()
+            raise TypeError(f"the loader for {key!r} returned an awaitable; get_or_load caches values, "
+                            "not coroutines: pass a loader that returns the value itself")
+        entry = Entry(key, result, self.clock(), load_seconds, max(0, rss_after - rss_before), reported, overlapped)
+        return entry, rss_after
 
-    # -- what policies call -------------------------------------------------------------
+    def _count_load_locked(self, entry: Entry, outcome: str, rss_after: int) -> None:
+        c = self._counters
+        c.loads += 1
+        c.bytes_loaded += entry.rss_delta_bytes
+        c.load_seconds += entry.load_seconds
+        if not entry.overlapped or entry.reported_bytes is not None:
+            self._sizes[entry.key] = entry.size_bytes
+            self._sizes.move_to_end(entry.key)
+            if len(self._sizes) > _SIZE_MEMORY:
+                self._sizes.popitem(last=False)
+        if outcome == "admitted":
+            old = self._entries.pop(entry.key, None)
+            if old is not None:  # put back by another path meanwhile: the newer value wins
+                self._managed -= old.size_bytes
+            self._entries[entry.key] = entry
+            self._managed += entry.size_bytes
+            c.admits += 1
+            self.events.add("load", entry.key, rss_after, entry.size_bytes, entry.load_seconds,
+                            detail=self._size_detail(entry))
+        else:
+            c.rejections += 1
+            why = ("invalidated while loading: returned to its callers, not kept" if outcome == "discarded"
+                   else "not kept: the policy rejected it")
+            self.events.add("reject", entry.key, rss_after, entry.size_bytes, entry.load_seconds, detail=why)
+
+    @staticmethod
+    def _size_detail(entry: Entry) -> str:
+        source = "reported by the loader" if entry.reported_bytes is not None else "RSS delta around the load"
+        return f"size {source}" + ("; other loads overlapped it" if entry.overlapped else "")
+
+    def _run_hook(self, name: str, hook: Callable, *args, default=None):
+        """Call a policy hook; its errors are logged as the policy's, never raised to the caller."""
+        try:
+            return hook(*args)
+        except Exception as exc:
+            self.warn(f"policy {type(self._policy).__name__}.{name} failed: {type(exc).__name__}: {exc}")
+            return default
+
+    # -- what policies call (the contract in policies/contract.py) ------------------------
 
     def rss(self) -> int:
         """Process RSS in bytes; timed and counted as policy overhead."""
@@ -226,48 +374,139 @@ class Cache:
         with self._lock:
             return list(self._entries.values())
 
-    def lru_victim(self, exclude: Hashable | None = None) -> Hashable | None:
-        """The least recently used key other than ``exclude``, or None when there is none."""
+    def expected_bytes(self, key: Hashable) -> int | None:
+        """What ``key`` weighed at its last load that no other load overlapped, or None."""
         with self._lock:
-            for key in self._entries:
+            return self._sizes.get(key)
+
+    def collect_garbage(self) -> None:
+        """A full ``gc.collect()`` and heap trim, timed and counted as reclaim overhead."""
+        start = time.perf_counter()
+        release_memory()
+        elapsed = time.perf_counter() - start
+        with self._lock:
+            self._counters.reclaim_seconds += elapsed
+
+    def managed_bytes(self) -> int:
+        """The sum of the entries' best-known sizes: the memory the cache can account for."""
+        return self._managed
+
+    def evict_entries(self, entries: Iterable[Entry], reason: str) -> list[Eviction]:
+        """Evict exactly these entries; any already gone, or replaced by a reload, is skipped."""
+        with self._evict_lock:
+            evictions = []
+            for entry in entries:
+                with self._lock:
+                    removed = self._remove_locked(entry, reason)
+                if removed:
+                    entry.value = None  # drop our reference now, not when the Entry object goes
+                    evictions.append(Eviction(entry.key, entry.size_bytes, entry.estimated_bytes, None, None))
+            return evictions
+
+    def evict_until(
+        self,
+        done: Callable[[], bool] | None = None,
+        *,
+        rss_target: int | None = None,
+        reason: str,
+        exclude: Hashable | None = None,
+    ) -> list[Eviction]:
+        """The one eviction loop: least recently used first, skipping ``exclude``.
+
+        Stops when ``done()`` is true, or — given ``rss_target`` — when RSS is at or below it.
+        In RSS mode each eviction drops the value and trims the heap (cheap); only when what it
+        freed does not show up in RSS does it run a full collection, at most once per batch and
+        throttled. When evictions stop giving memory back, it stops and keeps the rest: the
+        memory above target is not the cache's, and flushing hot entries would not help.
+        """
+        if (done is None) == (rss_target is None):
+            raise TypeError("evict_until takes exactly one of done= and rss_target=")
+        with self._evict_lock:
+            if done is not None:
+                return self._evict_while(lambda: not done(), reason, exclude)
+            return self._evict_to_rss(rss_target, reason, exclude)
+
+    def _next_victim(self, exclude: Hashable | None) -> Entry | None:
+        with self._lock:
+            for key, entry in self._entries.items():
                 if key != exclude:
-                    return key
+                    return entry
         return None
 
-    def evict(self, key: Hashable, reason: str = "evict", reclaim: bool = False) -> Eviction | None:
-        """Remove ``key``. With ``reclaim``, collect garbage, trim the heap and measure what RSS came back."""
-        rss_before = self.rss() if reclaim else None
-        with self._lock:
-            entry = self._remove_locked(key, "expirations" if reason == "expired" else "evictions")
-            if entry is not None and not reclaim:
-                self._log_removal(entry, reason)
-        if entry is None:
-            return None
-        entry.value = None  # drop our reference now, not when the Entry object goes
-        reclaimed = rss_after = None
-        if reclaim:
+    def _evict_while(self, over: Callable[[], bool], reason: str, exclude) -> list[Eviction]:
+        evictions = []
+        while over():
+            victim = self._next_victim(exclude)
+            if victim is None:
+                break
+            evictions += self.evict_entries([victim], reason)
+        return evictions
+
+    def _evict_to_rss(self, target: int, reason: str, exclude) -> list[Eviction]:
+        evictions: list[Eviction] = []
+        rss = self.rss()
+        collected, stalls = False, 0
+        while rss > target:
+            if rss - self._managed > target:
+                # Even an empty cache would stay above target: flushing the hot entries cannot help.
+                self._warn_unmanaged(rss, target, "more than that is not the cache's memory")
+                break
+            victim = self._next_victim(exclude)
+            if victim is None:
+                self._warn_unmanaged(rss, target, "nothing is left to evict")
+                break
             start = time.perf_counter()
-            release_memory()
-            elapsed = time.perf_counter() - start
+            if not self.evict_entries([victim], reason):
+                continue  # another thread took it first
+            trim_heap()
             rss_after = self.rss()
-            reclaimed = rss_before - rss_after  # may be negative: other threads allocate too
+            expected = victim.size_bytes
+            if not collected and rss - rss_after < _RECLAIM_SHORTFALL * expected:
+                # Freed memory did not show up: the value may sit in a reference cycle.
+                collected = self._gc.collect()
+                if collected:
+                    trim_heap()
+                    rss_after = self.rss()
+            elapsed = time.perf_counter() - start
+            reclaimed = rss - rss_after  # may be negative: other threads allocate too
+            stalls = stalls + 1 if expected >= 2**20 and reclaimed < expected / 4 else 0
             with self._lock:
                 self._counters.reclaim_seconds += elapsed
                 self._counters.bytes_reclaimed += max(0, reclaimed)
-                self._log_removal(entry, reason, rss_after, reclaimed, elapsed)
-        return Eviction(key, entry.rss_delta_bytes, entry.estimated_bytes, reclaimed, rss_after)
+            self.events.add("reclaim", victim.key, rss_after, reclaimed, elapsed,
+                            detail=f"RSS given back after evicting: {format_bytes(reclaimed)}"
+                                   + ("; with a full collection" if collected else ""))
+            evictions.append(Eviction(victim.key, expected, victim.estimated_bytes, reclaimed, rss_after))
+            rss = rss_after
+            if stalls >= _STALLS_BEFORE_STOP:
+                self._warn_unmanaged(rss, target, f"the last {stalls} evictions gave back almost nothing")
+                break
+        else:
+            self._unmanaged_warned = False
+        return evictions
 
-    def _remove_locked(self, key: Hashable, counter: str | None) -> Entry | None:
-        entry = self._entries.pop(key, None)
-        if entry is not None and counter is not None:
-            setattr(self._counters, counter, getattr(self._counters, counter) + 1)
-        return entry
+    def _warn_unmanaged(self, rss: int, target: int, why: str) -> None:
+        if self._unmanaged_warned:
+            return
+        self._unmanaged_warned = True
+        managed = self.managed_bytes()
+        self.warn(f"RSS {format_bytes(rss)} stays above the target {format_bytes(target)}: {why}. "
+                  f"The cache accounts for {format_bytes(managed)}; the other {format_bytes(max(0, rss - managed))} "
+                  f"is not the cache's (sessions, libraries, a leak), so the {len(self)} remaining entries are kept")
 
-    def _log_removal(self, entry: Entry, reason: str, rss=None, reclaimed=None, seconds=None) -> None:
+    def _remove_locked(self, entry: Entry, reason: str) -> bool:
+        """Remove ``entry`` if it is still the live one for its key; count and log why."""
+        if self._entries.get(entry.key) is not entry:
+            return False
+        del self._entries[entry.key]
+        self._managed -= entry.size_bytes
+        if reason == "expired":
+            self._counters.expirations += 1
+        elif reason not in ("invalidated", "cleared"):
+            self._counters.evictions += 1
         kind = "expire" if reason == "expired" else "evict"
-        nbytes = entry.rss_delta_bytes if reclaimed is None else reclaimed
-        detail = reason if reclaimed is None else f"{reason}; RSS given back: {format_bytes(reclaimed)}"
-        self.events.add(kind, entry.key, rss, nbytes, seconds, detail=detail)
+        self.events.add(kind, entry.key, None, entry.size_bytes, None, detail=reason)
+        return True
 
     def warn(self, message: str) -> None:
         """Record a warning in stats and the event log; log it at most every 30 s so it cannot flood."""
@@ -286,29 +525,46 @@ class Cache:
 
     def sweep(self) -> int:
         """Ask the policy to drop stale entries now; returns how many went."""
-        return self.policy.sweep(self)
+        return self._policy.sweep(self)
 
-    def invalidate(self, key: Hashable) -> bool:
-        """Forget ``key``; True when it was cached."""
+    def invalidate(self, key: Hashable) -> Invalidation:
+        """Forget ``key``. A load of it already running still returns its value but is not kept."""
         with self._lock:
-            entry = self._remove_locked(key, None)
-            if entry is not None:
-                self._log_removal(entry, "invalidated")
-        if entry is not None:
+            entry = self._entries.get(key)
+            cached = entry is not None and self._remove_locked(entry, "invalidated")
+            flight = self._inflight.get(key)
+            if flight is not None:
+                flight.invalidated = True
+                self.events.add("evict", key, detail="invalidated while loading: that load will not be kept")
+        if cached:
             entry.value = None
-        return entry is not None
+        return Invalidation(int(cached), int(flight is not None))
 
-    def clear(self) -> None:
-        """Forget every entry (counters are kept)."""
+    def clear(self) -> Invalidation:
+        """Forget every entry, and keep none of the loads now running (counters are kept)."""
         with self._lock:
-            for key in list(self._entries):
-                self._log_removal(self._remove_locked(key, None), "cleared")
+            entries = list(self._entries.values())
+            for entry in entries:
+                self._remove_locked(entry, "cleared")
+            for flight in self._inflight.values():
+                flight.invalidated = True
+            in_flight = len(self._inflight)
+        return Invalidation(len(entries), in_flight)
+
+    def _fresh_locked(self, entry: Entry, now: float) -> bool:
+        return self._is_fresh is None or self._is_fresh(entry, now)
 
     def __contains__(self, key: Hashable) -> bool:
-        return key in self._entries
+        with self._lock:
+            entry = self._entries.get(key)
+            return entry is not None and self._fresh_locked(entry, self.clock())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        with self._lock:
+            if self._is_fresh is None:
+                return len(self._entries)
+            now = self.clock()
+            return sum(self._fresh_locked(e, now) for e in self._entries.values())
 
     def entries(self) -> list[dict]:
         """The entries, least recently used first, with ages in seconds and sizes in bytes."""
@@ -325,6 +581,8 @@ class Cache:
                 "hits": e.hits,
                 "load_seconds": e.load_seconds,
                 "rss_delta_bytes": e.rss_delta_bytes,
+                "reported_bytes": e.reported_bytes,
+                "overlapped": e.overlapped,
                 "estimated_bytes": e.estimated_bytes,
             }
             for e in snapshot
@@ -337,28 +595,31 @@ class Cache:
 
     def stats(self) -> dict:
         """Counters, ratios, memory and overhead figures, merged with the policy's own."""
-        policy_stats = self.policy.policy_stats(self)  # may size entries, as the old code did
+        policy_stats = self._policy.policy_stats(self)  # may size entries, as the old code did
         rss = self.rss_unmetered()
         with self._lock:
             counters = self._counters.as_dict()
             n = len(self._entries)
-            measured = sum(e.rss_delta_bytes for e in self._entries.values())
+            managed = self._managed
             warnings = list(self._warnings)
             warnings_total = self._warnings_total
         requests = counters["hits"] + counters["misses"]
+        trace = self._trace
         return {
-            "policy": type(self.policy).__name__,
-            "params": self.policy.settings(),
+            "policy": type(self._policy).__name__,
+            "params": self._policy.settings(),
             **counters,
             "requests": requests,
             "hit_ratio": counters["hits"] / requests if requests else 0.0,
             "entries": n,
-            "rss_delta_bytes": measured,
+            "managed_bytes": managed,
+            "unmanaged_bytes": max(0, rss - managed),
             "rss": rss,
             "rss_method": self.rss_method,
             "overhead_seconds": counters["probe_seconds"] + counters["sizing_seconds"] + counters["reclaim_seconds"],
             "warnings_total": warnings_total,
             "warnings": warnings,
+            "trace_rows_lost": trace.lost if trace is not None else 0,
             **policy_stats,
         }
 

@@ -13,7 +13,7 @@ from .config import ConfigError, policy_from_config
 from .events import TraceError, export_libcachesim_csv
 from .memory import RSSProbe, auto_memory_limit, cgroup_memory_limit, system_memory
 from .policies import available_policies
-from .units import format_bytes
+from .units import format_bytes, parse_bytes
 
 
 def _time_call(fn: Callable[[], object], n: int = 20000) -> float:
@@ -53,8 +53,16 @@ def cmd_policies(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size_arg(text: str) -> int:
+    """A byte size on the command line ("64MiB", 4096), or argparse's usage error naming what is allowed."""
+    try:
+        return parse_bytes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_export_trace(args: argparse.Namespace) -> int:
-    n = export_libcachesim_csv(args.trace, args.out)
+    n = export_libcachesim_csv(args.trace, args.out, args.unknown_size)
     print(f"wrote {n} requests to {args.out} (libCacheSim csv: time,obj_id,obj_size)")
     return 0
 
@@ -228,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export-trace", help="convert a recorded JSON Lines trace to libCacheSim csv")
     exp.add_argument("trace", help="trace file written by the trace recorder (.jsonl)")
     exp.add_argument("out", help="csv file to write")
+    exp.add_argument("--unknown-size", type=_size_arg, default=None, metavar="BYTES",
+                     help='size to write for keys whose size the trace does not know (e.g. "64MiB")')
     exp.set_defaults(func=cmd_export_trace)
 
     gen = sub.add_parser("generate", help="write a synthetic Euclid-like data set (Parquet, optionally FITS)")

@@ -1,7 +1,9 @@
 """What the cache did: counters, a bounded event log a UI can poll, and access traces.
 
-Traces are JSON Lines, one access a line: ``{"t", "key", "hit", "load_s", "bytes"}``
-(``t`` in seconds since the recorder started). ``vizcache compare`` replays them;
+Traces are JSON Lines, one access a line: ``{"t", "key", "hit", "load_s", "bytes", "size"}``
+(``t`` in seconds since the recorder started; ``bytes`` the RSS delta around a load, an
+attribution guess; ``size`` the size the loader reported, or null when unknown; a load that
+raised carries ``"failed": true``). ``vizcache compare`` replays them;
 :func:`export_libcachesim_csv` converts them for outside simulators.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import threading
 import time
 from collections import deque
@@ -84,42 +87,96 @@ class EventLog:
 
 
 class TraceRecorder:
-    """Appends every access to a JSON Lines file, buffered so the hit path only appends a tuple."""
+    """Appends every access to a JSON Lines file, buffered so the hit path only appends a tuple.
 
-    def __init__(self, path: str | Path, flush_every: int = 1000, flush_seconds: float = 5.0) -> None:
+    Rows are written outside the recording lock, so a slow disk delays only the thread that
+    flushes, never another key's hit. A failed write (a full disk) never reaches the caller:
+    the rows stay buffered for the next flush, up to ``max_pending``; beyond that the oldest
+    are dropped and counted in ``lost``, and one warning is logged.
+    """
+
+    def __init__(self, path: str | Path, flush_every: int = 1000, flush_seconds: float = 5.0,
+                 max_pending: int = 100_000) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise IsADirectoryError(f"{self.path}: is a folder; a trace needs a file path (e.g. traces/viewer.jsonl)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("a", encoding="utf-8")
         self._start = time.monotonic()
         self._buffer: list[tuple] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the buffer only: held for an append or a swap
+        self._write_lock = threading.Lock()  # one writer at a time, rows in order
         self._flush_every = flush_every
         self._flush_seconds = flush_seconds
+        self._max_pending = max_pending
         self._last_flush = self._start
+        self.lost = 0
+        self._warned = False
 
-    def record(self, key, hit: bool, load_s: float = 0.0, nbytes: int = 0) -> None:
+    def record(self, key, hit: bool, load_s: float = 0.0, nbytes: int = 0, size: int | None = None,
+               failed: bool = False) -> None:
+        """Buffer one access: ``nbytes`` is the RSS delta of a load, ``size`` a size the loader reported."""
         now = time.monotonic()
         with self._lock:
-            self._buffer.append((now - self._start, str(key), hit, load_s, nbytes))
+            self._buffer.append((now - self._start, str(key), hit, load_s, nbytes, size, failed))
             # Batches keep the hit path cheap; the time bound gets a live viewer's trace to disk soon.
             if len(self._buffer) < self._flush_every and now - self._last_flush < self._flush_seconds:
                 return
-        self.flush()
+            self._last_flush = now
+        if self._write_lock.acquire(blocking=False):  # another thread already writing: it takes these too
+            try:
+                self._write_buffered()
+            finally:
+                self._write_lock.release()
 
     def flush(self) -> None:
+        """Write every buffered row now (rows a failing disk refuses stay buffered, see ``lost``)."""
+        with self._write_lock:
+            self._write_buffered()
+
+    def _write_buffered(self) -> None:
         with self._lock:
             rows, self._buffer = self._buffer, []
             self._last_flush = time.monotonic()
-            if self._file.closed:
-                return
-            for t, key, hit, load_s, nbytes in rows:
-                self._file.write(json.dumps({"t": round(t, 6), "key": key, "hit": hit, "load_s": load_s, "bytes": nbytes}) + "\n")
+        if not rows or self._file.closed:
+            return
+        text = "".join(json.dumps(_trace_row(*row)) + "\n" for row in rows)
+        try:
+            self._file.write(text)
             self._file.flush()
+        except (OSError, ValueError) as exc:
+            self._keep_unwritten(rows, exc)
+
+    def _keep_unwritten(self, rows: list[tuple], exc: Exception) -> None:
+        with self._lock:
+            pending = rows + self._buffer
+            overflow = max(0, len(pending) - self._max_pending)
+            self.lost += overflow
+            self._buffer = pending[overflow:]
+        try:  # the failed write may have left a partial line; start the next one on a fresh line
+            self._file.seek(0, 2)
+        except (OSError, ValueError):
+            pass
+        if not self._warned:
+            self._warned = True
+            logging.getLogger(__name__).warning(
+                "vizcache: cannot write the access trace %s (%s); keeping up to %d rows in memory and "
+                "retrying at the next flush", self.path, exc, self._max_pending)
 
     def close(self) -> None:
         self.flush()
-        with self._lock:
-            self._file.close()
+        with self._write_lock:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+
+
+def _trace_row(t: float, key: str, hit: bool, load_s: float, nbytes: int, size: int | None, failed: bool) -> dict:
+    row = {"t": round(t, 6), "key": key, "hit": hit, "load_s": load_s, "bytes": nbytes, "size": size}
+    if failed:
+        row["failed"] = True
+    return row
 
 
 class TraceError(ValueError):
@@ -127,49 +184,91 @@ class TraceError(ValueError):
 
 
 def read_trace(path: str | Path) -> list[dict]:
-    """Read a JSON Lines trace, checking every line has the recorder's fields."""
+    """Read a JSON Lines trace, checking every line has the recorder's fields.
+
+    A truncated last line (what a killed process leaves behind) is skipped with a warning
+    naming it; any other bad line is a :class:`TraceError` naming the file and line.
+    """
     path = Path(path)
     required = {"t": (int, float), "key": str, "hit": bool, "load_s": (int, float), "bytes": int}
-    rows = []
+    optional = {"size": (int, type(None)), "failed": bool}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except OSError as exc:
         raise TraceError(f"{path}: cannot read trace ({exc.strerror})") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
+    lines = data.split(b"\n")
+    last = max((n for n, line in enumerate(lines, 1) if line.strip()), default=0)
+    rows = []
+    for n, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
         try:
-            row = json.loads(line)
+            row = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise TraceError(f"{path}:{n}: not UTF-8 text; a trace is JSON Lines written by vizcache") from None
         except json.JSONDecodeError as exc:
+            if n == last and not data.endswith(b"\n"):
+                logging.getLogger(__name__).warning(
+                    "%s:%d: last line is truncated (the recording process was probably killed); skipped", path, n)
+                continue
             raise TraceError(f"{path}:{n}: not JSON ({exc.msg})") from None
         if not isinstance(row, dict):
             raise TraceError(f"{path}:{n}: expected an object with keys {sorted(required)}")
         for name, kind in required.items():
-            if not isinstance(row.get(name), kind):
+            value = row.get(name)
+            if not isinstance(value, kind) or (name != "hit" and isinstance(value, bool)):
                 raise TraceError(f"{path}:{n}: field {name!r} missing or of the wrong type; each line needs {sorted(required)}")
+        for name, kind in optional.items():
+            if name in row and (not isinstance(row[name], kind) or (name == "size" and isinstance(row[name], bool))):
+                raise TraceError(f"{path}:{n}: field {name!r} has the wrong type ({type(row[name]).__name__})")
+        if row["bytes"] < 0 or (row.get("size") or 0) < 0:
+            raise TraceError(f"{path}:{n}: sizes must not be negative")
         rows.append(row)
+    if not rows:
+        raise TraceError(f"{path}: the trace holds no requests")
     return rows
 
 
-def export_libcachesim_csv(trace_path: str | Path, out_path: str | Path) -> int:
+def request_size(row: dict) -> int | None:
+    """A trace row's object size: the loader-reported one, else a non-zero RSS delta, else None."""
+    size = row.get("size")
+    if size is not None:
+        return size
+    return row["bytes"] or None if not row["hit"] and not row.get("failed") else None
+
+
+def export_libcachesim_csv(trace_path: str | Path, out_path: str | Path, unknown_size: int | None = None) -> int:
     """Write a trace as libCacheSim's csv (``time,obj_id,obj_size``); returns the row count.
 
-    Keys become integer ids in order of first appearance; a hit carries the size its key
-    was last loaded with, since libCacheSim wants a size on every request.
-    Replay with: ``cachesim out.csv csv lru 1GiB -t "time-col=1,obj-id-col=2,obj-size-col=3,has-header=true"``.
+    Keys become integer ids in order of first appearance; every request carries its key's
+    size (libCacheSim drops zero-size rows silently), from the loader's report or, failing
+    that, a non-zero RSS delta. A key with neither is an error unless ``unknown_size`` says
+    what to write for it. Replay with: ``cachesim out.csv csv lru 1GiB -t
+    "time-col=1,obj-id-col=2,obj-size-col=3,has-header=true"``.
     """
     rows = read_trace(trace_path)
     ids: dict[str, int] = {}
     sizes: dict[str, int] = {}
     for row in rows:  # first pass: a key's size even when its first request was a hit
-        if not row["hit"] and row["bytes"]:
-            sizes.setdefault(row["key"], row["bytes"])
-    with Path(out_path).open("w", newline="", encoding="utf-8") as fh:
+        size = request_size(row)
+        if size:
+            sizes.setdefault(row["key"], size)
+    keys = {row["key"] for row in rows}
+    unknown = sorted(keys - set(sizes))
+    if unknown and unknown_size is None:
+        raise TraceError(
+            f"{trace_path}: {len(unknown)} of {len(keys)} keys have no known size "
+            f"(first: {unknown[0]!r}): no loader reported one and the RSS delta was 0. Give a size for them "
+            "(--unknown-size BYTES), or have the loader return vizcache.Sized(value, nbytes)")
+    tmp = Path(out_path).with_name(Path(out_path).name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["time", "obj_id", "obj_size"])
         for row in rows:
             key = row["key"]
-            if not row["hit"] and row["bytes"]:
-                sizes[key] = row["bytes"]
-            writer.writerow([int(row["t"]), ids.setdefault(key, len(ids) + 1), sizes.get(key, 0)])
+            size = request_size(row)
+            if size:
+                sizes[key] = size
+            writer.writerow([int(row["t"]), ids.setdefault(key, len(ids) + 1), sizes.get(key, unknown_size)])
+    tmp.replace(out_path)
     return len(rows)

@@ -13,14 +13,11 @@ from typing import Any
 
 import numpy as np
 
-try:  # pandas and pyarrow are dependencies, but keep sizing usable without them
-    import pandas as pd
-except ImportError:  # pragma: no cover
-    pd = None
-try:
-    import pyarrow as pa
-except ImportError:  # pragma: no cover
-    pa = None
+
+def _loaded(name: str):
+    """The module if something already imported it, else None: a value cannot be a pandas or
+    pyarrow object unless that library is loaded, so sizing never imports them itself."""
+    return sys.modules.get(name)
 
 
 def getsizeof_size(value: Any) -> int:
@@ -30,6 +27,7 @@ def getsizeof_size(value: Any) -> int:
 
 def deep_size(value: Any) -> int:
     """Recursive size: arrays by ``nbytes``, frames by ``memory_usage(deep=True)``, each object once."""
+    pd, pa = _loaded("pandas"), _loaded("pyarrow")
     seen: set[int] = set()
     total = 0
     stack = [value]
@@ -72,6 +70,7 @@ def deep_size(value: Any) -> int:
 
 def nbytes_size(value: Any) -> int:
     """Buffers of arrays and frames only (found inside dicts, lists and tuples); 0 for anything else."""
+    pd, pa = _loaded("pandas"), _loaded("pyarrow")
     if isinstance(value, np.ndarray):
         return value.nbytes
     if pd is not None and isinstance(value, pd.DataFrame):

@@ -7,13 +7,15 @@ from importlib.metadata import entry_points
 
 from .age import AgeBased
 from .base import ByteSize, CachePolicy
+from .contract import CacheView, EntryView, Eviction
+from .legacy_rss import LegacyRSSManager
 from .rss_lru import RSSThresholdLRU
 from .size_estimated import SizeEstimatedLRU
 
 ENTRY_POINT_GROUP = "vizcache.policies"
 log = logging.getLogger(__name__)
 
-__all__ = ["AgeBased", "ByteSize", "CachePolicy", "RSSThresholdLRU", "SizeEstimatedLRU", "available_policies", "ENTRY_POINT_GROUP"]
+__all__ = ["AgeBased", "ByteSize", "CachePolicy", "CacheView", "EntryView", "Eviction", "LegacyRSSManager", "RSSThresholdLRU", "SizeEstimatedLRU", "available_policies", "ENTRY_POINT_GROUP"]
 
 
 def available_policies() -> dict[str, type[CachePolicy]]:

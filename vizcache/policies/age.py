@@ -34,11 +34,6 @@ class AgeBased(CachePolicy):
         doc="Most entries kept; the least recently used goes first. Unset for no cap.",
     )
 
-    def __init__(self, **params) -> None:
-        super().__init__(**params)
-        self._resolve()
-
-    @param.depends("max_age", "max_idle", "max_entries", watch=True)
     def _resolve(self) -> None:
         # is_fresh runs on every hit: keep param reads off it.
         self._max_age = self.max_age
@@ -52,17 +47,14 @@ class AgeBased(CachePolicy):
 
     def sweep(self, cache) -> int:
         now = cache.clock()
-        expired = [e.key for e in cache.entry_objects() if not self.is_fresh(e, now)]
-        return sum(cache.evict(key, reason="expired") is not None for key in expired)
+        # Entries, not keys: one reloaded since this snapshot is a new entry and stays.
+        expired = [e for e in cache.entry_objects() if not self.is_fresh(e, now)]
+        return len(cache.evict_entries(expired, reason="expired"))
 
     def make_room(self, cache, key) -> None:
         self.sweep(cache)
 
     def after_admit(self, cache, entry, rss_after: int) -> None:
-        if self._max_entries is None:
-            return
-        while len(cache) > self._max_entries:
-            victim = cache.lru_victim(exclude=entry.key)
-            if victim is None:
-                break
-            cache.evict(victim, reason="max_entries")
+        if self._max_entries is not None:
+            limit = self._max_entries
+            cache.evict_until(lambda: len(cache.entry_objects()) <= limit, reason="max_entries", exclude=entry.key)

@@ -10,10 +10,15 @@ from .base import ByteSize, CachePolicy
 
 
 class RSSThresholdLRU(CachePolicy):
-    """Evict least-recently-used entries while process RSS is above high water, down to low water.
+    """Keep process RSS under ``limit`` by evicting least-recently-used entries; size no object.
 
-    It never sizes an object: it reads RSS (about 1.4 µs) before a load and after it, and after
-    each eviction (once ``gc.collect()`` and ``malloc_trim(0)`` have returned freed memory).
+    It reads RSS (about 1.4 µs) before a load and after it. Before loading a key it has seen
+    before, it evicts just enough for that key's last size to fit under high water; for a key
+    it has never loaded, it evicts down to low water once RSS is above high water. After each
+    eviction it trims the heap and reads RSS again; a full garbage collection runs only when
+    freed memory did not show up, throttled. It stops evicting when evictions stop giving
+    memory back (the memory is not the cache's), and it does not flush the cache for a value
+    that could not fit even in an empty one.
 
     >>> policy = RSSThresholdLRU(limit="2GiB", high_water=0.8, low_water=0.6)
     >>> policy.high_bytes == int(0.8 * 2**30 * 2)
@@ -27,24 +32,19 @@ class RSSThresholdLRU(CachePolicy):
     )
     high_water = param.Number(
         0.8, bounds=(0.05, 1.0),
-        doc="Fraction of limit at which eviction starts (before a load and after admitting one).",
+        doc="Fraction of limit that RSS plus the next load should stay under; eviction starts above it.",
     )
     low_water = param.Number(
         0.7, bounds=(0.0, 0.99),
-        doc="Fraction of limit that eviction brings RSS down to; below high_water, so the cache does not thrash.",
+        doc="Fraction of limit that eviction brings RSS down to when the size of the next load is "
+            "unknown (a key never loaded before); below high_water, so the cache does not thrash.",
     )
     auto_fraction = param.Number(
         0.5, bounds=(0.05, 0.95),
         doc='Fraction of physical RAM that limit="auto" means when no cgroup limit is set.',
     )
 
-    def __init__(self, **params) -> None:
-        super().__init__(**params)
-        self._resolve()
-
-    @param.depends("limit", "high_water", "low_water", "auto_fraction", watch=True)
     def _resolve(self) -> None:
-        # Plain attributes for the miss path: reading a param costs ~2 µs, a plain one ~0.03 µs.
         if self.low_water >= self.high_water:
             raise ValueError(f"low_water ({self.low_water}) must be below high_water ({self.high_water})")
         if self.limit == "auto":
@@ -54,34 +54,35 @@ class RSSThresholdLRU(CachePolicy):
         self.high_bytes = int(self.limit_bytes * self.high_water)
         self.low_bytes = int(self.limit_bytes * self.low_water)
 
-    def _evict_down_to(self, cache, target: int, rss: int, exclude=None, reason: str = "rss") -> int:
-        while rss > target:
-            victim = cache.lru_victim(exclude=exclude)
-            if victim is None:
-                cache.warn(
-                    f"RSS {format_bytes(rss)} is above the target {format_bytes(target)} with nothing "
-                    "left to evict: the memory is not the cache's"
-                )
-                return rss
-            eviction = cache.evict(victim, reason=reason, reclaim=True)
-            rss = eviction.rss_after if eviction is not None else cache.rss()
-        return rss
-
     def make_room(self, cache, key) -> None:
         rss = cache.rss()
-        if rss > self.high_bytes:
-            self._evict_down_to(cache, self.low_bytes, rss)
+        expected = cache.expected_bytes(key)
+        if expected is None:
+            if rss > self.high_bytes:
+                cache.evict_until(rss_target=self.low_bytes, reason="RSS above high water")
+            return
+        if rss + expected <= self.high_bytes:
+            return
+        floor = rss - cache.managed_bytes()  # RSS with every entry gone, as far as the cache can tell
+        if floor + expected > self.limit_bytes:
+            cache.warn(f"{key!r} weighed {format_bytes(expected)} last time and cannot fit under the limit "
+                       f"{format_bytes(self.limit_bytes)} even in an empty cache ({format_bytes(floor)} of RSS "
+                       "is not the cache's): the cache is not flushed for it")
+            return
+        cache.evict_until(rss_target=self.high_bytes - expected, reason=f"room for {format_bytes(expected)}")
 
     def admit(self, cache, entry, rss_after: int) -> bool:
         if rss_after <= self.limit_bytes:
             return True
-        # The load itself crossed the limit: make room among the others first.
-        rss = self._evict_down_to(cache, self.low_bytes, rss_after, reason="over-limit")
-        return rss <= self.limit_bytes
+        # The load itself crossed the limit: keep it only if evicting the others can make it fit.
+        if rss_after - cache.managed_bytes() > self.limit_bytes:
+            return False
+        cache.evict_until(rss_target=self.high_bytes, reason="over the limit")
+        return cache.rss() <= self.limit_bytes
 
     def after_admit(self, cache, entry, rss_after: int) -> None:
         if rss_after > self.high_bytes:
-            self._evict_down_to(cache, self.low_bytes, cache.rss(), exclude=entry.key)
+            cache.evict_until(rss_target=self.high_bytes, reason="RSS above high water", exclude=entry.key)
 
     def policy_stats(self, cache) -> dict:
         return {

@@ -30,11 +30,6 @@ class SizeEstimatedLRU(CachePolicy):
         doc='Total estimated bytes the cache may hold: bytes or a size string ("800MB", "1.5GiB").',
     )
 
-    def __init__(self, **params) -> None:
-        super().__init__(**params)
-        self._resolve()
-
-    @param.depends("estimator", "budget", watch=True)
     def _resolve(self) -> None:
         self.budget_bytes = parse_bytes(self.budget)
         self._estimate = ESTIMATORS[self.estimator]
@@ -51,13 +46,13 @@ class SizeEstimatedLRU(CachePolicy):
         return entry.estimated_bytes <= self.budget_bytes
 
     def after_admit(self, cache, entry, rss_after: int) -> None:
-        total = self._size_all(cache)  # the old clean-up re-sized every entry
-        while total > self.budget_bytes:
-            victim = cache.lru_victim(exclude=entry.key)
-            if victim is None:
-                break
-            eviction = cache.evict(victim, reason="budget")
-            total -= eviction.estimated_bytes or 0
+        self._size_all(cache)  # the old clean-up re-sized every entry, then evicted by those sizes
+        budget = self.budget_bytes
+
+        def within_budget() -> bool:  # the live entries now: other threads evict and admit too
+            return sum(e.estimated_bytes or 0 for e in cache.entry_objects()) <= budget
+
+        cache.evict_until(within_budget, reason="budget", exclude=entry.key)
 
     def policy_stats(self, cache) -> dict:
         return {"budget_bytes": self.budget_bytes, "estimated_bytes": self._size_all(cache)}
