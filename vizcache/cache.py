@@ -478,7 +478,7 @@ class Cache:
                                    + ("; with a full collection" if collected else ""))
             evictions.append(Eviction(victim.key, expected, victim.estimated_bytes, reclaimed, rss_after))
             rss = rss_after
-            if stalls >= _STALLS_BEFORE_STOP:
+            if rss > target and stalls >= _STALLS_BEFORE_STOP:
                 self._warn_unmanaged(rss, target, f"the last {stalls} evictions gave back almost nothing")
                 break
         else:
