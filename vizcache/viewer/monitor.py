@@ -90,7 +90,7 @@ class CacheMonitor(pn.viewable.Viewer):
                                f"{stats['evictions']:,} evictions · {stats['rejections']:,} rejections · "
                                f"{format_bytes(stats['bytes_reclaimed'])} reclaimed · policy overhead {stats['overhead_seconds'] * 1e3:,.1f} ms{warning}")
         entries = pd.DataFrame([
-            {"key": e["key"][0] if isinstance(e["key"], tuple) else str(e["key"]), "age s": round(e["age_s"], 1), "hits": e["hits"],
+            {"key": " ".join(map(str, (e["key"][0], *e["key"][2:]))) if isinstance(e["key"], tuple) else str(e["key"]), "age s": round(e["age_s"], 1), "hits": e["hits"],
              "load s": round(e["load_seconds"], 3), "RSS delta MB": round(e["rss_delta_bytes"] / 1e6, 1),
              "estimated MB": None if e["estimated_bytes"] is None else round(e["estimated_bytes"] / 1e6, 1)}
             for e in reversed(cache.entries())

@@ -18,6 +18,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import rasterize
 
+from .hats_layer import DENSITY, HatsLayer
 from .runtime import ViewerRuntime
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ class SkyMap(pn.viewable.Viewer):
         self._shown = self.catalog
         self.kind = catalog.kind
         self.frame = catalog.data
+        self._hats = HatsLayer.attach(self, catalog)  # a HATS catalog: rows of the partitions in view, else density
         self.frame_version += 1
         if pn.state.location is not None:
             pn.state.location.update_query(catalog=self.catalog)
@@ -136,6 +138,8 @@ class SkyMap(pn.viewable.Viewer):
         self.aggregation = "count" if self._color_column() is None else "mean"
 
     def _color_column(self) -> str | None:
+        if self.frame is not None and DENSITY in self.frame.columns:  # a HATS skymap: mean rows per deg² of its pixels
+            return DENSITY
         _, for_clusters, for_members = COLOR_BY[self.color_by]
         column = for_members if getattr(self, "kind", "clusters") == "members" else for_clusters
         return column if self.frame is not None and column in self.frame.columns else None
