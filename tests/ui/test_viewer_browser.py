@@ -1,48 +1,12 @@
 """The viewer in a real browser: Debian's chromium driven by playwright against `panel serve`."""
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from ..ports import free_port, wait_for_port
-from ..viewer.conftest import make_config
-
 pytestmark = pytest.mark.ui
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-
-@pytest.fixture
-def served_viewer(viewer_data, tmp_path):
-    config = make_config(viewer_data, f"ui-{tmp_path.name}.toml")
-    port = free_port()
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", str(REPO / "apps" / "viewer.py"), "--port", str(port),
-                             "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}", "--args", "--config", str(config)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    wait_for_port(port)
-    yield f"http://127.0.0.1:{port}/viewer"
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        yield page
-        browser.close()
 
 
 def map_pixels(page) -> bytes:

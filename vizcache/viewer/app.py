@@ -6,6 +6,8 @@ missing it is generated once, in the background, with progress shown in the page
 
 from __future__ import annotations
 
+import html
+
 import panel as pn
 
 from ..catalogs.readers import CatalogError
@@ -14,11 +16,13 @@ from .monitor import CacheMonitor
 from .reports import ReportList
 from .runtime import ViewerRuntime, runtime_from_environment
 from .skymap import SkyMap
+from .text import as_html, as_markdown
 
 
 def _notify_error(message: str) -> None:
+    """A lasting error notification; ``message`` is plain text (notifications insert HTML)."""
     if pn.state.notifications is not None:
-        pn.state.notifications.error(message, duration=0)
+        pn.state.notifications.error(as_html(message), duration=0)
 
 
 def _query_catalog(runtime: ViewerRuntime) -> str | None:
@@ -60,10 +64,10 @@ def _show_generation(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column
 
     def poll() -> None:
         bar.value = int(status.fraction * 100)
-        text.object = status.message or "starting ..."
+        text.object = as_markdown(status.message or "starting ...")
         if status.error:
             callback.stop()
-            text.object = f"**{status.error}**"
+            text.object = f"**{as_markdown(status.error)}**"
             _notify_error(status.error)
         elif status.done:
             callback.stop()
@@ -85,12 +89,15 @@ def create_app() -> pn.template.FastListTemplate:
         else:
             build_viewer(runtime, sidebar, main)
     except (ConfigError, CatalogError) as exc:
-        main[:] = [pn.pane.Alert(f"**The viewer could not start:** {exc}", alert_type="danger")]
-    return pn.template.FastListTemplate(title=title, sidebar=[sidebar], main=[main], sidebar_width=330,
+        main[:] = [pn.pane.Alert(f"**The viewer could not start:** {as_markdown(exc)}", alert_type="danger")]
+    # The template inserts its title into the header as HTML: it gets the escaped text.
+    return pn.template.FastListTemplate(title=as_html(title), sidebar=[sidebar], main=[main], sidebar_width=330,
                                        accent_base_color="#3f51b5", header_background="#3f51b5")
 
 
 def serve_page() -> None:
     """What a served script does per session: load Panel's extensions and mark this page servable."""
     pn.extension("tabulator", notifications=True, nthreads=4)
-    create_app().servable()
+    page = create_app()
+    page.servable()
+    pn.state.curdoc.title = html.unescape(page.title)  # the tab title is escaped by Bokeh's own page template

@@ -15,6 +15,7 @@ import param
 
 from ..units import format_bytes
 from .runtime import ViewerRuntime
+from .text import as_markdown
 
 MiB = 2**20
 
@@ -37,8 +38,9 @@ class CacheMonitor(pn.viewable.Viewer):
         self._seq = 0
         self._events = pd.DataFrame(columns=["time", "event", "key", "MB", "seconds", "detail"])
         policy = runtime.cache.policy
-        rows = "\n".join(f"| {k} | `{v}` |" for k, v in policy.settings().items())
-        self._policy = pn.pane.Markdown(f"**{type(policy).__name__}** from `{runtime.config.path.name}`\n\n| parameter | value |\n|---|---|\n{rows}",
+        rows = "\n".join(f"| {as_markdown(k)} | {as_markdown(v)} |" for k, v in policy.settings().items())
+        self._policy = pn.pane.Markdown(f"**{as_markdown(type(policy).__name__)}** from {as_markdown(runtime.config.path.name)}\n\n"
+                                        f"| parameter | value |\n|---|---|\n{rows}",
                                         sizing_mode="stretch_width")
         self._hit_ratio = pn.indicators.Number(label="hit ratio", value=0, format="{value:.0f}%", font_size="22pt", title_size="10pt")
         self._rss = pn.indicators.Number(label="RSS MiB", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
@@ -82,7 +84,7 @@ class CacheMonitor(pn.viewable.Viewer):
         self._rss.value = stats["rss"] / MiB
         if self.last_switch_seconds is not None:
             self._switch.value = 1000 * self.last_switch_seconds
-        warning = f"\n\n⚠ {stats['warnings'][-1]}" if stats["warnings"] else ""
+        warning = f"\n\n⚠ {as_markdown(stats['warnings'][-1])}" if stats["warnings"] else ""
         if "limit_bytes" in stats:
             warning = (f"\n\nlimit {format_bytes(stats['limit_bytes'])} ({stats['limit_source']}), high water "
                        f"{format_bytes(stats['high_water_bytes'])}, low water {format_bytes(stats['low_water_bytes'])}{warning}")

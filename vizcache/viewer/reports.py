@@ -12,6 +12,8 @@ from pathlib import Path
 import panel as pn
 import param
 
+from .text import as_html, as_markdown
+
 
 def find_reports(folder: Path) -> list[dict]:
     """Newest first: name, time, the verdict lines and the HTML file of each report folder."""
@@ -41,14 +43,14 @@ class ReportList(pn.viewable.Viewer):
 
     def __panel__(self):
         if self.folder is None or not self.folder.is_dir():
-            where = f"`{self.folder}`" if self.folder else "no `[viewer] reports` folder configured"
+            where = as_markdown(self.folder) if self.folder else "no `[viewer] reports` folder configured"
             return pn.pane.Markdown(f"No comparison reports ({where}). Run `vizcache compare --quick`.", sizing_mode="stretch_width")
         cards = []
         for report in find_reports(self.folder)[: self.max_reports]:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(report["mtime"]))
-            lines = "\n".join(f"* {v}" for v in report["verdicts"][: self.max_verdicts])
+            lines = "\n".join(f"* {as_markdown(v)}" for v in report["verdicts"][: self.max_verdicts])
             download = pn.widgets.FileDownload(file=str(report["html"]), filename=f"{report['name']}.html", label="report.html", width=140)
             cards.append(pn.Card(pn.pane.Markdown(f"{when}\n\n{lines}", sizing_mode="stretch_width"), download,
-                                 title=report["title"], collapsed=len(cards) > 0, sizing_mode="stretch_width"))
+                                 title=as_html(report["title"]), collapsed=len(cards) > 0, sizing_mode="stretch_width"))
         return pn.Column(*cards, sizing_mode="stretch_width") if cards else pn.pane.Markdown(
-            f"No reports in `{self.folder}` yet. Run `vizcache compare --quick --out {self.folder}/quick`.")
+            as_markdown(f"No reports in {self.folder} yet. Run: vizcache compare --quick --out {self.folder}/quick"))

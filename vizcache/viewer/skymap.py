@@ -20,6 +20,7 @@ from holoviews.operation.datashader import rasterize
 
 from .hats_layer import DENSITY, HatsLayer
 from .runtime import ViewerRuntime
+from .text import as_markdown
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +106,19 @@ class SkyMap(pn.viewable.Viewer):
         try:
             catalog = self.runtime.load(self.catalog)
         except Exception as exc:  # any failure is shown in the page; the other catalogs keep working
-            self._notify(f"Catalog {self.catalog!r} could not be loaded: {exc}")
             self._switch_started = None
+            message = f"Catalog {self.catalog!r} could not be loaded: {exc}"
             if self._shown is not None:
+                self._notify(message)
                 self.catalog = self._shown
+            else:  # nothing on the map yet: say so where the map is, and offer the others
+                others = [n for n in self.param.catalog.objects if n != self.catalog]
+                self._failure.object = as_markdown(message) + "\n\n" + as_markdown(f"Choose another catalog: {', '.join(others) or 'none configured'}")
+                self._failure.visible = True
             return
         finally:
             self._map.loading = False
+        self._failure.visible = False
         self._shown = self.catalog
         self.kind = catalog.kind
         self.frame = catalog.data
@@ -185,6 +192,11 @@ class SkyMap(pn.viewable.Viewer):
         frame = self.frame
         return ds.max("snr") if frame is not None and "snr" in frame.columns and len(frame) < 2_000_000 else None
 
+    def _cnorm(self, scaling: str, version: int) -> str:
+        # With no catalog (the first one failed) the image is all NaN, and a log colour bar
+        # over it raises in HoloViews (its low is None): the empty map is drawn linear.
+        return scaling if self.frame is not None else "linear"
+
     def _rendered(self, image):
         if self._switch_started is not None:
             with param.edit_constant(self):
@@ -199,7 +211,8 @@ class SkyMap(pn.viewable.Viewer):
         points = hv.DynamicMap(pn.bind(self._points, p.frame_version, p.snr_range, p.z_range, projection, p.aggregation))
         selector = pn.bind(self._selector, p.frame_version)
         shaded = rasterize(points, aggregator=p.aggregation, selector=selector, width=WIDTH, height=HEIGHT).apply(self._rendered)
-        catalog_layer = shaded.apply.opts(cmap=p.cmap, alpha=p.opacity, cnorm=p.color_scaling, colorbar=True, tools=["hover"],
+        catalog_layer = shaded.apply.opts(cmap=p.cmap, alpha=p.opacity, cnorm=pn.bind(self._cnorm, p.color_scaling, p.frame_version),
+                                          colorbar=True, tools=["hover"],
                                           invert_xaxis=projection == "RA/Dec")
         members = hv.DynamicMap(pn.bind(self._member_points, p.members_version, p.z_range, projection))
         member_layer = rasterize(members, width=WIDTH, height=HEIGHT).opts(cmap="gray", cnorm="eq_hist", alpha=0.6)
@@ -225,6 +238,7 @@ class SkyMap(pn.viewable.Viewer):
         self._table = pn.widgets.Tabulator(pagination="remote", page_size=12, disabled=True, show_index=False,
                                            sizing_mode="stretch_width", height=420)
         self._table_title = pn.pane.Markdown("", margin=(0, 10))
+        self._failure = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.param.watch(self._fill_table, "view_version")
         self._download = pn.widgets.FileDownload(callback=self._csv, filename="catalog_in_view.csv", label="Download CSV",
                                                  color="primary", width=160)
@@ -299,6 +313,7 @@ class SkyMap(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
+            self._failure,
             self._map,
             self._histograms,
             pn.Row(self._table_title, pn.layout.HSpacer(), self._download, sizing_mode="stretch_width"),
