@@ -259,6 +259,8 @@ def test_each_partition_is_one_cache_entry_loaded_in_parallel(allsky):
     assert keys == {loader.key(p) for p in pixels} and all(k[0] == "SH" and k[2].startswith("Norder=") for k in keys)
     rows = allsky.partition_rows()
     assert [len(f) for f in frames] == [rows[p] for p in pixels]
+    sizes = {e["key"]: e["reported_bytes"] for e in cache.entries()}
+    assert [sizes[loader.key(p)] for p in pixels] == [f.memory_usage(deep=True).sum() for f in frames]  # reported, not guessed
     again = loader.load(pixels)
     assert cache.counters()["hits"] == len(pixels) and all(a is b for a, b in zip(frames, again))
     assert loader.cached(pixels) == len(pixels)

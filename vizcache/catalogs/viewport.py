@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 import numpy as np
 import pandas as pd
 
+from ..cache import Sized
 from .hats import HatsCatalog, pixel_key
 from .projections import inverse_hammer_aitoff
 
@@ -103,8 +104,13 @@ class PartitionLoader:
         if not pixels:
             return []
 
+        def read(pixel) -> Sized:
+            frame = self.catalog.load_partition(pixel)
+            # The frame's own size: RSS deltas of loads running side by side are not separable.
+            return Sized(frame, int(frame.memory_usage(deep=True).sum()))
+
         def one(pixel):
-            return self.cache.get_or_load(self.key(pixel), lambda: self.catalog.load_partition(pixel))
+            return self.cache.get_or_load(self.key(pixel), lambda: read(pixel))
 
         frames: list = [None] * len(pixels)
         with ThreadPoolExecutor(max_workers=min(self.workers, len(pixels)), thread_name_prefix="vizcache-partition") as pool:
