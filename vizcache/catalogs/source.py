@@ -108,6 +108,8 @@ class Catalog:
                 lo, hi = (s.min(), s.max()) if self.backend == "pandas" else (s.min().compute(), s.max().compute())
                 stats[col] = [float(lo), float(hi)]
         rows = len(df)
+        if rows == 0:  # only a Dask catalog gets here empty: every row had bad coordinates
+            raise CatalogError(f"catalog {self.name!r}: no rows with valid coordinates in {', '.join(map(str, self.files))}")
         dropped = self.report.dropped if self.backend == "pandas" else {"bad coordinates": self.report.rows_read - rows}
         return {
             "name": self.name, "kind": self.kind, "backend": self.backend, "rows": rows,
@@ -201,6 +203,7 @@ class CatalogSource:
 
     def _load_dask(self, paths: list[Path], mapping: dict[str, str]):
         import dask.dataframe as dd
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         spec = self.spec
@@ -215,11 +218,19 @@ class CatalogSource:
             raise CatalogError(f"catalog {spec.name!r}: backend = 'dask' reads Parquet files only")
         report = ReadReport()
         for path in paths:  # validate columns and count rows from metadata, without reading data
-            schema = pq.read_schema(path)
-            missing = [c for c in mapping.values() if c not in schema.names]
+            if not path.exists():
+                raise CatalogError(f"{path}: file not found (it may have been moved or deleted)")
+            try:
+                metadata = pq.read_metadata(path)
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise CatalogError(f"{path}: not a readable Parquet file ({exc})") from None
+            names = metadata.schema.to_arrow_schema().names
+            missing = [c for c in mapping.values() if c not in names]
             if missing:
-                raise CatalogError(f"{path}: missing column(s) {', '.join(missing)}; the file has: {', '.join(schema.names)}")
-            report.rows_read += pq.ParquetFile(path).metadata.num_rows
+                raise CatalogError(f"{path}: missing column(s) {', '.join(missing)}; the file has: {', '.join(names)}")
+            report.rows_read += metadata.num_rows
+        if report.rows_read == 0:
+            raise CatalogError(f"catalog {spec.name!r}: no rows in {', '.join(map(str, paths))}")
         raw = dd.read_parquet([str(p) for p in paths], columns=list(dict.fromkeys(mapping.values())))
         meta = add_projection(normalise(raw._meta, mapping, spec.missing, spec.float64, spec.name, ReadReport()))
 

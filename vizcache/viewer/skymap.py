@@ -188,9 +188,10 @@ class SkyMap(pn.viewable.Viewer):
 
     def _selector(self, version):
         # The hover selector (the brightest cluster in a pixel) is 25x dearer than a count at
-        # 10M points, so only cluster-sized catalogs get one.
+        # 10M points, so only cluster-sized catalogs get one. Not on Dask frames: HoloViews' where-summary
+        # assigns into a Dask array of unknown chunk sizes and raises (and len() would read every file).
         frame = self.frame
-        return ds.max("snr") if frame is not None and "snr" in frame.columns and len(frame) < 2_000_000 else None
+        return ds.max("snr") if frame is not None and not _is_dask(frame) and "snr" in frame.columns and len(frame) < 2_000_000 else None
 
     def _cnorm(self, scaling: str, version: int) -> str:
         # With no catalog (the first one failed) the image is all NaN, and a log colour bar

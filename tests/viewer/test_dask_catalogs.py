@@ -1,0 +1,35 @@
+"""A Dask-backed cluster catalog renders (HoloViews' hover where-summary used to crash on Dask frames)."""
+
+import sys
+
+import holoviews as hv
+import pytest
+
+from vizcache.config import load_config
+from vizcache.viewer.runtime import ViewerRuntime
+from vizcache.viewer.skymap import SkyMap
+
+from .conftest import CONFIG, make_config
+
+hv.extension("bokeh")
+
+DASK_CLUSTERS = '''
+[catalogs.BOTH_DASK]
+files = "data/small/both.parquet"
+backend = "dask"
+'''
+
+
+@pytest.fixture(autouse=True)
+def no_served_document(monkeypatch):
+    monkeypatch.setattr(sys.modules["panel.io.state"], "curdoc_locked", lambda: None)
+
+
+def test_dask_cluster_catalog_renders_in_every_colouring(viewer_data, tmp_path):
+    config = load_config(make_config(viewer_data, f"dask-{tmp_path.name}.toml", CONFIG + DASK_CLUSTERS))
+    sky = SkyMap(runtime=ViewerRuntime(config, sample_every=60), served=False, catalog="BOTH_DASK")
+    assert type(sky.frame).__module__.startswith("dask")
+    for color_by in ("density", "mean SNR", "mean redshift"):
+        sky.color_by = color_by
+        image = [el for el in sky._map.object[()] if isinstance(el, hv.Image)][-1]
+        assert image.data[image.vdims[0].name].notnull().any(), color_by
