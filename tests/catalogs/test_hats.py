@@ -275,3 +275,22 @@ def test_a_failing_partition_raises_and_leaves_the_others(allsky, tmp_path):
     with pytest.raises(CatalogError, match="not a readable HATS partition"):
         PartitionLoader(cache, copy).load(pixels)
     assert PartitionLoader(cache, copy).key(pixels[0]) not in cache
+
+
+def test_partition_runs_on_an_existing_dask_cluster(hats_dir, tmp_path, small_set):
+    from distributed import LocalCluster
+
+    spec = load_config(hats_dir / "c.toml").catalogs["MEMBERS"]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        out = partition_catalog(spec, tmp_path / "on_cluster", SMALL, scheduler=cluster.scheduler_address, progress=False)
+        assert any("map_to_pixels" in prefix for prefix in cluster.scheduler.task_prefixes)  # the work ran there
+        assert no_dask_client_left() and cluster.status.name == "running"  # our client closed, their cluster not
+    assert hats.read_hats(out).catalog_info.total_rows == small_set.rows["members"]
+
+
+def test_generate_hats_writes_the_members_partitioned(tmp_path, capsys):
+    assert main(["generate", "--preset", "small", "--out", str(tmp_path / "gen"), "--seed", "3", "--hats"]) == 0
+    manifest = json.loads((tmp_path / "gen" / "manifest.json").read_text())
+    catalog = hats.read_hats(tmp_path / "gen" / "hats" / "members")
+    assert catalog.catalog_info.total_rows == manifest["rows"]["members"]
+    assert "members as a HATS catalog" in capsys.readouterr().out and no_dask_client_left()
