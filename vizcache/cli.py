@@ -179,46 +179,81 @@ def _order(text: str) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """A thin wrapper around `panel serve` for the packaged viewer app."""
+    """Run `panel serve` for the packaged viewer at /viewer, and stop all of it when asked to stop.
+
+    The server runs in its own process group; SIGTERM, SIGINT and SIGHUP sent to `vizcache serve`
+    go to that whole group (with --num-procs the workers are Tornado's forks, which outlive their
+    parent if only it is signalled), and whatever is left of the group when the server exits is ended.
+    """
     import os
+    import signal
     import subprocess
     from pathlib import Path
 
     from .config import load_config
 
-    app = Path(__file__).with_name("viewer") / "page.py"
-    command = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(args.port), "--num-threads", "4"]
+    app = Path(__file__).with_name("viewer") / "script" / "viewer.py"
+    command = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(args.port), "--address", args.address,
+               "--num-threads", "4", "--num-procs", str(args.num_procs)]
+    for origin in args.allow_websocket_origin or []:
+        command += ["--allow-websocket-origin", origin]
     if args.show:
         command.append("--show")
     if args.config:
         load_config(args.config)  # fail here, with one clear line, rather than in the page
         command += ["--args", "--config", str(Path(args.config).resolve())]
     env = {k: v for k, v in os.environ.items() if k != "VIZCACHE_CONFIG" or not args.config}
-    return subprocess.call(command, env=env)
+    server = subprocess.Popen(command, env=env, start_new_session=True)
+    stopped_by = []
+
+    def forward(signum, _frame) -> None:
+        stopped_by.append(signum)
+        _signal_group(server.pid, signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    code = server.wait()
+    _end_group(server.pid)
+    return 0 if stopped_by else code
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _signal_group(pgid: int, signum: int) -> bool:
+    """Send ``signum`` to a process group; False when nothing is left in it."""
+    import os
 
-    from .compare.experiment import load_experiment
-    from .compare.report import write_report
-    from .compare.runner import run_experiment
+    try:
+        os.killpg(pgid, signum)
+        return True
+    except ProcessLookupError:
+        return False
 
-    experiment = load_experiment(args.experiment)
-    if args.quick:
-        experiment = experiment.quick()
-    out = Path(args.out or f"reports/{experiment.path.stem}{'-quick' if args.quick else ''}")
-    document = run_experiment(experiment, out)
-    if args.simulate:
-        from .compare.simulate import simulate_experiment
 
-        document["simulation"] = simulate_experiment(experiment, document)
-    paths = write_report(document, out)
-    for line in document["verdicts"]:
-        print(f"  {line}")
-    missing = sum(len(p["missing"]) for p in document["policies"].values())
-    print(f"report: {paths['html']}\n        {paths['markdown']}\n        {paths['json']}" + (f"\n{missing} run(s) missing: see the report" if missing else ""))
-    return 130 if document["experiment"]["interrupted"] else 0
+def _group_running(pgid: int) -> bool:
+    """Whether a process of the group still runs (exited ones may linger as zombies until reaped)."""
+    import os
+
+    import psutil
+
+    for process in psutil.process_iter(["status"]):
+        try:
+            if process.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(process.pid) == pgid:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            pass
+    return False
+
+
+def _end_group(pgid: int, grace: float = 10.0) -> None:
+    """SIGTERM what is left of the server's process group, SIGKILL it after ``grace`` seconds."""
+    import signal
+
+    deadline = time.monotonic() + grace
+    _signal_group(pgid, signal.SIGTERM)
+    while _group_running(pgid):
+        if time.monotonic() > deadline:
+            _signal_group(pgid, signal.SIGKILL)
+            return
+        time.sleep(0.1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,6 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the viewer (a thin wrapper around `panel serve`)")
     serve.add_argument("--config", help="TOML config (default: $VIZCACHE_CONFIG, else the built-in default)")
     serve.add_argument("--port", type=int, default=5006, help="port to serve on (default 5006)")
+    serve.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a team)")
+    serve.add_argument("--allow-websocket-origin", action="append", metavar="HOST[:PORT]",
+                       help="host name the team's browsers use to reach the server (repeatable); needed with --address 0.0.0.0")
+    serve.add_argument("--num-procs", type=int, default=1, choices=range(1, 65), metavar="N",
+                       help="server processes (default 1, 1-64); each has its own cache and its own memory limit")
     serve.add_argument("--show", action="store_true", help="open a browser tab")
     serve.set_defaults(func=cmd_serve)
 
