@@ -61,3 +61,69 @@ def memory() -> FakeMemory:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+# -- no test leaves a process running ----------------------------------------------------------
+
+#: helpers the standard library starts once and keeps for the life of the interpreter
+_LONG_LIVED = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+def _become_subreaper() -> None:
+    """Orphans of our children (a server whose parent was killed) are re-parented to pytest, so the guard sees them."""
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        PR_SET_CHILD_SUBREAPER = 36
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _running_children() -> dict[int, "psutil.Process"]:
+    import psutil
+
+    running = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and not any(name in " ".join(child.cmdline()) for name in _LONG_LIVED):
+                running[child.pid] = child
+        except psutil.NoSuchProcess:
+            pass
+    return running
+
+
+def leftover_processes(before: set[int], grace: float = 10.0) -> list[str]:
+    """Processes started since ``before`` that are still running after ``grace`` seconds; they are killed."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + grace
+    while True:
+        new = {pid: p for pid, p in _running_children().items() if pid not in before}
+        if not new or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    described = []
+    for process in new.values():
+        try:
+            described.append(f"pid {process.pid}: {' '.join(process.cmdline())[:200]}")
+            process.kill()
+            process.wait(timeout=10)
+        except psutil.NoSuchProcess:
+            pass
+    return described
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes():
+    """Fails a test that leaves a child process (server, browser, worker) running after its fixtures are torn down."""
+    before = set(_running_children())
+    yield
+    leftover = leftover_processes(before)
+    if leftover:
+        pytest.fail("the test left processes running (killed now):\n" + "\n".join(leftover), pytrace=False)
+
+
+def pytest_configure(config):
+    _become_subreaper()

@@ -117,26 +117,56 @@ def test_first_start_generates_missing_data_with_progress_then_serves(tmp_path, 
         pn.state.curdoc = None
 
 
-def test_vizcache_serve_wraps_panel_serve(viewer_data, tmp_path):
+def _serve(config, *extra):
     import subprocess
     import sys
 
-    config = make_config(viewer_data, f"serve-{tmp_path.name}.toml")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "vizcache.cli", "serve", "--config", str(config), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "vizcache.cli", "serve", "--config", str(config), "--port", str(port), *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while True:
+        try:
+            return proc, port, get(f"http://127.0.0.1:{port}/viewer")
+        except OSError:
+            if time.time() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.3)
+
+
+def _processes_serving(config) -> list:
+    import psutil
+
+    return [p for p in psutil.process_iter(["cmdline", "status"]) if p.info["status"] != psutil.STATUS_ZOMBIE
+            and str(config) in " ".join(p.info["cmdline"] or [])]
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_vizcache_serve_serves_viewer_and_sigterm_stops_every_process(viewer_data, tmp_path, procs):
+    import signal
+
+    config = make_config(viewer_data, f"serve-{tmp_path.name}.toml")
+    proc, port, (status, html) = _serve(config, "--num-procs", str(procs))
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                status, html = get(f"http://127.0.0.1:{port}/page")
-                break
-            except OSError:
-                time.sleep(0.3)
-        assert status == 200 and "<title>test viewer</title>" in html
+        assert status == 200 and "<title>test viewer</title>" in html  # at /viewer, the URL the README names
+        servers = [p for p in _processes_serving(config) if p.pid != proc.pid]
+        assert len(servers) == (1 if procs == 1 else 1 + procs)  # panel serve, plus its forked workers
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    deadline = time.time() + 15
+    while _processes_serving(config) and time.time() < deadline:
+        time.sleep(0.2)
+    assert _processes_serving(config) == []  # nothing orphaned
+    with pytest.raises(OSError):
+        get(f"http://127.0.0.1:{port}/viewer")
+
+
+def test_vizcache_serve_rejects_a_bad_config_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
     bad = tmp_path / "bad.toml"
     bad.write_text('[viewer]\ncatalog = "NOPE"\n')
     result = subprocess.run([sys.executable, "-m", "vizcache.cli", "serve", "--config", str(bad)], capture_output=True, text=True)

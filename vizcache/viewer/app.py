@@ -1,6 +1,6 @@
 """The viewer page: a FastListTemplate with the sky map, its controls, and the cache monitor.
 
-Served by ``panel serve apps/viewer.py`` or ``vizcache serve`` (which serves ``page.py``). When the configured data set is
+Served by ``panel serve apps/viewer.py`` or ``vizcache serve`` (which serves ``script/viewer.py``), both at /viewer. When the configured data set is
 missing it is generated once, in the background, with progress shown in the page.
 """
 
