@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 
 from .catalogs.readers import CatalogError
+from .compare.commands import add_parsers as add_compare_parsers
+from .compare.files import ReportError
 from .config import ConfigError, policy_from_config
 from .events import TraceError, export_libcachesim_csv
 from .memory import RSSProbe, auto_memory_limit, cgroup_memory_limit, system_memory
@@ -316,12 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--show", action="store_true", help="open a browser tab")
     serve.set_defaults(func=cmd_serve)
 
-    cmp = sub.add_parser("compare", help="A/B cache policies on one workload; writes report.html, summary.md, results.json")
-    cmp.add_argument("experiment", nargs="?", default="policies/ab_getsizeof_vs_rss.toml", help="experiment TOML (default: %(default)s)")
-    cmp.add_argument("--quick", action="store_true", help="small data, 2 repetitions, short workload (under two minutes)")
-    cmp.add_argument("--simulate", action="store_true", help="also sweep the memory limit in simulation (no real loads)")
-    cmp.add_argument("--out", help="report folder (default: reports/EXPERIMENT)")
-    cmp.set_defaults(func=cmd_compare)
+    add_compare_parsers(sub)  # compare, simulate
     return parser
 
 
@@ -329,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, TraceError, CatalogError) as exc:
+    except (ConfigError, TraceError, CatalogError, ReportError) as exc:
         print(f"vizcache: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

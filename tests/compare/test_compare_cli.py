@@ -19,8 +19,9 @@ EXPERIMENT = """
 name = "tiny"
 repetitions = {reps}
 seed = 3
-memory_headroom = "6MiB"
+budget = "{budget}"
 layout = "old-app"
+{sweep}
 
 [data]
 preset = "small"
@@ -57,9 +58,9 @@ class Slow(CachePolicy):
 '''
 
 
-def write(tmp_path, reps=1, kind="zipf", extra=""):
+def write(tmp_path, reps=1, kind="zipf", extra="", budget="40%", sweep=""):
     path = tmp_path / "exp.toml"
-    path.write_text(EXPERIMENT.format(reps=reps, kind=kind, extra=extra))
+    path.write_text(EXPERIMENT.format(reps=reps, kind=kind, extra=extra, budget=budget, sweep=sweep))
     return path
 
 
@@ -77,27 +78,59 @@ def compare(*args, env=None):
                           timeout=600, env=env)
 
 
+def table_rows_keep_their_cells(markdown: str) -> None:
+    table: list[str] = []
+    for line in markdown.splitlines() + [""]:
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        if table:
+            counts = {len(re.split(r"(?<!\\)\|", row)) for row in table}
+            assert len(counts) == 1, table
+        table = []
+
+
 def test_report_on_small_data(tmp_path):
     out = tmp_path / "report"
-    proc = compare(write(tmp_path, reps=2), "--out", out, "--simulate")
+    proc = compare(write(tmp_path, reps=2, sweep='budgets = ["20%", "40%", "90%"]'), "--out", out)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((out / "results.json").read_text())
-    assert doc["schema"] == "vizcache-compare/1" and doc["experiment"]["requests"] == 24
-    assert [r["status"] for r in doc["runs"]] == ["ok"] * 4
+    assert doc["schema"] == "vizcache-compare/2" and doc["complete"] is True and doc["experiment"]["workload"]["requests"] == 24
+    assert [r["status"] for r in doc["runs"]] == ["ok"] * 12  # 3 budgets x 2 policies x 2 repetitions
+    budget = doc["experiment"]["budget_bytes"]
+    assert budget == int(0.4 * doc["experiment"]["working_set_bytes"])
+    assert {p["budget_bytes"] for p in doc["policies"].values()} == {budget}  # the same budget for every policy
+    for run in doc["runs"]:
+        if run["label"] == "rss":  # high water at the run's baseline + budget
+            assert run["params"]["limit"] * run["params"]["high_water"] == pytest.approx(run["baseline_rss"] + run["budget_bytes"], abs=2)
+        else:
+            assert run["params"]["budget"] == run["budget_bytes"]
     for label in ("getsizeof", "rss"):
         metrics = doc["policies"][label]["metrics"]
         assert metrics["hit_ratio"]["n"] == 2 and 0 <= metrics["hit_ratio"]["median"] <= 1
-        assert metrics["miss_p50_ms"]["median"] > 0
+        assert metrics["miss_p50_ms"]["median"] > 0 and metrics["miss_p50_ms"]["ci"][0] <= metrics["miss_p50_ms"]["median"]
+        assert all(m["ci"] is not None for m in metrics.values() if m["median"] is not None)
     assert doc["policies"]["getsizeof"]["metrics"]["estimated_error"]["median"] > 0.9  # getsizeof is ~100 % wrong here
     assert doc["policies"]["rss"]["metrics"]["estimated_error"]["median"] is None  # it estimates nothing
-    assert doc["verdicts"] and all(":" in line for line in doc["verdicts"])
-    assert set(doc["simulation"]["curves"]) == {"getsizeof", "rss"}
+    for v in doc["verdicts"]:
+        assert set(v) == {"metric", "winner", "text"} and v["metric"] not in ("loads", "evictions", "rejections")
+        if v["winner"]:
+            me, others = doc["policies"][v["winner"]]["metrics"][v["metric"]]["ci"], [
+                p["metrics"][v["metric"]]["ci"] for label, p in doc["policies"].items() if label != v["winner"]]
+            assert all(me[1] < o[0] or o[1] < me[0] for o in others)  # intervals apart
+    assert doc["decision"]["baseline"] == "getsizeof" and [c["policy"] for c in doc["decision"]["policies"]] == ["rss"]
+    assert doc["decision"]["recommendation"]
+    assert len(doc["sweep"]["budgets"]) == 3 and len(doc["sweep"]["policies"]["rss"]["hit_ratio"]) == 3
+    assert set(doc["simulation"]["policies"]) == {"getsizeof", "rss"} and set(doc["simulation"]["reference"]) >= {"LRU", "S3FIFO"}
     summary = (out / "summary.md").read_text()
-    assert "| hit ratio | " in summary and "## Verdict" in summary and "## Simulation" in summary
+    assert summary.index("## Decision") < summary.index("## Results") < summary.index("## Verdict")
+    assert "| hit ratio | " in summary and "## Budget sweep" in summary and "## Simulation" in summary
+    table_rows_keep_their_cells(summary)
     html = (out / "report.html").read_text()
     assert "Bokeh" in html and len(html) > 500_000  # BokehJS inlined
     # self-contained: no external script or stylesheet (Panel's page only links its favicon)
     assert not re.search(r"<script[^>]+src=\"https?://", html) and not re.search(r"<link[^>]+stylesheet[^>]+href=\"https?://", html)
+    assert not list(out.glob(".*.tmp*"))  # written under temporary names, renamed when complete
 
 
 def test_killed_run_leaves_a_valid_report(tmp_path):
@@ -113,16 +146,26 @@ def test_killed_run_leaves_a_valid_report(tmp_path):
     assert "**Incomplete:**" in (out / "summary.md").read_text() and (out / "report.html").exists()
 
 
+def wait_for_slow_run(out, proc, timeout=180):
+    """Until a getsizeof run has finished and the slow policy's run is under way."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        specs = {p.name[:3]: json.loads(p.read_text())["label"] for p in (out / "runs").glob("[0-9]*-spec.json")} if (out / "runs").exists() else {}
+        done = {p.name[:3] for p in (out / "runs").glob("[0-9]*-result.json")} if specs else set()
+        if any(specs[i] == "getsizeof" for i in done) and any(label == "slow" and i not in done for i, label in specs.items()):
+            time.sleep(1)
+            return
+        time.sleep(0.2)
+    raise AssertionError("the slow run never started")
+
+
 def test_ctrl_c_stops_and_still_writes_the_report(tmp_path):
     out = tmp_path / "report"
     path = write(tmp_path, reps=3)
     path.write_text(path.read_text().replace('label = "rss"\nname = "RSSThresholdLRU"', 'label = "slow"\nname = "Slow"'))
     proc = subprocess.Popen([sys.executable, "-m", "vizcache.cli", "compare", str(path), "--out", str(out)], env=plugin_env(tmp_path),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list((out / "runs").glob("001-spec.json")):  # the slow policy's first run started
-        time.sleep(0.2)
-    time.sleep(1)
+    wait_for_slow_run(out, proc)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
@@ -133,16 +176,30 @@ def test_ctrl_c_stops_and_still_writes_the_report(tmp_path):
     assert doc["policies"]["getsizeof"]["runs"] >= 1
 
 
+P = '[[policies]]\nname = "AgeBased"\n'
 BAD = {
     "no_policies": ("[experiment]\nrepetitions = 1\n", "no [[policies]] to compare"),
     "unknown_policy": ('[[policies]]\nlabel = "x"\nname = "MRU"\n', "name = 'MRU' is not a known policy"),
     "bad_param": ('[[policies]]\nlabel = "x"\nname = "RSSThresholdLRU"\nhigh_water = 3\n', "[[policies]] 'x' high_water = 3 is not allowed"),
-    "bad_headroom": ('[experiment]\nmemory_headroom = "lots"\n[[policies]]\nname = "AgeBased"\n', "memory_headroom = 'lots' is not allowed"),
-    "bad_kind": ('[workload]\nkind = "random"\n[[policies]]\nname = "AgeBased"\n', "kind = 'random' is not allowed: use one of 'old-app'"),
-    "missing_trace": ('[workload]\nkind = "trace"\ntrace = "nope.jsonl"\n[[policies]]\nname = "AgeBased"\n', "nope.jsonl': no such file"),
-    "dup_labels": ('[[policies]]\nname = "AgeBased"\n[[policies]]\nname = "AgeBased"\n', "labels must differ"),
-    "unknown_key": ('[workload]\nrequest = 5\n[[policies]]\nname = "AgeBased"\n', "[workload] unknown key 'request'"),
-    "reps": ('[experiment]\nrepetitions = 0\n[[policies]]\nname = "AgeBased"\n', "repetitions = 0 is not allowed"),
+    "bad_budget": ('[experiment]\nbudget = "lots"\n' + P, "budget = 'lots' is not allowed"),
+    "inf_budget": ("[experiment]\nbudget = inf\n" + P, "budget = inf is not allowed"),
+    "huge_budget": ("[experiment]\nbudget = " + "9" * 400 + "\n" + P, "[experiment] budget = 999"),
+    "nan_share": ('[experiment]\nbudget = "nan%"\n' + P, "budget = 'nan%' is not allowed"),
+    "bad_sweep": ('[experiment]\nbudgets = ["10%", "0.1%"]\n' + P, "budgets = '0.1%' is not allowed"),
+    "old_headroom": ('[experiment]\nmemory_headroom = "1GiB"\n' + P, "unknown key 'memory_headroom'"),
+    "policy_budget": ('[[policies]]\nname = "SizeEstimatedLRU"\nbudget = "1GiB"\n', "sets budget; the experiment's [experiment] budget"),
+    "bad_kind": ('[workload]\nkind = "random"\n' + P, "kind = 'random' is not allowed: use one of 'old-app'"),
+    "zero_requests": ("[workload]\nrequests = 0\n" + P, "requests = 0 is not allowed: use a whole number from 1"),
+    "negative_seed": ("[experiment]\nseed = -1\n" + P, "seed = -1 is not allowed"),
+    "negative_clusters": ("[data]\nclusters = -5\n" + P, "clusters = -5 is not allowed"),
+    "nan_skew": ("[workload]\nskew = nan\n" + P, "skew = nan is not allowed: use a finite number"),
+    "inf_rows": ("[data]\nmembers_per_richness = inf\n" + P, "members_per_richness = inf is not allowed"),
+    "missing_trace": ('[workload]\nkind = "trace"\ntrace = "nope.jsonl"\n' + P, "nope.jsonl': no such file"),
+    "dup_labels": (P + P, "labels must differ"),
+    "unknown_key": ("[workload]\nrequest = 5\n" + P, "[workload] unknown key 'request'"),
+    "reps": ("[experiment]\nrepetitions = 0\n" + P, "repetitions = 0 is not allowed"),
+    "baseline": ('[decision]\nbaseline = "old"\n' + P, "baseline = 'old' is not allowed: use the label of one of the [[policies]]"),
+    "pipe_label": ('[[policies]]\nlabel = "a|b"\nname = "AgeBased"\n', "needs a label (or name) without '|'"),
 }
 
 
@@ -156,11 +213,13 @@ def test_bad_experiment_files(tmp_path, case):
     assert str(info.value).startswith(str(path)) and expected in str(info.value)
 
 
-def test_cli_prints_one_line_for_a_bad_experiment(tmp_path):
+@pytest.mark.parametrize("case", ["bad_kind", "nan_skew", "huge_budget"])
+def test_cli_prints_one_line_for_a_bad_experiment_before_generating_data(tmp_path, case):
     path = tmp_path / "bad.toml"
-    path.write_text(BAD["bad_kind"][0])
-    proc = compare(path)
+    path.write_text(BAD[case][0])
+    proc = compare(path, "--out", tmp_path / "out")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()  # nothing generated
 
 
 def test_trace_workload_replays_a_recorded_viewer_trace(tmp_path):

@@ -1,40 +1,64 @@
-"""Experiment files: the data, the memory headroom, the workload, and the policies to compare.
+"""Experiment files: the data, one memory budget, the workload, the policies, and the decision to make.
 
     [experiment]
-    repetitions = 3
+    repetitions = 5
     seed = 7
-    memory_headroom = "120MiB"  # RSS limit = the run's baseline RSS + this; size budgets = this
-    layout = "old-app"          # how a loaded catalog is held: "old-app" (nested, object strings) or "frame"
+    budget = "40%"          # cache memory above each run's baseline RSS, the same for every policy:
+                            # a size ("1.5GiB") or a share of the working set ("40%")
+    budgets = ["10%", "25%", "40%", "60%", "90%", "120%"]   # optional: a sweep of real runs
+    layout = "old-app"      # how a loaded catalog is held: "old-app", "frame" or "seed"
+
+    [decision]
+    baseline = "getsizeof"  # the policy in use today
+    memory = "hard"         # "hard": a policy that leaves RSS over the limit after a request does not qualify;
+                            # "soft": reported only
+    tolerance = 0.02        # share of the budget RSS may exceed the limit by and still count as held (RSS noise)
+    switch_p95_ms = 150     # optional objective
+
+    [thresholds]            # smallest difference worth a verdict
+    relative = 0.10
+    latency_ms = 1.0
 
     [data]
-    preset = "small"            # generated once into OUT/data; `clusters` overrides its size
+    preset = "small"        # generated once into OUT/data; clusters, members_per_richness, rows_per_file override it
 
     [workload]
-    kind = "zipf"               # old-app | zipf | bursty | scan | trace
+    kind = "zipf"           # old-app | zipf | bursty | scan | shift | trace
     requests = 200
 
     [[policies]]
     label = "getsizeof"
     name = "SizeEstimatedLRU"
     estimator = "getsizeof"
+
+Every number is checked here, before any data is generated.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..catalogs.generate import PRESETS
 from ..config import ConfigError, policy_from_table, read_toml
-from ..units import SIZE_HELP, parse_bytes
+from ..units import SIZE_HELP, format_bytes, parse_bytes
 from .workloads import KINDS
 
-LAYOUTS = ("old-app", "frame")
+LAYOUTS = ("old-app", "frame", "seed")
+#: --quick scales the data (and budgets given in bytes with it) down to at most this many true clusters.
 QUICK_CLUSTERS = 80_000
-SECTIONS = {"experiment": ("name", "repetitions", "seed", "memory_headroom", "layout"),
-            "data": ("preset", "clusters"),
-            "workload": ("kind", "requests", "trace", "skew")}
+QUICK_REPETITIONS = 3
+QUICK_REQUESTS = 60
+MIN_BUDGET, MAX_BUDGET = 2**20, 2**44
+SECTIONS = {
+    "experiment": ("name", "repetitions", "seed", "budget", "budgets", "layout"),
+    "decision": ("baseline", "memory", "tolerance", "switch_p95_ms"),
+    "thresholds": ("relative", "latency_ms"),
+    "data": ("preset", "clusters", "members_per_richness", "rows_per_file"),
+    "workload": ("kind", "requests", "trace", "skew", "stats_after_request", "hot", "shift_at", "shift_fraction"),
+}
 
 
 @dataclass(frozen=True)
@@ -44,33 +68,124 @@ class PolicyRun:
 
 
 @dataclass(frozen=True)
+class Decision:
+    baseline: str
+    memory: str  # "hard" | "soft"
+    tolerance: float
+    switch_p95_ms: float | None
+
+
+@dataclass(frozen=True)
+class Workload:
+    kind: str
+    requests: int
+    trace: Path | None = None
+    skew: float = 1.1
+    stats_after_request: bool = False  # the old viewer showed cache stats after every switch
+    hot: int = 8
+    shift_at: float = 0.5
+    shift_fraction: float = 1.0
+
+
+@dataclass(frozen=True)
 class Experiment:
     path: Path
     name: str
     repetitions: int
     seed: int
-    headroom: int
+    budget: Budget
+    budgets: tuple[Budget, ...]  # the sweep; empty for none
     layout: str
     preset: str
     clusters: int
-    workload: str
-    requests: int
-    trace: Path | None
-    skew: float
+    members_per_richness: float
+    rows_per_file: int
+    workload: Workload
+    decision: Decision
+    relative_threshold: float = 0.10
+    latency_threshold_ms: float = 1.0
     policies: tuple[PolicyRun, ...] = field(default_factory=tuple)
+    quick_run: bool = False
 
     def quick(self) -> Experiment:
-        """Small data, two repetitions, a short workload; the headroom scales with the data."""
-        clusters = min(self.clusters, QUICK_CLUSTERS)
-        return replace(self, preset="small", clusters=clusters, repetitions=min(self.repetitions, 2),
-                       requests=min(self.requests, 60), headroom=max(2**20, self.headroom * clusters // self.clusters))
+        """Scaled-down data (byte budgets scale with it), 3 repetitions, a short workload, no real-run sweep
+        (the simulator still sweeps)."""
+        factor = min(1.0, QUICK_CLUSTERS / self.clusters)
+        return replace(self, clusters=max(100, int(self.clusters * factor)), repetitions=min(self.repetitions, QUICK_REPETITIONS),
+                       budget=self.budget.scaled(factor), budgets=(),
+                       workload=replace(self.workload, requests=min(self.workload.requests, QUICK_REQUESTS)), quick_run=True)
+
+    def budget_bytes(self, working_set: int) -> tuple[int, list[int]]:
+        """The decision budget and the sweep (the decision budget included), in bytes, for this working set."""
+        budget = self.budget.bytes(working_set)
+        return budget, sorted({budget, *(b.bytes(working_set) for b in self.budgets)}) if self.budgets else [budget]
 
 
-def _get(table: dict, key: str, kind, default, source: str, where: str, allowed: str):
-    value = table.get(key, default)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ConfigError(f"{source}: {where} {key} = {value!r} is not allowed: use {allowed}")
-    return value
+@dataclass(frozen=True)
+class Budget:
+    """Bytes of cache memory above the baseline: absolute, or a share of the working set (known once measured)."""
+
+    absolute: int | None = None
+    share: float | None = None
+
+    def bytes(self, working_set: int) -> int:
+        return self.absolute if self.absolute is not None else max(MIN_BUDGET, int(self.share * working_set))
+
+    def scaled(self, factor: float) -> Budget:
+        return self if self.absolute is None else Budget(max(MIN_BUDGET, int(self.absolute * factor)))
+
+    def __str__(self) -> str:
+        return format_bytes(self.absolute) if self.absolute is not None else f"{self.share:.0%} of the working set"
+
+
+class _Reader:
+    """Typed, bounded reads of one table; each problem is a ConfigError naming file, section and key."""
+
+    def __init__(self, source: str, section: str, table: dict) -> None:
+        self.source, self.section, self.table = source, section, table
+
+    def fail(self, key: str, value, allowed: str):
+        raise ConfigError(f"{self.source}: [{self.section}] {key} = {value!r} is not allowed: use {allowed}")
+
+    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            self.fail(key, value, f"a whole number from {lo} to {hi}")
+        return value
+
+    def number(self, key: str, default: float | None, lo: float, hi: float, none_ok: bool = False) -> float | None:
+        value = self.table.get(key, default)
+        if value is None and none_ok:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not lo <= value <= hi:
+            self.fail(key, value, f"a finite number from {lo} to {hi}")
+        return float(value)
+
+    def choice(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.table.get(key, default)
+        if value not in allowed:
+            self.fail(key, value, "one of " + ", ".join(map(repr, allowed)))
+        return value
+
+    def size(self, key: str, value) -> Budget:
+        allowed = f"{SIZE_HELP}, from {format_bytes(MIN_BUDGET)} to {format_bytes(MAX_BUDGET)}, or a share of the working set (\"40%\", 1% to 1000%)"
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(key, value, allowed)
+        if isinstance(value, str) and value.strip().endswith("%"):
+            try:
+                share = float(value.strip()[:-1]) / 100
+            except ValueError:
+                self.fail(key, value, allowed)
+            if not math.isfinite(share) or not 0.01 <= share <= 10:
+                self.fail(key, value, allowed)
+            return Budget(share=share)
+        try:
+            nbytes = parse_bytes(value)
+        except (ValueError, OverflowError):
+            self.fail(key, value, allowed)
+        if not MIN_BUDGET <= nbytes <= MAX_BUDGET:
+            self.fail(key, value, allowed)
+        return Budget(absolute=nbytes)
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -83,37 +198,59 @@ def load_experiment(path: str | Path) -> Experiment:
             continue
         if section not in SECTIONS:
             raise ConfigError(f"{source}: unknown section [{section}]; allowed: {', '.join(SECTIONS)}, [[policies]]")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{section}] must be a table")
         for key in table:
             if key not in SECTIONS[section]:
                 raise ConfigError(f"{source}: [{section}] unknown key {key!r}; allowed keys: {', '.join(SECTIONS[section])}")
-    exp, dat, wl = data.get("experiment", {}), data.get("data", {}), data.get("workload", {})
-    repetitions = _get(exp, "repetitions", int, 3, source, "[experiment]", "a whole number from 1 to 50")
-    if not 1 <= repetitions <= 50:
-        raise ConfigError(f"{source}: [experiment] repetitions = {repetitions} is not allowed: use a whole number from 1 to 50")
-    headroom_text = exp.get("memory_headroom", "256MiB")
-    try:
-        headroom = parse_bytes(headroom_text)
-    except ValueError:
-        raise ConfigError(f"{source}: [experiment] memory_headroom = {headroom_text!r} is not allowed: use {SIZE_HELP}") from None
-    layout = _get(exp, "layout", str, "old-app", source, "[experiment]", "'old-app' or 'frame'")
-    if layout not in LAYOUTS:
-        raise ConfigError(f"{source}: [experiment] layout = {layout!r} is not allowed: use one of {', '.join(map(repr, LAYOUTS))}")
-    preset = _get(dat, "preset", str, "small", source, "[data]", f"one of {', '.join(PRESETS)}")
-    if preset not in PRESETS:
-        raise ConfigError(f"{source}: [data] preset = {preset!r} is not allowed: use one of {', '.join(map(repr, PRESETS))}")
-    clusters = _get(dat, "clusters", int, PRESETS[preset].true_clusters, source, "[data]", "a whole number of true clusters, 100 or more")
-    kind = _get(wl, "kind", str, "old-app", source, "[workload]", f"one of {', '.join(KINDS)}")
-    if kind not in KINDS:
-        raise ConfigError(f"{source}: [workload] kind = {kind!r} is not allowed: use one of {', '.join(map(repr, KINDS))}")
-    requests = _get(wl, "requests", int, 100, source, "[workload]", "a whole number from 1 to 1000000")
-    trace = wl.get("trace")
+    exp, dec, thr, dat, wl = (_Reader(source, s, data.get(s, {})) for s in ("experiment", "decision", "thresholds", "data", "workload"))
+
+    repetitions = exp.integer("repetitions", 5, 1, 50)
+    seed = exp.integer("seed", 0, 0, 2**32 - 1)
+    budget = exp.size("budget", exp.table.get("budget", "50%"))
+    sweep = exp.table.get("budgets", [])
+    if not isinstance(sweep, list) or len(sweep) > 12:
+        exp.fail("budgets", sweep, "a list of up to 12 sizes or shares of the working set")
+    budgets = tuple(exp.size("budgets", b) for b in sweep)
+    layout = exp.choice("layout", "old-app", LAYOUTS)
+
+    preset = dat.choice("preset", "small", tuple(PRESETS))
+    base = PRESETS[preset]
+    clusters = dat.integer("clusters", base.true_clusters, 100, 5_000_000)
+    members_per_richness = dat.number("members_per_richness", base.members_per_richness, 0.01, 20.0)
+    rows_per_file = dat.integer("rows_per_file", base.rows_per_file, 1000, 50_000_000)
+
+    kind = wl.choice("kind", "old-app", KINDS)
+    trace = wl.table.get("trace")
     if kind == "trace":
         if not isinstance(trace, str):
             raise ConfigError(f"{source}: [workload] kind = 'trace' needs trace = \"path/to/trace.jsonl\" (relative to {path.parent})")
         trace = (path.parent / trace).resolve()
         if not trace.is_file():
             raise ConfigError(f"{source}: [workload] trace = {str(trace)!r}: no such file")
-    policies = data.get("policies")
+    stats_after = wl.table.get("stats_after_request", False)
+    if not isinstance(stats_after, bool):
+        wl.fail("stats_after_request", stats_after, "true or false")
+    workload = Workload(kind, wl.integer("requests", 100, 1, 1_000_000), trace if kind == "trace" else None,
+                        wl.number("skew", 1.1, 0.0, 10.0), stats_after, wl.integer("hot", 8, 1, 10_000),
+                        wl.number("shift_at", 0.5, 0.0, 1.0), wl.number("shift_fraction", 1.0, 0.0, 1.0))
+
+    runs = _policies(data.get("policies"), source)
+    labels = [r.label for r in runs]
+    baseline = dec.table.get("baseline", labels[0])
+    if baseline not in labels:
+        dec.fail("baseline", baseline, "the label of one of the [[policies]]: " + ", ".join(map(repr, labels)))
+    decision = Decision(baseline, dec.choice("memory", "hard", ("hard", "soft")), dec.number("tolerance", 0.02, 0.0, 1.0),
+                        dec.number("switch_p95_ms", None, 0.001, 3_600_000.0, none_ok=True))
+    name = exp.table.get("name", path.stem)
+    if not isinstance(name, str) or not name:
+        exp.fail("name", name, "a non-empty string")
+    return Experiment(path, name, repetitions, seed, budget, budgets, layout, preset, clusters, members_per_richness, rows_per_file,
+                      workload, decision, thr.number("relative", 0.10, 0.0, 10.0), thr.number("latency_ms", 1.0, 0.0, 60_000.0),
+                      tuple(runs))
+
+
+def _policies(policies, source: str) -> list[PolicyRun]:
     if not isinstance(policies, list) or not policies:
         raise ConfigError(f"{source}: no [[policies]] to compare; add at least one table with label and name")
     runs = []
@@ -121,15 +258,16 @@ def load_experiment(path: str | Path) -> Experiment:
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: [[policies]] #{i} must be a table")
         label = table.get("label", table.get("name"))
-        if not isinstance(label, str) or not label:
-            raise ConfigError(f"{source}: [[policies]] #{i} needs a label (or name)")
+        if not isinstance(label, str) or not label or "|" in label:
+            raise ConfigError(f"{source}: [[policies]] #{i} needs a label (or name) without '|'")
         policy_table = {k: v for k, v in table.items() if k != "label"}
         policy_from_table(policy_table, source, where=f"[[policies]] {label!r}")  # validates names, keys, bounds
+        for key in ("budget", "limit"):
+            if key in policy_table:
+                raise ConfigError(f"{source}: [[policies]] {label!r} sets {key}; the experiment's [experiment] budget sets "
+                                  "every policy's memory so that all get the same (leave it out)")
         runs.append(PolicyRun(label, policy_table))
     labels = [r.label for r in runs]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"{source}: [[policies]] labels must differ; got {', '.join(labels)}")
-    return Experiment(path, _get(exp, "name", str, path.stem, source, "[experiment]", "a string"), repetitions,
-                      _get(exp, "seed", int, 0, source, "[experiment]", "a whole number"), headroom, layout, preset,
-                      clusters, kind, requests, trace, float(_get(wl, "skew", (int, float), 1.1, source, "[workload]", "a number")),
-                      tuple(runs))
+    return runs

@@ -1,102 +1,111 @@
-"""Metrics of one run, and their spread across repetitions. Pure functions of the worker's result."""
+"""Metrics of one run: pure functions of the worker's result and the catalogs' true sizes.
+
+A worker's ``requests`` rows are ``[t, key, hit, latency_s, overhead_s, sizing_s, gc_s, rss_max, rss_settled]``:
+``overhead_s`` is the policy's own time in that request (RSS probes, size estimates, gc + trim
+after evictions), ``gc_s`` the harness's fixed collection after it (the same in every run, so
+reported apart), ``rss_max`` the highest RSS seen while the request ran (sampled every 5 ms) or
+right after it, ``rss_settled`` the RSS once the request's garbage was collected: what the
+cache holds. A load's transient memory (reading, converting) shows in the first, not the second.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-#: metric -> (label, unit, lower is better)
-METRICS = {
-    "hit_p50_ms": ("hit latency p50", "ms", True), "hit_p95_ms": ("hit latency p95", "ms", True),
-    "hit_p99_ms": ("hit latency p99", "ms", True), "hit_max_ms": ("hit latency max", "ms", True),
-    "miss_p50_ms": ("miss latency p50", "ms", True), "miss_p95_ms": ("miss latency p95", "ms", True),
-    "miss_p99_ms": ("miss latency p99", "ms", True), "miss_max_ms": ("miss latency max", "ms", True),
-    "switch_p95_ms": ("switch latency p95 (all requests)", "ms", True),
-    "hit_ratio": ("hit ratio", "", False), "byte_hit_ratio": ("byte hit ratio", "", False),
-    "loads": ("loads", "", True), "evictions": ("evictions", "", True), "rejections": ("rejections", "", True),
-    "peak_rss_mib": ("peak RSS", "MiB", True), "over_limit_s": ("time over the limit", "s", True),
-    "reclaimed_per_eviction_mib": ("RSS reclaimed per eviction", "MiB", False),
-    "overhead_ms": ("policy overhead (probes, sizing, gc + trim)", "ms", True),
-    "measured_error": ("measured-bytes error (median |measured - true| / true)", "", True),
-    "estimated_error": ("estimated-bytes error (median |estimated - true| / true)", "", True),
-}
 MiB = 2**20
+T, KEY, HIT, LATENCY, OVERHEAD, SIZING, GC, RSS, SETTLED = range(9)
 
 
-def _percentiles(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {"p50": None, "p95": None, "p99": None, "max": None}
-    arr = np.asarray(values) * 1e3
-    return {"p50": float(np.percentile(arr, 50)), "p95": float(np.percentile(arr, 95)),
-            "p99": float(np.percentile(arr, 99)), "max": float(arr.max())}
+@dataclass(frozen=True)
+class Metric:
+    label: str  # never contains "|": it goes into Markdown tables
+    unit: str
+    lower_is_better: bool
+    kind: str  # "requests": pooled per-request values, CI over requests; "runs": one value a run, CI over runs;
+    #            "counter": a raw count, never judged
 
 
-def _relative_error(pairs: list[tuple[float, float]]) -> float | None:
+METRICS = {
+    "switch_p50_ms": Metric("switch latency p50", "ms", True, "requests"),
+    "switch_p95_ms": Metric("switch latency p95", "ms", True, "requests"),
+    "hit_p50_ms": Metric("hit latency p50", "ms", True, "requests"),
+    "hit_p95_ms": Metric("hit latency p95", "ms", True, "requests"),
+    "miss_p50_ms": Metric("miss latency p50", "ms", True, "requests"),
+    "miss_p95_ms": Metric("miss latency p95", "ms", True, "requests"),
+    "overhead_p95_ms": Metric("policy overhead per request p95", "ms", True, "requests"),
+    "hit_ratio": Metric("hit ratio", "", False, "runs"),
+    "byte_hit_ratio": Metric("byte hit ratio", "", False, "runs"),
+    "settled_over_share": Metric("share of requests after which RSS stayed over the limit", "", True, "runs"),
+    "settled_excess_mib": Metric("largest excess over the limit after a request", "MiB", True, "runs"),
+    "over_limit_share": Metric("share of requests during which RSS went over the limit", "", True, "runs"),
+    "max_excess_mib": Metric("largest excess over the limit, loads' transients included", "MiB", True, "runs"),
+    "peak_above_baseline_mib": Metric("peak RSS above baseline", "MiB", True, "runs"),
+    "overhead_ms": Metric("policy overhead per request, mean", "ms", True, "runs"),
+    "probe_ms": Metric("RSS probes per request", "ms", True, "runs"),
+    "sizing_ms": Metric("size estimates per request", "ms", True, "runs"),
+    "reclaim_ms": Metric("gc + trim after evictions per request", "ms", True, "runs"),
+    "harness_gc_ms": Metric("harness gc.collect per request (same for all)", "ms", True, "runs"),
+    "estimated_error": Metric("size estimate error, median of abs(estimate - true) / true", "", True, "runs"),
+    "rss_delta_error": Metric("RSS-delta error, median of abs(delta - true) / true", "", True, "runs"),
+    "reclaimed_per_eviction_mib": Metric("RSS given back per eviction", "MiB", False, "runs"),
+    "loads": Metric("loads", "", True, "counter"),
+    "evictions": Metric("evictions", "", True, "counter"),
+    "rejections": Metric("rejections", "", True, "counter"),
+}
+
+#: requests metric -> (which requests, which column, percentile)
+REQUEST_VALUES = {
+    "switch_p50_ms": ("all", LATENCY, 50), "switch_p95_ms": ("all", LATENCY, 95),
+    "hit_p50_ms": ("hits", LATENCY, 50), "hit_p95_ms": ("hits", LATENCY, 95),
+    "miss_p50_ms": ("misses", LATENCY, 50), "miss_p95_ms": ("misses", LATENCY, 95),
+    "overhead_p95_ms": ("all", OVERHEAD, 95),
+}
+
+
+def request_values(requests: list[list], metric: str) -> np.ndarray:
+    """The per-request values (ms) a requests metric is a percentile of."""
+    which, column, _ = REQUEST_VALUES[metric]
+    keep = {"all": lambda r: True, "hits": lambda r: r[HIT], "misses": lambda r: not r[HIT]}[which]
+    return np.asarray([r[column] * 1e3 for r in requests if keep(r)], dtype=float)
+
+
+def _relative_error(pairs: list[tuple[float | None, float]]) -> float | None:
     errors = [abs(accounted - true) / true for accounted, true in pairs if accounted is not None and true]
     return float(np.median(errors)) if errors else None
 
 
-def time_over(samples: list[tuple[float, int]], limit: int) -> float:
-    """Seconds the sampled RSS spent above ``limit`` (each sample stands until the next)."""
-    total = 0.0
-    for (t0, rss), (t1, _) in zip(samples, samples[1:]):
-        if rss > limit:
-            total += t1 - t0
-    return total
-
-
-def run_metrics(result: dict) -> dict[str, float | None]:
-    """The report's metrics for one run (``requests`` rows: t, key, hit, latency s, true bytes)."""
+def run_metrics(result: dict, true_sizes: dict[str, int]) -> dict[str, float | None]:
+    """The report's metrics for one run."""
     requests = result["requests"]
-    hits = [r[3] for r in requests if r[2]]
-    misses = [r[3] for r in requests if not r[2]]
-    all_bytes = sum(r[4] for r in requests)
+    n = len(requests)
     stats = result["stats"]
-    h, m = _percentiles(hits), _percentiles(misses)
-    metrics = {f"hit_{k}_ms": v for k, v in h.items()} | {f"miss_{k}_ms": v for k, v in m.items()}
+    metrics: dict[str, float | None] = {}
+    for name, (_, _, q) in REQUEST_VALUES.items():
+        values = request_values(requests, name)
+        metrics[name] = float(np.percentile(values, q)) if len(values) else None
+    all_bytes = sum(true_sizes[r[KEY]] for r in requests)
+    rss = np.asarray([r[RSS] for r in requests], dtype=float)
+    settled = np.asarray([r[SETTLED] for r in requests], dtype=float)
+    peak = max(float(rss.max()) if n else 0.0, float(result.get("peak_rss") or 0))
+    per_request = (lambda seconds: 1e3 * seconds / n if n else None)
     metrics |= {
-        "switch_p95_ms": _percentiles([r[3] for r in requests])["p95"],
-        "hit_ratio": len(hits) / len(requests) if requests else None,
-        "byte_hit_ratio": sum(r[4] for r in requests if r[2]) / all_bytes if all_bytes else None,
-        "loads": stats["loads"], "evictions": stats["evictions"] + stats["expirations"], "rejections": stats["rejections"],
-        "peak_rss_mib": max([rss for _, rss in result["rss"]] + [result.get("peak_rss") or 0]) / MiB,
-        "over_limit_s": time_over(result["rss"], result["limit"]),
+        "hit_ratio": sum(1 for r in requests if r[HIT]) / n if n else None,
+        "byte_hit_ratio": sum(true_sizes[r[KEY]] for r in requests if r[HIT]) / all_bytes if all_bytes else None,
+        "settled_over_share": float(np.mean(settled > result["limit"])) if n else None,
+        "settled_excess_mib": max(0.0, float(settled.max()) - result["limit"]) / MiB if n else None,
+        "over_limit_share": float(np.mean(rss > result["limit"])) if n else None,
+        "max_excess_mib": max(0.0, peak - result["limit"]) / MiB,
+        "peak_above_baseline_mib": (peak - result["baseline_rss"]) / MiB,
+        "overhead_ms": per_request(sum(r[OVERHEAD] for r in requests)),
+        "probe_ms": per_request(stats["probe_seconds"]),
+        "sizing_ms": per_request(stats["sizing_seconds"]),
+        "reclaim_ms": per_request(stats["reclaim_seconds"]),
+        "harness_gc_ms": per_request(sum(r[GC] for r in requests)),
+        "estimated_error": _relative_error([(a["estimated"], true_sizes[a["key"]]) for a in result["accounting"]]),
+        "rss_delta_error": _relative_error([(a["rss_delta"], true_sizes[a["key"]]) for a in result["accounting"]]),
         "reclaimed_per_eviction_mib": float(np.mean(result["reclaimed"])) / MiB if result["reclaimed"] else None,
-        "overhead_ms": 1e3 * (stats["probe_seconds"] + stats["sizing_seconds"] + stats["reclaim_seconds"]),
-        "measured_error": _relative_error([(a["measured"], a["true"]) for a in result["accounting"]]),
-        "estimated_error": _relative_error([(a["estimated"], a["true"]) for a in result["accounting"]]),
+        "loads": stats["loads"], "evictions": stats["evictions"] + stats["expirations"], "rejections": stats["rejections"],
     }
     return metrics
-
-
-def spread(values: list[float | None]) -> dict[str, float | None]:
-    """Median, min and max across repetitions (missing values left out)."""
-    present = [v for v in values if v is not None]
-    if not present:
-        return {"median": None, "min": None, "max": None, "n": 0}
-    return {"median": float(np.median(present)), "min": float(min(present)), "max": float(max(present)), "n": len(present)}
-
-
-def verdicts(summary: dict[str, dict[str, dict]]) -> list[str]:
-    """One line per metric: the best policy and by how much it beats the runner-up, from the numbers."""
-    lines = []
-    for metric, (label, unit, lower) in METRICS.items():
-        rows = [(policy, m[metric]["median"]) for policy, m in summary.items() if m.get(metric, {}).get("median") is not None]
-        if len(rows) < 2:
-            continue
-        rows.sort(key=lambda r: r[1], reverse=not lower)
-        (best, a), (second, b) = rows[0], rows[1]
-        if a == b or (a and b and max(a, b) / min(a, b) < 1.05):
-            lines.append(f"{label}: {best} ({_fmt(a, unit)}) and {second} ({_fmt(b, unit)}) are within 5%")
-            continue
-        if lower:
-            how = f"{b / a:.1f}× lower" if a > 0 else f"{_fmt(b - a, unit)} lower"
-        else:
-            how = f"{a / b:.1f}× higher" if b > 0 else f"{_fmt(a - b, unit)} higher"
-        lines.append(f"{label}: best {best} ({_fmt(a, unit)}), {how} than {second} ({_fmt(b, unit)})")
-    return lines
-
-
-def _fmt(value: float, unit: str) -> str:
-    if unit == "":
-        return f"{value:.3g}"
-    return f"{value:.3g} {unit}"

@@ -1,15 +1,8 @@
-"""The comparison report: results.json (schema below), summary.md, and one self-contained report.html.
+"""The comparison report: results.json (schema ``vizcache-compare/2``, see docs/compare.md), summary.md and report.html.
 
-results.json::
-
-    {"schema": "vizcache-compare/1",
-     "experiment": {...what was run...},
-     "policies": {LABEL: {"runs": n_ok, "missing": [reasons], "metrics": {METRIC: {"median", "min", "max", "n"}}}},
-     "verdicts": ["...computed from the metrics..."],
-     "runs": [{"label", "repetition", "status": "ok"|"missing", "reason"?, "metrics"?, "rss"?: [[s, bytes]], "limit"?}],
-     "simulation"?: {...}}
-
-Every metric is in ``vizcache.compare.metrics.METRICS`` with its label, unit and direction.
+The report opens with the decision (each policy against the baseline, and one recommendation),
+then the setup, every metric with its median and 95 % interval, the verdicts, the budget sweep
+and the simulation. Every file is written under a temporary name and renamed when complete.
 """
 
 from __future__ import annotations
@@ -19,107 +12,288 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import METRICS, spread, verdicts
+from .files import atomic_write
+from .metrics import METRICS, MiB
+from .stats import decision, interval, summarise_policy, verdicts
 
-SCHEMA = "vizcache-compare/1"
-MiB = 2**20
+SCHEMA = "vizcache-compare/2"
+SWEEP_METRICS = ("hit_ratio", "byte_hit_ratio", "peak_above_baseline_mib")
 
 
-def summarise(document: dict) -> dict:
-    labels = [p["label"] for p in document["experiment"]["policies"]]
+def _ok(document: dict, label: str, budget: int) -> list[dict]:
+    return [r for r in document["runs"] if r["label"] == label and r["budget_bytes"] == budget and r.get("status") == "ok"]
+
+
+def summarise(document: dict) -> None:
+    """Add policies, verdicts, decision and sweep to ``document`` (at the experiment's decision budget)."""
+    exp = document["experiment"]
+    budget = exp["budget_bytes"]
+    labels = [p["label"] for p in exp["policies"]]
+    runs = {label: _ok(document, label, budget) for label in labels}
     policies = {}
     for label in labels:
-        mine = [r for r in document["runs"] if r["label"] == label]
-        ok = [r for r in mine if r.get("status") == "ok"]
+        mine = [r for r in document["runs"] if r["label"] == label and r["budget_bytes"] == budget]
         policies[label] = {
-            "runs": len(ok),
+            "runs": len(runs[label]), "budget_bytes": budget,
             "missing": [f"repetition {r['repetition'] + 1}: {r['reason']}" for r in mine if r.get("status") != "ok"],
-            "metrics": {m: spread([r["metrics"][m] for r in ok]) for m in METRICS},
+            "params": [r["params"] for r in runs[label]],
+            "baseline_rss": [r["baseline_rss"] for r in runs[label]],
+            "hit_path": runs[label][0]["hit_path"] if runs[label] else None,
+            "metrics": summarise_policy(runs[label]),
         }
-    return policies
+    document["policies"] = policies
+    present = {label: p for label, p in policies.items() if p["runs"]}
+    document["verdicts"] = verdicts({k: v["metrics"] for k, v in present.items()}, {k: v["hit_path"] for k, v in present.items()},
+                                    exp["thresholds"])
+    document["decision"] = decision(runs, {k: v["metrics"] for k, v in policies.items()}, exp["decision"], exp["thresholds"])
+    if len(exp["budgets"]) > 1:
+        document["sweep"] = {"budgets": sorted(exp["budgets"]), "policies": {
+            label: {m: [interval([r["metrics"][m] for r in _ok(document, label, b)]) for b in sorted(exp["budgets"])] for m in SWEEP_METRICS}
+            for label in labels}}
+
+
+# -- Markdown --------------------------------------------------------------------------------
+
+
+def cell(text: object) -> str:
+    """A Markdown table cell: a "|" inside would start a new cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _row(cells: list) -> str:
+    return "| " + " | ".join(cell(c) for c in cells) + " |"
+
+
+def _table(header: list, rows: list[list]) -> list[str]:
+    return [_row(header), "|" + "---|" * len(header)] + [_row(r) for r in rows]
+
+
+def _num(x: float | None, unit: str = "", digits: str = ".3g") -> str:
+    return "–" if x is None else f"{x:{digits}}{f' {unit}' if unit else ''}"
+
+
+def _ci(s: dict, unit: str = "") -> str:
+    if s["median"] is None:
+        return "–"
+    return _num(s["median"], unit) + (f" [{s['ci'][0]:.3g}, {s['ci'][1]:.3g}]" if s.get("ci") else "")
+
+
+def _change(c: dict, unit: str = "") -> str:
+    if c["median"] is None:
+        return "–"
+    ci = f" [{c['ci'][0]:+.3g}, {c['ci'][1]:+.3g}]" if c.get("ci") else ""
+    return f"{c['median']:+.3g}{f' {unit}' if unit else ''}{ci}"
+
+
+def _decision_lines(document: dict) -> list[str]:
+    d = document["decision"]
+    lines = ["## Decision", "", f"**{d['recommendation']}**", ""]
+    obj = d["objectives"]
+    lines += [f"Baseline: **{d['baseline']}**. Objectives: memory {obj['memory']} (a policy that leaves RSS above the limit "
+              f"after a request, by more than {obj['tolerance']:.0%} of the budget, "
+              f"{'does not qualify' if obj['memory'] == 'hard' else 'is reported, not disqualified'})"
+              + (f", switch latency p95 ≤ {obj['switch_p95_ms']:g} ms" if obj["switch_p95_ms"] else "") + ". "
+              "Changes are the policy minus the baseline, with 95 % bootstrap intervals. Peaks during loads "
+              "(reading and converting a catalog) are shown apart: every policy has them.", ""]
+    rows = []
+    base = d["baseline_result"]
+
+    def memory(r: dict) -> list[str]:
+        return ["yes" if r["held_limit"] else "no", _ci(r["settled_over_share"]), _ci(r["settled_excess_mib"], "MiB"),
+                _ci(r["over_limit_share"]), _ci(r["max_excess_mib"], "MiB")]
+
+    if base:
+        rows.append([f"{d['baseline']} (baseline)", *memory(base), "", "", "", "", ", ".join(base["fails"]) or "yes"])
+    for c in d["policies"]:
+        ch = c["change"]
+        rows.append([c["policy"], *memory(c), _change(ch["switch_p50_ms"], "ms"), _change(ch["switch_p95_ms"], "ms"),
+                     _change(ch["hit_ratio"]), _change(ch["overhead_ms"], "ms"), ", ".join(c["fails"]) or "yes"])
+    lines += _table(["policy", "held the budget", "requests left over the limit", "largest excess after a request",
+                     "requests over it during the load", "largest peak excess", "switch p50 change", "switch p95 change",
+                     "hit ratio change", "overhead per request change", "meets the objectives"], rows)
+    return lines + [""]
+
+
+def _setup_lines(document: dict) -> list[str]:
+    exp = document["experiment"]
+    wl = exp["workload"]
+    lines = ["## Setup", "",
+             f"{wl['kind']} workload, {wl['requests']} requests over {len(exp['catalogs'])} catalogs (preset {exp['preset']}, "
+             f"{exp['clusters']:,} true clusters, {exp['layout']} layout"
+             + (", cache statistics refreshed after every switch as the old viewer did" if wl.get("stats_after_request") else "")
+             + f"); working set {exp['working_set_bytes'] / MiB:,.0f} MiB ({exp['true_size_method']}). "
+             f"**Budget {exp['budget_bytes'] / MiB:,.0f} MiB** of cache memory above each run's baseline RSS, the same for every "
+             "policy: SizeEstimatedLRU gets it as its `budget`; RSS-driven policies start evicting at baseline + budget "
+             "(`limit` = (baseline + budget) / high_water, low water = baseline + budget × low_water / high_water). "
+             "The limit every policy is held to is baseline + budget.",
+             "",
+             f"{exp['repetitions']} repetitions, interleaved in a freshly shuffled order each round, each run in a fresh process"
+             + (" (`--quick`: scaled-down data and budget)" if exp.get("quick") else "") + f". Garbage collection: {exp['gc']}. "
+             "Latency percentiles pool the requests of every repetition (interval: bootstrap over requests); every other "
+             "metric is one value per run (interval: bootstrap over repetitions). A verdict names a winner only when its "
+             f"interval is apart from every other's and the gap exceeds {exp['thresholds']['relative']:.0%}"
+             f" (and {exp['thresholds']['latency_ms']:g} ms for latencies).", ""]
+    rows = []
+    for label, p in document["policies"].items():
+        params = p["params"][0] if p["params"] else {}
+        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+                          if k != "auto_fraction" and v is not None)
+        base = f"{np.median(p['baseline_rss']) / MiB:.0f}" if p["baseline_rss"] else "–"
+        rows.append([label, f"{p['budget_bytes'] / MiB:,.0f}", base, shown or "–"])
+    lines += _table(["policy", "budget MiB", "baseline RSS MiB (median)", "parameters used (first run)"], rows)
+    return lines + [""]
 
 
 def _markdown(document: dict) -> str:
     exp, policies = document["experiment"], document["policies"]
     labels = list(policies)
-    lines = [f"# vizcache compare: {exp['name']}", "",
-             f"{exp['workload']} workload, {exp['requests']} requests over {len(exp['catalogs'])} catalogs "
-             f"(preset {exp['preset']}, {exp['clusters']:,} true clusters, {exp['layout']} layout), "
-             f"memory headroom {exp['memory_headroom_bytes'] / MiB:.0f} MiB, {exp['repetitions']} repetitions; "
-             "medians across repetitions, [min–max].", ""]
+    lines = [f"# vizcache compare: {exp['name']}", ""]
     missing = [(label, reason) for label, p in policies.items() for reason in p["missing"]]
-    if missing or exp.get("interrupted"):
+    if missing or exp.get("interrupted") or not document.get("complete"):
         lines += ["**Incomplete:** " + ("interrupted; " if exp.get("interrupted") else "") +
-                  "; ".join(f"{label} {reason}" for label, reason in missing), ""]
-    lines += ["| metric | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
-    for metric, (label, unit, _) in METRICS.items():
-        cells = []
-        for policy in labels:
-            s = policies[policy]["metrics"][metric]
-            cells.append("–" if s["median"] is None else f"{s['median']:.3g} [{s['min']:.3g}–{s['max']:.3g}]")
-        lines.append(f"| {label}{f' ({unit})' if unit else ''} | " + " | ".join(cells) + " |")
-    lines += ["", "## Verdict", ""] + [f"* {v}" for v in document["verdicts"]]
+                  ("; ".join(f"{label} {reason}" for label, reason in missing) or "not every run finished"), ""]
+    lines += _decision_lines(document) + _setup_lines(document)
+    lines += [f"## Results at the {exp['budget_bytes'] / MiB:,.0f} MiB budget", "", "Median [95 % interval].", ""]
+    rows = [[f"{m.label}{f' ({m.unit})' if m.unit else ''}"] + [_ci(policies[p]["metrics"][metric]) for p in labels]
+            for metric, m in METRICS.items()]
+    lines += _table(["metric"] + labels, rows) + [""]
+    if "sweep" in document:
+        sweep = document["sweep"]
+        lines += ["## Budget sweep (real runs)", ""]
+        rows = []
+        for i, b in enumerate(sweep["budgets"]):
+            rows.append([f"{b / MiB:,.0f}"] + [" / ".join(_num(sweep["policies"][p][m][i]["median"], digits=".3g" if m != "peak_above_baseline_mib" else ".0f")
+                                                        for m in SWEEP_METRICS) for p in labels])
+        lines += ["Hit ratio / byte hit ratio / peak RSS above baseline (MiB), medians.", ""]
+        lines += _table(["budget MiB"] + labels, rows) + [""]
     if "simulation" in document:
-        lines += ["", "## Simulation (no real loads)", "", document["simulation"]["summary"]]
+        lines += ["## Simulation (no real loads)", "", document["simulation"]["summary"] + ".", ""]
+    lines += ["## Verdict", "", f"* {document['decision']['recommendation']}"] + [f"* {v['text']}" for v in document["verdicts"]]
     return "\n".join(lines) + "\n"
+
+
+# -- plots -----------------------------------------------------------------------------------
 
 
 def _plots(document: dict):
     import holoviews as hv
 
     hv.extension("bokeh", logo=False)
-    ok = [r for r in document["runs"] if r.get("status") == "ok"]
+    exp = document["experiment"]
+    budget = exp["budget_bytes"]
     labels = list(document["policies"])
     colors = dict(zip(labels, hv.Cycle.default_cycles["default_colors"]))
-    rss = []
+    opts = dict(width=580, height=330, tools=["hover"], show_grid=True)
+    runs = {label: _ok(document, label, budget) for label in labels}
+    panels = []
+
+    curves = []
     for label in labels:
-        run = next((r for r in ok if r["label"] == label), None)  # first repetition of each policy
-        if run is None:
-            continue
-        t, b = np.asarray(run["rss"], dtype=float).T if run["rss"] else (np.zeros(1), np.zeros(1))
-        rss.append(hv.Curve((t, b / MiB), "seconds", "RSS MiB", label=label).opts(color=colors[label]))
-        rss.append(hv.HLine(run["limit"] / MiB).opts(color=colors[label], line_dash="dashed", line_width=1))
-    cdfs = []
-    for label in labels:
-        latencies = np.sort([req[3] * 1e3 for r in ok if r["label"] == label for req in r["requests"]])
-        if len(latencies):
-            cdfs.append(hv.Curve((latencies, np.arange(1, len(latencies) + 1) / len(latencies)), "switch latency ms", "fraction",
-                                 label=label).opts(color=colors[label], logx=True))
-    def bars(metric: str, title: str):
-        data = [(label, document["policies"][label]["metrics"][metric]["median"] or 0.0) for label in labels]
-        return hv.Bars(data, "policy", title).opts(title=title, color="policy", cmap=colors, xrotation=20, show_legend=False)
+        for i, run in enumerate(runs[label]):
+            above = (np.asarray([r[8] for r in run["requests"]], dtype=float) - run["baseline_rss"]) / MiB
+            curves.append(hv.Curve((np.arange(1, len(above) + 1), above), "request", "RSS above baseline (MiB)",
+                                   label=label if i == 0 else "").opts(color=colors[label], alpha=0.7, line_width=1.5))
+    curves.append(hv.HLine(budget / MiB).opts(color="black", line_dash="dashed", line_width=2))
+    panels.append(hv.Overlay(curves).opts(title=f"RSS above baseline after each request, every repetition (dashed: the limit = budget {budget / MiB:,.0f} MiB)",
+                                          legend_position="top_left", **opts))
 
-    opts = dict(width=560, height=320, tools=["hover"], show_grid=True)
-    layout = [
-        hv.Overlay(rss).opts(title="RSS over time (dashed: each run's limit)", legend_position="top_left", **opts) if rss else hv.Div("no run finished"),
-        hv.Overlay(cdfs).opts(title="latency CDF (all requests)", legend_position="bottom_right", **opts) if cdfs else hv.Div(""),
-        bars("hit_ratio", "hit ratio").opts(**opts),
-        bars("overhead_ms", "policy overhead ms").opts(**opts),
-        bars("estimated_error", "estimated-bytes error (median relative)").opts(**opts),
-        bars("measured_error", "measured-bytes error (median relative)").opts(**opts),
-    ]
-    if "simulation" in document:
-        sim = document["simulation"]
-        for key, title in (("miss_ratio", "simulated miss ratio"), ("mean_latency_ms", "simulated mean latency ms")):
-            curves = [hv.Curve((sim["limits_mib"], sim["curves"][label][key]), "memory limit MiB", title, label=label)
-                      .opts(color=colors.get(label)) for label in sim["curves"]]
-            layout.append(hv.Overlay(curves).opts(title=f"{title} across limits", legend_position="top_right", **opts))
-    return hv.Layout(layout).cols(2)
+    for which, title in ((True, "hits"), (False, "misses")):
+        cdfs = []
+        for label in labels:
+            lat = np.sort([r[3] * 1e3 for run in runs[label] for r in run["requests"] if r[2] == which])
+            if len(lat):
+                cdfs.append(hv.Curve((lat, np.arange(1, len(lat) + 1) / len(lat)), f"{title[:-1]} latency (ms)", "fraction of requests",
+                                     label=label).opts(color=colors[label], logx=True, interpolation="steps-post"))
+        panels.append(hv.Overlay(cdfs).opts(title=f"latency CDF, {title} (all repetitions)", legend_position="bottom_right", **opts)
+                      if cdfs else hv.Div(f"<p>no {title}</p>"))
+
+    def dots(metrics: list[str], title: str, ylabel: str, logy: bool = False):
+        points, bars = [], []
+        for metric in metrics:
+            for label in labels:
+                s = document["policies"][label]["metrics"][metric]
+                if s["median"] is None or (logy and s["median"] <= 0):
+                    continue
+                x = f"{label}: {METRICS[metric].label.split(' per ')[0]}" if len(metrics) > 1 else label
+                lo, hi = s["ci"] if s["ci"] else (s["median"], s["median"])
+                if logy:
+                    lo = max(lo, s["median"] / 100)
+                points.append((x, s["median"], label))
+                bars.append((x, s["median"], s["median"] - lo, hi - s["median"]))
+        if not points:
+            return hv.Div(f"<p>{title}: nothing to show</p>")
+        scatter = hv.Scatter(points, "policy", [ylabel, "label"]).opts(color="label", cmap=colors, size=10, xrotation=30,
+                                                                      show_legend=False, logy=logy)
+        return (hv.ErrorBars(bars, "policy", [ylabel, "neg", "pos"]).opts(logy=logy) * scatter).opts(title=title, **opts)
+
+    panels.append(dots(["hit_ratio", "byte_hit_ratio"], "hit and byte hit ratio (95 % intervals)", "ratio"))
+    panels.append(dots(["probe_ms", "sizing_ms", "reclaim_ms", "harness_gc_ms"],
+                       "overhead per request: probes, sizing, gc + trim; harness gc apart (log)", "ms", logy=True))
+    panels.append(dots(["switch_p95_ms"], "switch latency p95 (95 % intervals)", "ms"))
+    panels.append(dots(["settled_excess_mib", "max_excess_mib"], "largest excess over the limit: after a request, and during loads", "MiB"))
+    panels += _sweep_plots(document, colors, opts)
+    return hv.Layout(panels).cols(2)
 
 
-def write_report(document: dict, out: Path) -> dict[str, Path]:
-    """Write results.json, summary.md and report.html into ``out``; returns their paths."""
-    import panel as pn
-    from bokeh.resources import INLINE
+def _sweep_plots(document: dict, colors: dict, opts: dict) -> list:
+    import holoviews as hv
 
+    sweep, sim = document.get("sweep"), document.get("simulation")
+    if not sweep and not sim:
+        return []
+    panels = []
+    for metric, title in (("hit_ratio", "hit ratio"), ("byte_hit_ratio", "byte hit ratio"), ("peak_above_baseline_mib", "peak RSS above baseline (MiB)")):
+        layers = []
+        if sim and sim.get("policies"):
+            key = "peak_bytes" if metric == "peak_above_baseline_mib" else metric
+            scale = 1 / MiB if key == "peak_bytes" else 1
+            x = np.asarray(sim["budgets"]) / MiB
+            for label, curve in sim["policies"].items():
+                layers.append(hv.Curve((x, np.asarray(curve[key]) * scale), "budget (MiB)", title, label=f"{label} (simulated)")
+                              .opts(color=colors.get(label, "gray"), line_dash="dotted"))
+            for name, curve in sim.get("reference", {}).items():
+                layers.append(hv.Curve((x, np.asarray(curve[key]) * scale), "budget (MiB)", title, label=f"libCacheSim {name}")
+                              .opts(color="gray", alpha=0.6, line_dash="dashdot"))
+        if sweep:
+            x = np.asarray(sweep["budgets"]) / MiB
+            for label, data in sweep["policies"].items():
+                pts = [(xi, s["median"], s["median"] - (s["ci"] or [s["median"]])[0], (s["ci"] or [0, s["median"]])[1] - s["median"])
+                       for xi, s in zip(x, data[metric]) if s["median"] is not None]
+                if pts:
+                    layers.append(hv.ErrorBars(pts, "budget (MiB)", [title, "neg", "pos"]).opts(color=colors.get(label)))
+                    layers.append(hv.Curve([(p[0], p[1]) for p in pts], "budget (MiB)", title, label=f"{label} (real)")
+                                  .opts(color=colors.get(label), line_width=2))
+        if metric == "peak_above_baseline_mib":
+            top = max(list(document["experiment"]["budgets"]) + (sim or {}).get("budgets", [0])) / MiB
+            layers.append(hv.Curve([(0, 0), (top, top)], "budget (MiB)", title, label="= budget").opts(color="black", line_dash="dashed"))
+        if layers:
+            panels.append(hv.Overlay(layers).opts(title=f"{title} against budget", legend_position="bottom_right", **opts))
+    return panels
+
+
+def write_report(document: dict, out: Path, html: bool = True) -> dict[str, Path]:
+    """Summarise and write results.json, summary.md and (unless ``html`` is False) report.html into ``out``."""
     document["schema"] = SCHEMA
-    document["policies"] = summarise(document)
-    document["verdicts"] = verdicts({k: v["metrics"] for k, v in document["policies"].items() if v["runs"]})
+    document.setdefault("complete", False)
+    summarise(document)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "results.json", "markdown": out / "summary.md", "html": out / "report.html"}
-    paths["json"].write_text(json.dumps(document, indent=1, default=str))
     markdown = _markdown(document)
-    paths["markdown"].write_text(markdown)
-    page = pn.Column(pn.pane.Markdown(markdown, sizing_mode="stretch_width"), pn.pane.HoloViews(_plots(document)), width=1200)
-    page.save(paths["html"], resources=INLINE, title=f"vizcache compare: {document['experiment']['name']}")
+    if html:
+        import panel as pn
+        from bokeh.resources import INLINE
+
+        tmp = out / ".report.html.tmp.html"
+        page = pn.Column(pn.pane.Markdown(markdown, sizing_mode="stretch_width"), pn.pane.HoloViews(_plots(document)), width=1200)
+        try:
+            page.save(tmp, resources=INLINE, title=f"vizcache compare: {document['experiment']['name']}")
+            atomic_write(paths["html"], tmp.read_text(encoding="utf-8"))
+        except OSError as exc:
+            from .files import ReportError
+
+            raise ReportError(f"cannot write {paths['html']}: {exc.strerror or exc}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+    atomic_write(paths["markdown"], markdown)
+    atomic_write(paths["json"], json.dumps(document, indent=1, default=str))  # last: it marks the report complete
     return paths

@@ -1,8 +1,11 @@
-"""Run every (policy, repetition) in a fresh subprocess on the same requests, then report.
+"""Run every (budget, policy, repetition) in a fresh subprocess on the same requests.
 
-A run that crashes or is killed (the out-of-memory killer included) is recorded with the
-reason; Ctrl-C stops the current run and marks the rest as not run. Either way a valid report
-is written from what finished.
+Rounds are interleaved: each round runs every (budget, policy) once, in an order shuffled
+afresh from the experiment's seed, so drift on the machine hits every policy alike. A run that
+crashes or is killed (the out-of-memory killer included) is recorded with the reason; Ctrl-C
+stops the current run and marks the rest as not run. After every run the results so far are
+written (atomically) marked incomplete, so a killed compare never leaves an earlier run's
+results looking current.
 """
 
 from __future__ import annotations
@@ -14,32 +17,56 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from ..catalogs.generate import PRESETS, Preset, generate
+from ..config import ConfigError
 from .experiment import Experiment
+from .files import atomic_write
 from .metrics import run_metrics
-from .workloads import bursty, from_trace, old_app, scan, zipf
+from .workloads import bursty, from_trace, old_app, scan, shift, zipf
 
 
 def prepare_data(exp: Experiment, out: Path) -> dict[str, tuple[str, list[str]]]:
-    """Generate the experiment's data once; catalogs are PZWAV, AMICO, BOTH and each member file."""
-    base = PRESETS[exp.preset]
+    """Generate the experiment's data once (reused while its parameters stay the same).
+
+    Catalogs are PZWAV, AMICO, BOTH and one per member file (MEMBERS-000, ...).
+    """
     folder = out / "data"
-    result = generate(folder, Preset(exp.clusters, base.members_per_richness, base.rows_per_file, base.row_group_rows), seed=exp.seed)
-    catalogs = {name.upper(): ("clusters", result.files[name]) for name in ("pzwav", "amico", "both")}
-    for i, path in enumerate(result.files["members"]):
+    preset = Preset(exp.clusters, exp.members_per_richness, exp.rows_per_file, PRESETS[exp.preset].row_group_rows)
+    wanted = {"seed": exp.seed, "clusters": preset.true_clusters, "members_per_richness": preset.members_per_richness,
+              "rows_per_file": preset.rows_per_file, "row_group_rows": preset.row_group_rows}
+    record = folder / "compare-data.json"
+    if record.exists():
+        known = json.loads(record.read_text())
+        if known["params"] == wanted and all(Path(f).exists() for files in known["files"].values() for f in files):
+            return _catalogs(known["files"])
+    result = generate(folder, preset, seed=exp.seed)
+    atomic_write(record, json.dumps({"params": wanted, "files": result.files}))
+    return _catalogs(result.files)
+
+
+def _catalogs(files: dict[str, list[str]]) -> dict[str, tuple[str, list[str]]]:
+    catalogs = {name.upper(): ("clusters", files[name]) for name in ("pzwav", "amico", "both")}
+    for i, path in enumerate(files["members"]):
         catalogs[f"MEMBERS-{i:03d}"] = ("members", [path])
     return catalogs
 
 
 def make_requests(exp: Experiment, names: list[str]) -> list[tuple[float, str]]:
-    if exp.workload == "trace":
-        return from_trace(exp.trace, names)[: exp.requests]
-    make = {"old-app": old_app, "scan": scan, "bursty": bursty}.get(exp.workload)
-    if make is not None:
-        return make(names, exp.requests, exp.seed)
-    return zipf(names, exp.requests, exp.seed, skew=exp.skew)
+    wl = exp.workload
+    if wl.kind == "trace":
+        requests = from_trace(wl.trace, names)[: wl.requests]
+        if not requests:
+            raise ConfigError(f"{exp.path}: [workload] trace {wl.trace}: no request names one of this experiment's catalogs "
+                              f"({', '.join(names[:5])}, ...)")
+        return requests
+    if wl.kind == "zipf":
+        return zipf(names, wl.requests, exp.seed, skew=wl.skew)
+    if wl.kind == "shift":
+        return shift(names, wl.requests, exp.seed, skew=wl.skew, hot=wl.hot, shift_at=wl.shift_at, fraction=wl.shift_fraction)
+    return {"old-app": old_app, "scan": scan, "bursty": bursty}[wl.kind](names, wl.requests, exp.seed)
 
 
 def _describe_exit(code: int, stderr: str) -> str:
@@ -51,47 +78,94 @@ def _describe_exit(code: int, stderr: str) -> str:
     return f"exited with code {code}: {last}"
 
 
+def _subprocess(args: list[str]) -> tuple[int, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "vizcache.compare.worker", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _, stderr = proc.communicate()
+    except KeyboardInterrupt:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc.returncode, stderr
+
+
+def ground_truth(exp: Experiment, out: Path, catalogs: dict) -> dict:
+    """Every catalog's true in-memory size, measured once in its own fresh process."""
+    spec_path, result_path = out / "runs" / "truth-spec.json", out / "runs" / "truth.json"
+    spec_path.write_text(json.dumps({"layout": exp.layout, "data_dir": str(out / "data"), "catalogs": catalogs}))
+    code, stderr = _subprocess(["--truth", str(spec_path), str(result_path)])
+    if code != 0:
+        raise RuntimeError(f"measuring the catalogs' true sizes failed: {_describe_exit(code, stderr)}")
+    return json.loads(result_path.read_text())
+
+
+def plan(exp: Experiment, budgets: list[int]) -> list[tuple[int, int, object]]:
+    """(repetition, budget, policy) in interleaved rounds, each round freshly shuffled."""
+    rng = np.random.default_rng([exp.seed, 1])
+    cells = [(budget, policy) for budget in budgets for policy in exp.policies]
+    return [(rep, *cells[i]) for rep in range(exp.repetitions) for i in rng.permutation(len(cells))]
+
+
+def experiment_record(exp: Experiment, requests: list, catalogs: dict, truth: dict) -> dict:
+    wl = exp.workload
+    budget, budgets = exp.budget_bytes(sum(truth["sizes"].values()))
+    return {"name": exp.name, "file": str(exp.path), "quick": exp.quick_run, "repetitions": exp.repetitions, "seed": exp.seed,
+            "budget_bytes": budget, "budget": str(exp.budget), "budgets": budgets, "layout": exp.layout, "preset": exp.preset,
+            "clusters": exp.clusters, "members_per_richness": exp.members_per_richness, "rows_per_file": exp.rows_per_file,
+            "workload": {"kind": wl.kind, "requests": len(requests), "skew": wl.skew, "stats_after_request": wl.stats_after_request,
+                         **({"hot": wl.hot, "shift_at": wl.shift_at, "shift_fraction": wl.shift_fraction} if wl.kind == "shift" else {})},
+            "catalogs": sorted(catalogs), "working_set_bytes": int(sum(truth["sizes"].values())),  # of the requested catalogs
+            "true_sizes": truth["sizes"], "true_size_method": truth["method"],
+            "decision": {"baseline": exp.decision.baseline, "memory": exp.decision.memory, "tolerance": exp.decision.tolerance,
+                         "switch_p95_ms": exp.decision.switch_p95_ms, "budget_bytes": budget},
+            "thresholds": {"relative": exp.relative_threshold, "latency_ms": exp.latency_threshold_ms},
+            "gc": "gc.freeze() after warm-up, automatic collection off, one gc.collect() + malloc_trim(0) after every request (timed apart); Arrow allocates through glibc",
+            "policies": [{"label": p.label, **p.table} for p in exp.policies]}
+
+
 def run_experiment(exp: Experiment, out: Path, progress: bool = True) -> dict:
-    """Run everything and return the results document (also written by the report)."""
+    """Run everything and return the results document (the report adds the summary)."""
     out.mkdir(parents=True, exist_ok=True)
+    for stale in ("summary.md", "report.html"):  # an earlier run's report must not look like this one's
+        (out / stale).unlink(missing_ok=True)
     catalogs = prepare_data(exp, out)
     requests = make_requests(exp, sorted(catalogs))
     runs_dir = out / "runs"
     runs_dir.mkdir(exist_ok=True)
-    plan = [(policy, rep) for rep in range(exp.repetitions) for policy in exp.policies]  # interleaved: drift hits all alike
-    runs: list[dict] = []
-    interrupted = False
-    bar = tqdm(total=len(plan), unit="run", desc="compare", disable=not progress)
-    for index, (policy, rep) in enumerate(plan):
+    requested = {key for _, key in requests}
+    truth = ground_truth(exp, out, {k: v for k, v in catalogs.items() if k in requested})
+    document = {"schema": None, "complete": False, "experiment": experiment_record(exp, requests, catalogs, truth), "runs": []}
+    runs, interrupted = document["runs"], False
+    schedule = plan(exp, document["experiment"]["budgets"])
+    bar = tqdm(total=len(schedule), unit="run", desc="compare", disable=not progress)
+    for index, (rep, budget, policy) in enumerate(schedule):
+        where = {"label": policy.label, "repetition": rep, "budget_bytes": budget}
         if interrupted:
-            runs.append({"label": policy.label, "repetition": rep, "status": "missing", "reason": "not run: interrupted (Ctrl-C)"})
+            runs.append({**where, "status": "missing", "reason": "not run: interrupted (Ctrl-C)"})
             continue
         bar.set_postfix_str(f"{policy.label} #{rep + 1}")
-        spec = {"label": policy.label, "repetition": rep, "policy": policy.table, "headroom": exp.headroom, "layout": exp.layout,
-                "data_dir": str(out / "data"), "catalogs": catalogs, "requests": requests}
+        spec = {"label": policy.label, "repetition": rep, "policy": policy.table, "budget": budget, "layout": exp.layout,
+                "data_dir": str(out / "data"), "catalogs": catalogs, "requests": requests,
+                "stats_after_request": exp.workload.stats_after_request}
         spec_path, result_path = runs_dir / f"{index:03d}-spec.json", runs_dir / f"{index:03d}-result.json"
         spec_path.write_text(json.dumps(spec))
-        proc = subprocess.Popen([sys.executable, "-m", "vizcache.compare.worker", str(spec_path), str(result_path)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        result_path.unlink(missing_ok=True)
         try:
-            _, stderr = proc.communicate()
+            code, stderr = _subprocess([str(spec_path), str(result_path)])
         except KeyboardInterrupt:
-            proc.kill()
-            proc.wait()
             interrupted = True
-            runs.append({"label": policy.label, "repetition": rep, "status": "missing", "reason": "interrupted (Ctrl-C) while running"})
+            runs.append({**where, "status": "missing", "reason": "interrupted (Ctrl-C) while running"})
             continue
-        if proc.returncode == 0 and result_path.exists():
+        if code == 0 and result_path.exists():
             result = json.loads(result_path.read_text())
-            result["metrics"] = run_metrics(result)
+            result["metrics"] = run_metrics(result, truth["sizes"])
             runs.append(result)
         else:
-            runs.append({"label": policy.label, "repetition": rep, "status": "missing", "reason": _describe_exit(proc.returncode, stderr)})
+            runs.append({**where, "status": "missing", "reason": _describe_exit(code, stderr)})
+        atomic_write(out / "results.json", json.dumps(document, default=str))  # partial, marked incomplete
         bar.update(1)
     bar.close()
-    return {"experiment": {"name": exp.name, "file": str(exp.path), "repetitions": exp.repetitions, "seed": exp.seed,
-                           "memory_headroom_bytes": exp.headroom, "layout": exp.layout, "preset": exp.preset, "clusters": exp.clusters,
-                           "workload": exp.workload, "requests": len(requests), "catalogs": sorted(catalogs),
-                           "policies": [{"label": p.label, **p.table} for p in exp.policies], "finished": time.time(),
-                           "interrupted": interrupted},
-            "runs": runs}
+    document["experiment"]["finished"] = time.time()
+    document["experiment"]["interrupted"] = interrupted
+    return document

@@ -1,109 +1,247 @@
 """One (policy, repetition) run, in its own fresh process so no run's RSS leaks into another's.
 
-    python -m vizcache.compare.worker SPEC.json RESULT.json
+    python -m vizcache.compare.worker SPEC.json RESULT.json          # a run
+    python -m vizcache.compare.worker --truth SPEC.json RESULT.json  # ground-truth sizes
 
-Replays the requests with real loads of real files through a real Cache, samples RSS every few
-milliseconds, and writes what happened. Pauses in the workload advance the cache's clock
-instead of sleeping.
+A run warms up (one load, through the layout, sized by every estimator, then dropped), freezes
+what is left with ``gc.freeze()``, turns automatic garbage collection off and reads its baseline
+RSS. Every policy's memory parameters then follow from the one ``budget`` (see ``derive_params``).
+Each request is timed; after it, the value is dropped and one ``gc.collect()`` + ``malloc_trim(0)``
+runs at the same point in every run, timed apart from the policy's own overhead. Pauses in the workload advance
+the cache's clock instead of sleeping.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..cache import Cache
 from ..catalogs.source import CatalogSource, CatalogSpec
 from ..config import policy_from_table
 from ..memory import RSSProbe, peak_rss, release_memory
-from ..sizing import deep_size
+from ..policies import available_policies
+from ..sizing import ESTIMATORS
+
+
+def _ids(df: pd.DataFrame) -> np.ndarray:
+    return df["id" if "id" in df.columns else "cluster_id"].to_numpy().astype(np.int64)
+
+
+def _strings(prefix: str, ids: np.ndarray) -> np.ndarray:
+    """An object-dtype column of Python strings, as FITS/CSV-era code held names."""
+    return np.array([f"{prefix}{i:08d}" for i in ids.tolist()], dtype=object)
 
 
 def old_app_layout(catalog) -> dict:
     """How the old viewer held a catalog: a nested dict, object-dtype strings, copied arrays."""
     df = catalog.data.copy()
-    ids = df["id"] if "id" in df.columns else df["cluster_id"]
-    df["name"] = ("EUCL-" + ids.astype("int64").astype(str)).astype(object)
+    df["name"] = _strings("EUCL-", _ids(df))
     return {"data": df, "arrays": {c: df[c].to_numpy(copy=True) for c in ("ra", "dec")},
             "meta": {"name": catalog.name, "rows": len(df), "files": [str(f) for f in catalog.files]}}
 
 
+def seed_layout(catalog) -> pd.DataFrame:
+    """The seed viewer's DataFrames: names and cross-ids as object-dtype strings next to the numbers."""
+    df = catalog.data.copy()
+    ids = _ids(df)
+    if catalog.kind == "clusters":
+        df["name"] = _strings(f"EUCL-{catalog.name}-", ids)
+        cross = df["cross_id"].to_numpy() if "cross_id" in df.columns else np.full(len(df), np.nan)
+        df["cross_name"] = np.array([f"EUCL-X-{int(c):08d}" if c == c else "" for c in cross.tolist()], dtype=object)
+    else:
+        df["name"] = _strings("EUCL-M-", np.arange(len(df)))
+        df["cluster_name"] = _strings("EUCL-BOTH-", ids)
+    return df
+
+
+LAYOUTS = {"old-app": old_app_layout, "frame": lambda catalog: catalog, "seed": seed_layout}
+
+
+def derive_params(table: dict, baseline: int, budget: int) -> dict:
+    """The policy's own memory parameters from the experiment's one budget (bytes above ``baseline``).
+
+    Size-budgeted policies get ``budget``. RSS-driven ones (a ``limit`` with ``high_water`` and
+    ``low_water``) start evicting at baseline + budget: ``limit = (baseline + budget) / high_water``,
+    and their low water is set so that the band between the marks is the same share of the budget
+    as the configured fractions say (``low = baseline + budget × low_water / high_water``), not a
+    share of a limit that includes the baseline.
+    """
+    table = dict(table)
+    params = available_policies()[table["name"]].param.objects("existing")
+    if "budget" in params:
+        table["budget"] = budget
+    if {"limit", "high_water", "low_water"} <= set(params):
+        high = table.get("high_water", params["high_water"].default)
+        low = table.get("low_water", params["low_water"].default)
+        limit = (baseline + budget) / high
+        table["limit"] = int(limit)
+        table["low_water"] = (baseline + budget * low / high) / int(limit)
+    return table
+
+
 class Sampler(threading.Thread):
-    """RSS every `every` seconds, for peak and time-over-limit."""
+    """RSS every `every` seconds, to catch peaks inside a request."""
 
     def __init__(self, every: float = 0.005) -> None:
         super().__init__(daemon=True)
-        self.every, self.samples, self.stop = every, [], threading.Event()
+        self.every, self.times, self.rss, self.stop = every, [], [], threading.Event()
         self.probe = RSSProbe()
 
     def run(self) -> None:
-        start = time.perf_counter()
         while not self.stop.is_set():
-            self.samples.append((time.perf_counter() - start, self.probe()))
+            self.times.append(time.perf_counter())
+            self.rss.append(self.probe())
             time.sleep(self.every)
 
 
+def _reset_peak() -> bool:
+    """Reset the kernel's VmHWM so the warm-up's peak does not count; False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _sources(spec: dict) -> dict[str, CatalogSource]:
+    folder = (Path(spec["data_dir"]).resolve(),)
+    return {name: CatalogSource(CatalogSpec(name, kind, tuple(files), folder)) for name, (kind, files) in spec["catalogs"].items()}
+
+
+def _harness_memory() -> None:
+    """Arrow allocates through glibc here, so freed buffers go back to the OS as Python's do.
+
+    Arrow's default pool (mimalloc or jemalloc) keeps freed memory for reuse, which RSS would
+    count as the cache's long after an eviction; the same setting holds for every run.
+    """
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
+def _warm_up(catalogs: dict[str, CatalogSource], layout) -> None:
+    """Load one catalog of each kind through the layout and size it every way, then drop it.
+
+    The first load imports reader internals lazily and the first sizing imports pandas' own;
+    that memory is nobody's cache.
+    """
+    kinds = {}
+    for source in catalogs.values():
+        kinds.setdefault(source.spec.kind, source)
+    for source in kinds.values():
+        value = layout(source.load())
+        for estimate in ESTIMATORS.values():
+            estimate(value)
+        del value
+    gc.collect()
+
+
 def run(spec: dict) -> dict:
-    catalogs = {name: CatalogSource(CatalogSpec(name, kind, tuple(files), (Path(spec["data_dir"]).resolve(),)))
-                for name, (kind, files) in spec["catalogs"].items()}
-    # Warm up: the first load imports reader internals lazily; that memory is no cache's.
-    first = next(iter(catalogs.values())).load()
-    del first
+    _harness_memory()
+    catalogs = _sources(spec)
+    layout = LAYOUTS[spec["layout"]]
+    _warm_up(catalogs, layout)
     release_memory()
-    baseline = RSSProbe()()
-    table = dict(spec["policy"])
-    name = table["name"]
-    # The memory headroom becomes each policy's own knob unless the experiment set it.
-    if name == "RSSThresholdLRU":
-        table.setdefault("limit", baseline + spec["headroom"])
-    elif name == "SizeEstimatedLRU":
-        table.setdefault("budget", spec["headroom"])
+    gc.freeze()  # what exists now is never collected again: collections cost the same in every run
+    gc.disable()  # and happen only where this loop (or a policy) asks for one
+    probe = RSSProbe()
+    baseline = probe()
+    budget = spec["budget"]
+    limit = baseline + budget
+    table = derive_params(spec["policy"], baseline, budget)
     policy = policy_from_table(table, "experiment", where=f"[[policies]] {spec['label']!r}")
     offset = [0.0]
     cache = Cache(policy, clock=lambda: time.monotonic() + offset[0], event_log_size=100_000)
-    layout = old_app_layout if spec["layout"] == "old-app" else (lambda c: c)
+    peak_reset = _reset_peak()
     sampler = Sampler()
     sampler.start()
-    requests, accounting, true_size = [], [], {}
+    rows, accounting = [], []
     previous_t = 0.0
+    stats_after = spec.get("stats_after_request", False)
     for t, key in spec["requests"]:
         offset[0] += max(0.0, t - previous_t)  # a pause in the workload, without sleeping through it
         previous_t = t
         source = catalogs[key]
-        hits_before = cache.counters()["hits"]
+        before = cache.counters()
         start = time.perf_counter()
         value = cache.get_or_load(key, lambda: layout(source.load()))
-        latency = time.perf_counter() - start
-        hit = cache.counters()["hits"] > hits_before
-        if not hit:  # sizing for the report happens outside the timed call
-            true_size[key] = deep_size(value)
+        if stats_after:  # the old viewer refreshed its cache statistics after every switch
+            cache.stats()
+        end = time.perf_counter()
+        after = cache.counters()
+        hit = after["hits"] > before["hits"]
+        overhead = sum(after[k] - before[k] for k in ("probe_seconds", "sizing_seconds", "reclaim_seconds"))
+        sizing = after["sizing_seconds"] - before["sizing_seconds"]
+        if not hit:
             entry = next((e for e in cache.entries() if e["key"] == key), None)
             if entry is not None:
-                accounting.append({"key": key, "true": true_size[key], "measured": entry["rss_delta_bytes"],
-                                   "estimated": entry["estimated_bytes"]})
-        requests.append([t, key, hit, latency, true_size[key]])
+                accounting.append({"key": key, "rss_delta": entry["rss_delta_bytes"], "estimated": entry["estimated_bytes"],
+                                   "reported": entry.get("reported_bytes")})
         del value
+        gc_start = time.perf_counter()
+        release_memory()  # gc.collect() + malloc_trim(0): freed memory leaves RSS the same way in every run
+        gc_s = time.perf_counter() - gc_start
+        rows.append([t, key, hit, end - start, overhead, sizing, gc_s, probe(), start, end])  # RSS once settled
     sampler.stop.set()
     sampler.join()
-    stats = cache.stats()
+    times, samples = np.asarray(sampler.times), np.asarray(sampler.rss)
+    requests = []
+    for i, (t, key, hit, latency, overhead, sizing, gc_s, rss_end, start, end) in enumerate(rows):
+        # The highest RSS while the request ran (sampled) or right after it.
+        stop = rows[i + 1][8] if i + 1 < len(rows) else end
+        window = samples[(times >= start) & (times <= stop)]
+        requests.append([t, key, hit, latency, overhead, sizing, gc_s, int(max(rss_end, window.max() if len(window) else 0)), rss_end])
+    counters = cache.counters()  # not stats(): that would size every entry once more for the old policy
     reclaimed = [e.bytes for e in cache.events.since(0) if e.kind == "evict" and "RSS given back" in e.detail]
     return {
-        "status": "ok", "label": spec["label"], "repetition": spec["repetition"], "baseline_rss": baseline,
-        "limit": baseline + spec["headroom"], "requests": requests, "rss": sampler.samples, "peak_rss": peak_rss(),
-        "stats": {k: v for k, v in stats.items() if k not in ("warnings", "params")}, "params": stats["params"],
+        "status": "ok", "label": spec["label"], "repetition": spec["repetition"], "budget_bytes": budget,
+        "baseline_rss": baseline, "limit": limit, "requests": requests,
+        "peak_rss": peak_rss() if peak_reset else None,
+        "stats": counters, "params": policy.settings(),
+        "hit_path": "checks freshness" if policy.checks_on_hit else "plain",
         "accounting": accounting, "reclaimed": reclaimed,
-        "sample_interval": float(np.median(np.diff([s[0] for s in sampler.samples]))) if len(sampler.samples) > 1 else None,
     }
 
 
+def truth(spec: dict) -> dict:
+    """Each catalog's true size as held: memory Python allocated for it (tracemalloc) plus Arrow's buffers.
+
+    Measured in this fresh process, one catalog at a time, with the value alive and garbage
+    collected; independent of every size estimator (deep_size included).
+    """
+    import pyarrow as pa
+
+    _harness_memory()
+    catalogs = _sources(spec)
+    layout = LAYOUTS[spec["layout"]]
+    _warm_up(catalogs, layout)
+    sizes = {}
+    tracemalloc.start()
+    for name, source in catalogs.items():
+        gc.collect()
+        traced, arrow = tracemalloc.get_traced_memory()[0], pa.total_allocated_bytes()
+        value = layout(source.load())
+        gc.collect()
+        sizes[name] = tracemalloc.get_traced_memory()[0] - traced + pa.total_allocated_bytes() - arrow
+        del value
+    tracemalloc.stop()
+    return {"sizes": sizes, "method": "tracemalloc + Arrow allocations, one fresh process"}
+
+
 def main() -> None:
-    spec_path, result_path = map(Path, sys.argv[1:3])
-    result = run(json.loads(spec_path.read_text()))
+    args = sys.argv[1:]
+    mode = truth if args[0] == "--truth" else run
+    spec_path, result_path = map(Path, args[-2:])
+    result = mode(json.loads(spec_path.read_text()))
     result_path.write_text(json.dumps(result, default=str))
 
 

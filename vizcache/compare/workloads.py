@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..events import read_trace
+from .tracefile import read_rows
 
 Request = tuple[float, str]
-KINDS = ("old-app", "zipf", "bursty", "scan", "trace")
+KINDS = ("old-app", "zipf", "bursty", "scan", "shift", "trace")
 
 
 def old_app(names: list[str], requests: int, seed: int, think: float = 5.0) -> list[Request]:
@@ -48,10 +48,26 @@ def scan(names: list[str], requests: int, seed: int) -> list[Request]:
     return _timed(order, np.ones(requests))
 
 
+def shift(names: list[str], requests: int, seed: int, skew: float = 1.1, hot: int = 8, shift_at: float = 0.5,
+          fraction: float = 1.0, think: float = 2.0) -> list[Request]:
+    """Zipf over a hot set of ``hot`` catalogs; after ``shift_at`` of the requests, ``fraction`` of it moves to others."""
+    rng = np.random.default_rng(seed)
+    order = list(rng.permutation(names))
+    hot = max(1, min(hot, len(order)))
+    first = order[:hot]
+    moved = min(round(fraction * hot), len(order) - hot)  # no more newcomers than there are other catalogs
+    second = first[moved:] + order[hot:hot + moved]
+    weights = 1.0 / np.arange(1, hot + 1) ** skew
+    p = weights / weights.sum()
+    split = round(shift_at * requests)
+    picks = [first[i] for i in rng.choice(hot, size=split, p=p)] + [second[i] for i in rng.choice(len(second), size=requests - split, p=p)]
+    return _timed(picks, rng.exponential(think, requests))
+
+
 def from_trace(path: Path, names: list[str]) -> list[Request]:
     """A recorded viewer trace; keys ("('BOTH', 'fingerprint')") become catalog names."""
     requests = []
-    for row in read_trace(path):
+    for row in read_rows(path):
         key = row["key"]
         try:
             parsed = ast.literal_eval(key)
