@@ -55,3 +55,14 @@ def test_unknown_catalog_in_url_shows_a_notification(served_viewer, page):
     note.wait_for(timeout=60_000)
     assert "Unknown catalog '../../etc/passwd'" in note.inner_text()
     page.get_by_text("Cache monitor").wait_for(timeout=30_000)  # and the viewer still works
+
+
+def test_the_page_loads_nothing_from_outside_127_0_0_1(served_viewer, page):
+    # Observatory networks are often closed: fonts, scripts and styles must all come from the viewer's server.
+    page.goto(served_viewer)
+    page.get_by_text("Cache monitor").wait_for(timeout=60_000)
+    page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="all-sky", exact=True).click()
+    page.get_by_role("button", name="PZWAV", exact=True).click()
+    time.sleep(3)
+    assert page.outside == []
