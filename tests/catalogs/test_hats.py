@@ -281,7 +281,8 @@ def test_partition_runs_on_an_existing_dask_cluster(hats_dir, tmp_path, small_se
     from distributed import LocalCluster
 
     spec = load_config(hats_dir / "c.toml").catalogs["MEMBERS"]
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0",
+                      worker_dashboard_address="127.0.0.1:0") as cluster:
         out = partition_catalog(spec, tmp_path / "on_cluster", SMALL, scheduler=cluster.scheduler_address, progress=False)
         assert any("map_to_pixels" in prefix for prefix in cluster.scheduler.task_prefixes)  # the work ran there
         assert no_dask_client_left() and cluster.status.name == "running"  # our client closed, their cluster not
@@ -294,3 +295,19 @@ def test_generate_hats_writes_the_members_partitioned(tmp_path, capsys):
     catalog = hats.read_hats(tmp_path / "gen" / "hats" / "members")
     assert catalog.catalog_info.total_rows == manifest["rows"]["members"]
     assert "members as a HATS catalog" in capsys.readouterr().out and no_dask_client_left()
+
+
+def test_the_local_cluster_listens_on_localhost_only(hats_dir, tmp_path, monkeypatch):
+    import psutil
+    from distributed import Client
+
+    seen = []
+    original_enter = Client.__enter__
+
+    def enter(self):  # look at this process's listening sockets while the conversion's cluster is up
+        seen.extend(c.laddr.ip for c in psutil.Process().net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN)
+        return original_enter(self)
+
+    monkeypatch.setattr(Client, "__enter__", enter)
+    partition_catalog(load_config(hats_dir / "c.toml").catalogs["MEMBERS"], tmp_path / "local", SMALL, progress=False)
+    assert seen and set(seen) == {"127.0.0.1"}

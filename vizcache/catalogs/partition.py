@@ -86,8 +86,9 @@ def partition_catalog(spec: CatalogSpec, out: str | Path, settings: PartitionSet
             client = Client(address, timeout="5s")
         else:
             # Threads in this process: no worker start-up cost, and hats-import spills to disk anyway.
+            # Its scheduler's and worker's HTTP servers listen on 127.0.0.1 only (0.0.0.0 by default).
             client = Client(processes=False, n_workers=settings.workers, threads_per_worker=settings.threads,
-                            dashboard_address=None)
+                            dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0")
     except OSError as exc:
         raise CatalogError(f"catalog {spec.name!r}: cannot reach the Dask scheduler {address!r} ({exc})") from None
     try:
