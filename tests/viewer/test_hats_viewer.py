@@ -7,6 +7,7 @@ import pytest
 
 from vizcache.catalogs.partition import PartitionSettings, generated_members_spec, partition_catalog
 from vizcache.config import load_config
+from vizcache.events import read_trace
 from vizcache.viewer.hats_layer import HatsLayer
 from vizcache.viewer.monitor import CacheMonitor
 from vizcache.viewer.runtime import ViewerRuntime
@@ -86,6 +87,11 @@ def test_zooming_in_loads_the_partitions_in_view_as_cache_entries(runtime):
     assert "density" in sky.frame.columns
     sky._range.event(x_range=(40.0, 60.0), y_range=(-60.0, -45.0))
     assert runtime.cache.counters()["loads"] == loads and runtime.cache.counters()["hits"] >= len(keys)
+    # Every partition access is in the viewer's trace, for `vizcache compare` to replay.
+    runtime.cache.flush_trace()
+    rows = [r for r in read_trace(runtime.config.trace) if "Norder=" in r["key"]]
+    assert {str(k) for k in keys} <= {r["key"] for r in rows} and any(r["hit"] for r in rows)
+    assert all(r["size"] for r in rows if not r["hit"])  # the loader-reported size of each partition
 
 
 def test_panning_across_ra_zero_and_the_all_sky_projection(runtime):
