@@ -37,7 +37,7 @@ BAD = {
     "unknown_policy": ('[policy]\nname = "MRU"\n', ["name = 'MRU'", "known policies: AgeBased, LegacyRSSManager, RSSThresholdLRU, SizeEstimatedLRU"]),
     "missing_name": ('[policy]\nlimit = "1GiB"\n', ["name is missing", "RSSThresholdLRU"]),
     "no_policy_table": ('[viewer]\nport = 1\n', ["no [policy] table"]),
-    "unknown_key": ('[policy]\nname = "RSSThresholdLRU"\nlimt = "1GiB"\n', ["unknown key 'limt'", "allowed keys: limit, high_water, low_water, auto_fraction"]),
+    "unknown_key": ('[policy]\nname = "RSSThresholdLRU"\nlimt = "1GiB"\n', ["unknown key 'limt'", "allowed keys: max_age, max_idle, max_entries, limit, high_water, low_water, auto_fraction, order"]),
     "out_of_bounds": ('[policy]\nname = "RSSThresholdLRU"\nhigh_water = 1.5\n', ["high_water = 1.5", "from 0.05 to 1.0"]),
     "mistyped": ('[policy]\nname = "AgeBased"\nmax_entries = "ten"\n', ["max_entries = 'ten'", "a whole number from 1 to 1000000"]),
     "bad_size": ('[policy]\nname = "SizeEstimatedLRU"\nbudget = "4 gigs"\n', ["budget = '4 gigs'", "1.5GiB"]),

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from .events import Counters, EventLog, TraceRecorder
 from .memory import RSSProbe, ThrottledGC, release_memory, trim_heap
+from .orders import make_order
 from .policies import CachePolicy, RSSThresholdLRU
 from .policies.contract import Eviction
 from .units import format_bytes
@@ -33,6 +34,9 @@ _SIZE_MEMORY = 4096
 _RECLAIM_SHORTFALL = 0.5
 # Evictions in a row that give back nothing before the helper stops: the memory is not ours.
 _STALLS_BEFORE_STOP = 2
+# What a removal listener is told, by the reason the cache removed an entry.
+_CAUSES = {"expired": "expired", "invalidated": "invalidated", "cleared": "invalidated", "popped": "invalidated",
+           "replaced": "replaced"}
 
 
 class Sized(NamedTuple):
@@ -55,7 +59,7 @@ class Entry:
     """One cached value and what the cache knows about it (times from the cache's clock)."""
 
     __slots__ = ("key", "value", "inserted", "last_access", "hits", "load_seconds",
-                 "rss_delta_bytes", "reported_bytes", "overlapped", "estimated_bytes")
+                 "rss_delta_bytes", "reported_bytes", "overlapped", "estimated_bytes", "freq")
 
     def __init__(self, key, value, now: float, load_seconds: float, rss_delta_bytes: int,
                  reported_bytes: int | None = None, overlapped: bool = False) -> None:
@@ -69,6 +73,7 @@ class Entry:
         self.reported_bytes = reported_bytes
         self.overlapped = overlapped
         self.estimated_bytes: int | None = None
+        self.freq = 0  # hits counted by frequency-aware eviction orders
 
     @property
     def size_bytes(self) -> int:
@@ -125,8 +130,11 @@ class Cache:
         rss_probe: Callable[[], int] | None = None,
         trace: TraceRecorder | str | Path | None = None,
         event_log_size: int = 1000,
+        on_removal: Callable[[Hashable, Any, str], None] | None = None,
     ) -> None:
         self.clock = clock
+        self._on_removal = on_removal
+        self._removals: list[tuple] = []  # (key, value, cause) waiting for the listener
         self._probe = rss_probe if rss_probe is not None else RSSProbe()
         self.rss_method = getattr(self._probe, "method", "custom")
         self._trace = TraceRecorder(trace) if isinstance(trace, (str, Path)) else trace
@@ -156,7 +164,19 @@ class Cache:
 
     @policy.setter
     def policy(self, policy: CachePolicy) -> None:
-        self._policy = policy
+        with self._lock:
+            self._policy = policy
+            self._order = make_order(getattr(policy, "order", "lru"), self._entries)
+            self._lru = self._order.name == "lru"
+            self._on_hit = policy.on_hit if type(policy).on_hit is not CachePolicy.on_hit else None
+            self._on_remove = policy.on_remove if type(policy).on_remove is not CachePolicy.on_remove else None
+            self._rewire()
+        watched = [name for name in ("max_age", "max_idle") if name in policy.param]
+        if watched:  # setting an expiry later turns the freshness check on
+            policy.param.watch(lambda *events: self._rewire() if policy is self._policy else None, watched)
+
+    def _rewire(self, *events) -> None:
+        policy = self._policy
         self._is_fresh = policy.is_fresh if policy.checks_on_hit else None
 
     # -- the one path -------------------------------------------------------------------
@@ -177,11 +197,74 @@ class Cache:
             self._trace.record(key, True)
         return entry.value
 
+    # -- mapping-style access ------------------------------------------------------------
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        """The cached value, or ``default``; never loads. A value found counts as a hit."""
+        with self._lock:
+            entry = self._entries.get(key)
+            hit = entry is not None and self._serve_locked(entry, self.clock())
+        if not hit:
+            return default
+        if self._trace is not None:
+            self._trace.record(key, True)
+        return entry.value
+
+    def put(self, key: Hashable, value: Any, size: int | None = None) -> bool:
+        """Store ``value`` under ``key`` through the policy (which may refuse it); True when kept.
+
+        ``size`` is the value's size in bytes when known; nothing is measured around a put.
+        A value already cached under ``key`` is replaced (its removal cause: ``replaced``).
+        """
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise ValueError(f"size for {key!r} must be a whole number of bytes ≥ 0, not {size!r}")
+        self._run_hook("make_room", self._policy.make_room, self, key)
+        entry = Entry(key, value, self.clock(), 0.0, 0, size)
+        rss = self.rss()
+        admitted = self._run_hook("admit", self._policy.admit, self, entry, rss, default=False)
+        with self._lock:
+            self._counters.puts += 1
+            if admitted:
+                self._insert_locked(entry)
+                if size is not None:
+                    self._sizes[key] = size
+            else:
+                self._notify_locked(key, value, "rejected")
+        self._dispatch_removals()
+        if admitted:
+            self._run_hook("after_admit", self._policy.after_admit, self, entry, rss)
+        return bool(admitted)
+
+    def pop(self, key: Hashable, *default: Any) -> Any:
+        """Remove ``key`` and return its value (or ``default``; without one, KeyError)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            fresh = entry is not None and self._fresh_locked(entry, self.clock())
+            if entry is not None:
+                self._remove_locked(entry, "popped" if fresh else "expired")
+        self._dispatch_removals()
+        if fresh:
+            return entry.value
+        if default:
+            return default[0]
+        raise KeyError(key)
+
+    def __iter__(self):
+        """The keys of the live entries (a snapshot; expired entries left out)."""
+        with self._lock:
+            now = self.clock()
+            return iter([k for k, e in self._entries.items() if self._fresh_locked(e, now)])
+
     def _serve_locked(self, entry: Entry, now: float) -> bool:
         """Count a hit on ``entry`` if the policy still calls it fresh; False means reload it."""
         if self._is_fresh is not None and not self._is_fresh(entry, now):
             return False
-        self._entries.move_to_end(entry.key)
+        if self._lru:
+            self._entries.move_to_end(entry.key)
+        else:
+            self._order.hit(entry)
+        if self._on_hit is not None:
+            self._on_hit(entry)
         entry.hits += 1
         entry.last_access = now
         self._counters.hits += 1
@@ -207,6 +290,7 @@ class Cache:
                     self._counters.coalesced += 1
                     self._waiting[me] = flight
                 self._counters.misses += 1
+        self._dispatch_removals()  # an expired entry, if one went
         if served is not None:  # loaded by another caller meanwhile
             if self._trace is not None:
                 self._trace.record(key, True)
@@ -273,6 +357,7 @@ class Cache:
                     self._trace.record(key, False, failed=True)
                 else:
                     self._trace.record(key, False, entry.load_seconds, entry.rss_delta_bytes, entry.reported_bytes)
+        self._dispatch_removals()
         if outcome == "admitted":
             self._run_hook("after_admit", self._policy.after_admit, self, entry, rss_after)
         return entry.value
@@ -316,16 +401,13 @@ class Cache:
             if len(self._sizes) > _SIZE_MEMORY:
                 self._sizes.popitem(last=False)
         if outcome == "admitted":
-            old = self._entries.pop(entry.key, None)
-            if old is not None:  # put back by another path meanwhile: the newer value wins
-                self._managed -= old.size_bytes
-            self._entries[entry.key] = entry
-            self._managed += entry.size_bytes
+            self._insert_locked(entry)
             c.admits += 1
             self.events.add("load", entry.key, rss_after, entry.size_bytes, entry.load_seconds,
                             detail=self._size_detail(entry))
         else:
             c.rejections += 1
+            self._notify_locked(entry.key, entry.value, "rejected")
             why = ("invalidated while loading: returned to its callers, not kept" if outcome == "discarded"
                    else "not kept: the policy rejected it")
             self.events.add("reject", entry.key, rss_after, entry.size_bytes, entry.load_seconds, detail=why)
@@ -370,9 +452,9 @@ class Cache:
         return nbytes
 
     def entry_objects(self) -> list[Entry]:
-        """A snapshot of the live entries, least recently used first."""
+        """A snapshot of the live entries, in eviction order (least recently used first for LRU)."""
         with self._lock:
-            return list(self._entries.values())
+            return list(self._order.in_order())
 
     def expected_bytes(self, key: Hashable) -> int | None:
         """What ``key`` weighed at its last load that no other load overlapped, or None."""
@@ -401,7 +483,8 @@ class Cache:
                 if removed:
                     entry.value = None  # drop our reference now, not when the Entry object goes
                     evictions.append(Eviction(entry.key, entry.size_bytes, entry.estimated_bytes, None, None))
-            return evictions
+        self._dispatch_removals()
+        return evictions
 
     def evict_until(
         self,
@@ -428,10 +511,7 @@ class Cache:
 
     def _next_victim(self, exclude: Hashable | None) -> Entry | None:
         with self._lock:
-            for key, entry in self._entries.items():
-                if key != exclude:
-                    return entry
-        return None
+            return self._order.victim(exclude)
 
     def _evict_while(self, over: Callable[[], bool], reason: str, exclude) -> list[Eviction]:
         evictions = []
@@ -494,15 +574,51 @@ class Cache:
                   f"The cache accounts for {format_bytes(managed)}; the other {format_bytes(max(0, rss - managed))} "
                   f"is not the cache's (sessions, libraries, a leak), so the {len(self)} remaining entries are kept")
 
+    def _insert_locked(self, entry: Entry) -> None:
+        old = self._entries.get(entry.key)
+        if old is not None:  # put back by another path meanwhile: the newer value wins
+            self._remove_locked(old, "replaced")
+        self._entries[entry.key] = entry
+        self._managed += entry.size_bytes
+        self._order.inserted(entry)
+
+    def _call_policy_locked(self, hook: Callable, *args) -> None:
+        try:
+            hook(*args)
+        except Exception as exc:  # a plugin's bookkeeping bug must not break the cache's
+            log.warning("vizcache: policy hook %s failed: %s: %s", getattr(hook, "__name__", hook),
+                        type(exc).__name__, exc)
+
+    def _notify_locked(self, key: Hashable, value: Any, cause: str) -> None:
+        if self._on_removal is not None:
+            self._removals.append((key, value, cause))
+
+    def _dispatch_removals(self) -> None:
+        """Tell the removal listener, outside the lock; its errors are logged, never raised."""
+        if self._on_removal is None or not self._removals:
+            return
+        with self._lock:
+            removals, self._removals = self._removals, []
+        for key, value, cause in removals:
+            try:
+                self._on_removal(key, value, cause)
+            except Exception:
+                log.exception("vizcache: the removal listener failed for %r (%s)", key, cause)
+
     def _remove_locked(self, entry: Entry, reason: str) -> bool:
         """Remove ``entry`` if it is still the live one for its key; count and log why."""
         if self._entries.get(entry.key) is not entry:
             return False
         del self._entries[entry.key]
         self._managed -= entry.size_bytes
+        self._order.removed(entry)
+        cause = _CAUSES.get(reason, "evicted")
+        if self._on_remove is not None:
+            self._call_policy_locked(self._on_remove, entry, cause)
+        self._notify_locked(entry.key, entry.value, cause)
         if reason == "expired":
             self._counters.expirations += 1
-        elif reason not in ("invalidated", "cleared"):
+        elif reason not in ("invalidated", "cleared", "popped", "replaced"):
             self._counters.evictions += 1
         kind = "expire" if reason == "expired" else "evict"
         self.events.add(kind, entry.key, None, entry.size_bytes, None, detail=reason)
@@ -538,6 +654,7 @@ class Cache:
                 self.events.add("evict", key, detail="invalidated while loading: that load will not be kept")
         if cached:
             entry.value = None
+        self._dispatch_removals()
         return Invalidation(int(cached), int(flight is not None))
 
     def clear(self) -> Invalidation:
@@ -549,6 +666,7 @@ class Cache:
             for flight in self._inflight.values():
                 flight.invalidated = True
             in_flight = len(self._inflight)
+        self._dispatch_removals()
         return Invalidation(len(entries), in_flight)
 
     def _fresh_locked(self, entry: Entry, now: float) -> bool:

@@ -36,6 +36,7 @@ class Counters:
     admits: int = 0
     rejections: int = 0
     load_failures: int = 0
+    puts: int = 0  # values stored with put(): neither hits nor loads
     evictions: int = 0
     expirations: int = 0
     bytes_loaded: int = 0

@@ -48,7 +48,10 @@ class RSSProbe:
         self.method = "statm" if self._fd is not None else "psutil"
 
     def _reopen_after_fork(self) -> None:
-        self.close()
+        try:
+            self.close()
+        except OSError:  # the inherited descriptor may be gone already; a new one is what matters
+            self._fd = None
         self._open()
 
     def __call__(self) -> int:
@@ -75,7 +78,11 @@ _PROBES: weakref.WeakSet[RSSProbe] = weakref.WeakSet()
 
 def _reopen_probes_in_child() -> None:
     for probe in list(_PROBES):
-        probe._reopen_after_fork()
+        try:
+            probe._reopen_after_fork()
+        except Exception:  # one broken probe must not leave the others reading the parent
+            probe._fd = None
+            probe.method = "psutil"
 
 
 if hasattr(os, "register_at_fork"):

@@ -14,6 +14,7 @@ import param
 from param.parameterized import Undefined
 
 from ..units import SIZE_HELP, format_bytes, parse_bytes
+from .weigher import Weigher
 
 if TYPE_CHECKING:
     from .contract import CacheView as Cache, EntryView as Entry
@@ -96,6 +97,14 @@ class CachePolicy(param.Parameterized):
     def after_admit(self, cache: Cache, entry: Entry, rss_after: int) -> None:
         """After inserting ``entry``: evict others down to the policy's target."""
 
+    def on_hit(self, entry: Entry) -> None:
+        """Called on every hit, under the cache's lock, only when a subclass overrides it: the
+        place for a plugin's own eviction order to note an access. Keep it to a few operations."""
+
+    def on_remove(self, entry: Entry, cause: str) -> None:
+        """Called under the cache's lock, only when overridden, when ``entry`` leaves the cache
+        (cause: evicted, expired, invalidated or replaced)."""
+
     def is_fresh(self, entry: Entry, now: float) -> bool:
         """Whether a cached entry may still be served (only asked when ``checks_on_hit``)."""
         return True
@@ -126,6 +135,8 @@ def allowed_values(p: param.Parameter) -> str:
     """What a parameter accepts, in words, for help text and error messages."""
     if isinstance(p, ByteSize):
         allowed = p.allowed()
+    elif isinstance(p, Weigher):
+        allowed = "one of " + ", ".join(map(repr, p.objects)) + ', a callable, or "package.module:function"'
     elif isinstance(p, param.Selector):
         allowed = "one of " + ", ".join(map(repr, p.objects))
     elif isinstance(p, param.Number):

@@ -6,10 +6,11 @@ import param
 
 from ..memory import auto_memory_limit
 from ..units import format_bytes, parse_bytes
-from .base import ByteSize, CachePolicy
+from .base import ByteSize
+from .expiry import Expiring, order_parameter
 
 
-class RSSThresholdLRU(CachePolicy):
+class RSSThresholdLRU(Expiring):
     """Keep process RSS under ``limit`` by evicting least-recently-used entries; size no object.
 
     It reads RSS (about 1.4 µs) before a load and after it. Before loading a key it has seen
@@ -18,7 +19,8 @@ class RSSThresholdLRU(CachePolicy):
     eviction it trims the heap and reads RSS again; a full garbage collection runs only when
     freed memory did not show up, throttled. It stops evicting when evictions stop giving
     memory back (the memory is not the cache's), and it does not flush the cache for a value
-    that could not fit even in an empty one.
+    that could not fit even in an empty one. ``order`` picks the victims; ``max_age``,
+    ``max_idle`` and ``max_entries`` add expiry and a count cap.
 
     >>> policy = RSSThresholdLRU(limit="2GiB", high_water=0.8, low_water=0.6)
     >>> policy.high_bytes == int(0.8 * 2**30 * 2)
@@ -44,7 +46,10 @@ class RSSThresholdLRU(CachePolicy):
         doc='Fraction of physical RAM that limit="auto" means when no cgroup limit is set.',
     )
 
+    order = order_parameter()
+
     def _resolve(self) -> None:
+        super()._resolve()
         if self.low_water >= self.high_water:
             raise ValueError(f"low_water ({self.low_water}) must be below high_water ({self.high_water})")
         if self.limit == "auto":
@@ -55,6 +60,7 @@ class RSSThresholdLRU(CachePolicy):
         self.low_bytes = int(self.limit_bytes * self.low_water)
 
     def make_room(self, cache, key) -> None:
+        super().make_room(cache, key)
         rss = cache.rss()
         expected = cache.expected_bytes(key)
         if expected is None:
@@ -81,6 +87,7 @@ class RSSThresholdLRU(CachePolicy):
         return cache.rss() <= self.limit_bytes
 
     def after_admit(self, cache, entry, rss_after: int) -> None:
+        super().after_admit(cache, entry, rss_after)
         if rss_after > self.high_bytes:
             cache.evict_until(rss_target=self.high_bytes, reason="RSS above high water", exclude=entry.key)
 

@@ -6,10 +6,12 @@ import param
 
 from ..sizing import ESTIMATORS
 from ..units import parse_bytes
-from .base import ByteSize, CachePolicy
+from .base import ByteSize
+from .expiry import Expiring, order_parameter
+from .weigher import Weigher
 
 
-class SizeEstimatedLRU(CachePolicy):
+class SizeEstimatedLRU(Expiring):
     """Keep the estimated total size under ``budget``, evicting least-recently-used entries.
 
     Like the old code it sizes a value before admitting it, sizes every entry again during
@@ -19,33 +21,43 @@ class SizeEstimatedLRU(CachePolicy):
     >>> policy = SizeEstimatedLRU(estimator="deep", budget="2GiB")
     """
 
-    estimator = param.Selector(
-        default="getsizeof", objects=list(ESTIMATORS),
+    estimator = Weigher(
+        "getsizeof", objects=list(ESTIMATORS),
         doc='How a value is sized: "getsizeof" (sys.getsizeof, shallow, as the old code did), '
-            '"deep" (recursive: numpy nbytes, pandas memory_usage(deep=True), each object once) '
-            'or "nbytes" (array and frame buffers only).',
+            '"deep" (recursive: numpy nbytes, pandas memory_usage(deep=True), each object once), '
+            '"nbytes" (array and frame buffers only), a callable value -> bytes, or in TOML '
+            '"package.module:function". A size the loader reported (vizcache.Sized) wins over it.',
     )
     budget = ByteSize(
         "2GiB", bounds=(2**10, 2**50),
         doc='Total estimated bytes the cache may hold: bytes or a size string ("800MB", "1.5GiB").',
     )
 
+    order = order_parameter()
+
     def _resolve(self) -> None:
+        super()._resolve()
         self.budget_bytes = parse_bytes(self.budget)
-        self._estimate = ESTIMATORS[self.estimator]
+        self._estimate = Weigher.resolve(self.estimator)
+
+    def _size(self, cache, entry) -> int:
+        if entry.reported_bytes is not None:
+            return entry.reported_bytes
+        return cache.estimate(entry.value, self._estimate)
 
     def _size_all(self, cache) -> int:
         total = 0
         for entry in cache.entry_objects():
-            entry.estimated_bytes = cache.estimate(entry.value, self._estimate)
+            entry.estimated_bytes = self._size(cache, entry)
             total += entry.estimated_bytes
         return total
 
     def admit(self, cache, entry, rss_after: int) -> bool:
-        entry.estimated_bytes = cache.estimate(entry.value, self._estimate)
+        entry.estimated_bytes = self._size(cache, entry)
         return entry.estimated_bytes <= self.budget_bytes
 
     def after_admit(self, cache, entry, rss_after: int) -> None:
+        super().after_admit(cache, entry, rss_after)
         self._size_all(cache)  # the old clean-up re-sized every entry, then evicted by those sizes
         budget = self.budget_bytes
 
