@@ -1,4 +1,5 @@
-"""Hit latency of Cache.get_or_load against common LRU caches, same process, same run.
+"""Hit latency of Cache.get_or_load against common LRU caches, same process, same run; and
+of the @vizcache.cached decorator against pn.cache and cachetools' @cached.
 
     .venv/bin/python benchmarks/bench_hit_latency.py
 """
@@ -10,7 +11,7 @@ import cachetools
 import panel as pn
 
 from _timing import per_call
-from vizcache import AgeBased, Cache, RSSThresholdLRU, SizeEstimatedLRU
+from vizcache import AgeBased, Cache, RSSThresholdLRU, SizeEstimatedLRU, cached
 
 
 class LockedLRU:
@@ -49,8 +50,9 @@ def main() -> None:
         "cachetools.LRUCache (no lock, no stats)": per_call(lambda: lru["k"]),
         "pn.cache": per_call(lambda: pn_cached("k"), calls=20_000),
     }
-    for name, policy in [("RSSThresholdLRU", RSSThresholdLRU(limit="1TiB")), ("AgeBased", AgeBased()),
-                         ("SizeEstimatedLRU", SizeEstimatedLRU(budget="1TiB"))]:
+    for name, policy in [("RSSThresholdLRU", RSSThresholdLRU(limit="1TiB")),
+                         ("RSSThresholdLRU, order=s3fifo", RSSThresholdLRU(limit="1TiB", order="s3fifo")),
+                         ("AgeBased", AgeBased()), ("SizeEstimatedLRU", SizeEstimatedLRU(budget="1TiB"))]:
         cache = Cache(policy)
         cache.get_or_load("k", loader)
         rows[f"vizcache Cache({name})"] = per_call(lambda: cache.get_or_load("k", loader))
@@ -58,6 +60,24 @@ def main() -> None:
     print("| cache | hit, median µs | × lock-guarded LRU |\n|---|---|---|")
     for name, seconds in rows.items():
         print(f"| {name} | {seconds * 1e6:.3f} | {seconds / ref:.2f} |")
+
+    @cached(policy=RSSThresholdLRU(limit="1TiB"))
+    def viz_cached(key):
+        return value
+
+    @cachetools.cached(cachetools.LRUCache(maxsize=128))
+    def tools_cached(key):
+        return value
+
+    viz_cached("k"), tools_cached("k")
+    decorators = {
+        "pn.cache": rows["pn.cache"],
+        "cachetools.cached(LRUCache)": per_call(lambda: tools_cached("k")),
+        "vizcache.cached(RSSThresholdLRU)": per_call(lambda: viz_cached("k"), calls=20_000),
+    }
+    print("\n| decorator | hit, median µs | × pn.cache |\n|---|---|---|")
+    for name, seconds in decorators.items():
+        print(f"| {name} | {seconds * 1e6:.2f} | {seconds / decorators['pn.cache']:.2f} |")
 
 
 if __name__ == "__main__":

@@ -261,8 +261,8 @@ class Cache:
             return False
         if self._lru:
             self._entries.move_to_end(entry.key)
-        else:
-            self._order.hit(entry)
+        elif entry.freq < 3:  # s3fifo: a hit only bumps a 2-bit counter (inlined: this is the hot path)
+            entry.freq += 1
         if self._on_hit is not None:
             self._on_hit(entry)
         entry.hits += 1

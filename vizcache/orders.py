@@ -8,7 +8,9 @@ that comes back while remembered, goes to the main queue, whose entries get one 
 hit. One-hit wonders (a scan, a catalog opened once) so pass through without pushing out the
 hot set, and a new hot set still gets in.
 
-Both run under the cache's lock; they only reorder references, never call out.
+Both run under the cache's lock; they only reorder references, never call out. A hit is
+handled inline by the cache (move to the end for ``lru``; bump ``entry.freq``, capped at 3,
+for ``s3fifo``) because it is the hot path.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from collections.abc import Hashable, Iterator
 
 ORDERS = ("lru", "s3fifo")
 _SMALL_SHARE = 0.10  # the small queue's share of the cached bytes (the paper's and libCacheSim's)
-_MAX_FREQ = 3  # a 2-bit counter
 _GHOSTS = 4096
 
 
@@ -35,9 +36,6 @@ class LRUOrder:
 
     def removed(self, entry) -> None:
         pass
-
-    def hit(self, entry) -> None:
-        self._entries.move_to_end(entry.key)
 
     def victim(self, exclude: Hashable | None):
         for key, entry in self._entries.items():
@@ -82,10 +80,6 @@ class S3FIFOOrder:
         elif self._main.get(entry.key) is entry:
             del self._main[entry.key]
             self._total_bytes -= size
-
-    def hit(self, entry) -> None:
-        if entry.freq < _MAX_FREQ:
-            entry.freq += 1
 
     def victim(self, exclude: Hashable | None):
         # Each pass either returns a victim or moves one entry (promotion or re-insertion), and
