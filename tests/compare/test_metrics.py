@@ -205,3 +205,23 @@ def test_our_lru_agrees_with_libcachesim_lru_on_traces_it_was_not_tuned_on():
             ours, theirs = lru(keys, sizes, int(total * fraction)), replay("LRU", keys, sizes, int(total * fraction))
             assert ours["hit_ratio"] == pytest.approx(theirs["hit_ratio"]), (seed, fraction)
             assert ours["byte_hit_ratio"] == pytest.approx(theirs["byte_hit_ratio"])
+
+
+def test_age_model_expires_on_request_time():
+    sizes = {"A": 1}
+    r = simulate("AgeBased", [(0, "A"), (5, "A"), (100, "A")], sizes, 10, params={"max_age": None, "max_idle": 10})
+    assert r["hit_ratio"] == pytest.approx(1 / 3)
+    r = simulate("AgeBased", [(0, "A"), (5, "A"), (9, "A"), (12, "A")], sizes, 10, params={"max_age": 10, "max_idle": None})
+    assert r["hit_ratio"] == pytest.approx(2 / 4)  # loaded at 0, expired by age at 12
+
+
+def test_recommendation_keeps_the_baseline_when_the_candidate_is_worse():
+    runs = [make_run("old", r) for r in range(3)] + [make_run("new|er", r, latency_scale=5.0) for r in range(3)]
+    for run in runs:  # both hold the limit
+        for row in run["requests"]:
+            row[8] = min(row[8], 119 * MiB)
+        run["metrics"] = run_metrics(run, TRUE)
+    doc = document_with(runs)
+    summarise(doc)
+    assert doc["decision"]["recommendation"].startswith("Keep old: it meets the objectives")
+    assert "switch p95 worse" in doc["decision"]["recommendation"]

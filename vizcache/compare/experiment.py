@@ -21,9 +21,10 @@
 
     [data]
     preset = "small"        # generated once into OUT/data; clusters, members_per_richness, rows_per_file override it
+    quick_clusters = 80000  # --quick scales the data down to this many true clusters
 
     [workload]
-    kind = "zipf"           # old-app | zipf | bursty | scan | shift | trace
+    kind = "zipf"           # old-app | finders | zipf | bursty | scan | shift | trace
     requests = 200
 
     [[policies]]
@@ -56,7 +57,7 @@ SECTIONS = {
     "experiment": ("name", "repetitions", "seed", "budget", "budgets", "layout"),
     "decision": ("baseline", "memory", "tolerance", "switch_p95_ms"),
     "thresholds": ("relative", "latency_ms"),
-    "data": ("preset", "clusters", "members_per_richness", "rows_per_file"),
+    "data": ("preset", "clusters", "members_per_richness", "rows_per_file", "quick_clusters"),
     "workload": ("kind", "requests", "trace", "skew", "stats_after_request", "hot", "shift_at", "shift_fraction"),
 }
 
@@ -100,6 +101,7 @@ class Experiment:
     clusters: int
     members_per_richness: float
     rows_per_file: int
+    quick_clusters: int
     workload: Workload
     decision: Decision
     relative_threshold: float = 0.10
@@ -108,10 +110,11 @@ class Experiment:
     quick_run: bool = False
 
     def quick(self) -> Experiment:
-        """Scaled-down data (byte budgets scale with it), 3 repetitions, a short workload, no real-run sweep
+        """Scaled-down data (as many member files, smaller; byte budgets scale with it), 3 repetitions, a short workload, no real-run sweep
         (the simulator still sweeps)."""
-        factor = min(1.0, QUICK_CLUSTERS / self.clusters)
-        return replace(self, clusters=max(100, int(self.clusters * factor)), repetitions=min(self.repetitions, QUICK_REPETITIONS),
+        factor = min(1.0, self.quick_clusters / self.clusters)
+        return replace(self, clusters=max(100, int(self.clusters * factor)), rows_per_file=max(1000, int(self.rows_per_file * factor)),
+                       repetitions=min(self.repetitions, QUICK_REPETITIONS),
                        budget=self.budget.scaled(factor), budgets=(),
                        workload=replace(self.workload, requests=min(self.workload.requests, QUICK_REQUESTS)), quick_run=True)
 
@@ -219,6 +222,7 @@ def load_experiment(path: str | Path) -> Experiment:
     clusters = dat.integer("clusters", base.true_clusters, 100, 5_000_000)
     members_per_richness = dat.number("members_per_richness", base.members_per_richness, 0.01, 20.0)
     rows_per_file = dat.integer("rows_per_file", base.rows_per_file, 1000, 50_000_000)
+    quick_clusters = dat.integer("quick_clusters", QUICK_CLUSTERS, 100, 5_000_000)
 
     kind = wl.choice("kind", "old-app", KINDS)
     trace = wl.table.get("trace")
@@ -246,7 +250,7 @@ def load_experiment(path: str | Path) -> Experiment:
     if not isinstance(name, str) or not name:
         exp.fail("name", name, "a non-empty string")
     return Experiment(path, name, repetitions, seed, budget, budgets, layout, preset, clusters, members_per_richness, rows_per_file,
-                      workload, decision, thr.number("relative", 0.10, 0.0, 10.0), thr.number("latency_ms", 1.0, 0.0, 60_000.0),
+                      quick_clusters, workload, decision, thr.number("relative", 0.10, 0.0, 10.0), thr.number("latency_ms", 1.0, 0.0, 60_000.0),
                       tuple(runs))
 
 

@@ -25,7 +25,7 @@ from ..config import ConfigError
 from .experiment import Experiment
 from .files import atomic_write
 from .metrics import run_metrics
-from .workloads import bursty, from_trace, old_app, scan, shift, zipf
+from .workloads import bursty, finders, from_trace, old_app, scan, shift, zipf
 
 
 def prepare_data(exp: Experiment, out: Path) -> dict[str, tuple[str, list[str]]]:
@@ -64,6 +64,8 @@ def make_requests(exp: Experiment, names: list[str]) -> list[tuple[float, str]]:
         return requests
     if wl.kind == "zipf":
         return zipf(names, wl.requests, exp.seed, skew=wl.skew)
+    if wl.kind == "finders":
+        return finders(names, wl.requests, exp.seed, skew=wl.skew)
     if wl.kind == "shift":
         return shift(names, wl.requests, exp.seed, skew=wl.skew, hot=wl.hot, shift_at=wl.shift_at, fraction=wl.shift_fraction)
     return {"old-app": old_app, "scan": scan, "bursty": bursty}[wl.kind](names, wl.requests, exp.seed)

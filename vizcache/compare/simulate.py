@@ -16,7 +16,7 @@ Each returns hit ratio, byte hit ratio and peak bytes above the baseline.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 
@@ -27,62 +27,65 @@ from .worker import derive_params
 MODELS = ("lru", "SizeEstimatedLRU", "RSSThresholdLRU", "LegacyRSSManager", "AgeBased")
 
 
-def _result(hits: int, hit_bytes: int, all_bytes: int, n: int, peak: int) -> dict:
-    return {"hit_ratio": hits / n if n else 0.0, "byte_hit_ratio": hit_bytes / all_bytes if all_bytes else 0.0, "peak_bytes": int(peak)}
+def _result(keys: list, sizes: dict, misses: int, miss_bytes: int, peak: int) -> dict:
+    n = len(keys)
+    all_bytes = sum(sizes[k] * c for k, c in Counter(keys).items())
+    return {"hit_ratio": (n - misses) / n if n else 0.0, "byte_hit_ratio": (all_bytes - miss_bytes) / all_bytes if all_bytes else 0.0,
+            "peak_bytes": int(peak)}
+
+
+# The models' loops are written for speed (>= 1M requests/s): the hit path is one dict test and one
+# move; hits and hit bytes are what the misses leave over.
 
 
 def lru(keys: list, sizes: dict, capacity: int) -> dict:
     """Plain LRU on byte capacity: admit, then evict least recently used until the total fits."""
     cache: OrderedDict = OrderedDict()
-    used = peak = hits = hit_bytes = all_bytes = 0
-    move = cache.move_to_end
+    move, pop = cache.move_to_end, cache.popitem
+    used = peak = misses = miss_bytes = 0
     for key in keys:
-        size = sizes[key]
-        all_bytes += size
         if key in cache:
             move(key)
-            hits += 1
-            hit_bytes += size
             continue
+        size = sizes[key]
+        misses += 1
+        miss_bytes += size
         if size > capacity:
             continue
         cache[key] = size
         used += size
         while used > capacity:
-            used -= cache.popitem(last=False)[1]
+            used -= pop(last=False)[1]
         if used > peak:
             peak = used
-    return _result(hits, hit_bytes, all_bytes, len(keys), peak)
+    return _result(keys, sizes, misses, miss_bytes, peak)
 
 
 def size_estimated(keys: list, sizes: dict, estimates: dict, budget: int) -> dict:
     """SizeEstimatedLRU: admit when the estimate fits the budget, then evict others until the estimates fit."""
-    cache: OrderedDict = OrderedDict()
-    accounted = resident = peak = hits = hit_bytes = all_bytes = 0
+    cache: OrderedDict = OrderedDict()  # key -> (true size, estimate)
+    move, pop = cache.move_to_end, cache.popitem
+    accounted = resident = peak = misses = miss_bytes = 0
     for key in keys:
-        size = sizes[key]
-        all_bytes += size
         if key in cache:
-            cache.move_to_end(key)
-            hits += 1
-            hit_bytes += size
+            move(key)
             continue
-        peak = max(peak, resident + size)  # the value is in memory while it is sized
+        size = sizes[key]
+        misses += 1
+        miss_bytes += size
+        if resident + size > peak:
+            peak = resident + size  # the value is in memory while it is sized
         estimate = estimates[key]
         if estimate > budget:
             continue
-        cache[key] = None
+        cache[key] = (size, estimate)
         accounted += estimate
         resident += size
-        peak = max(peak, resident)
-        while accounted > budget and len(cache) > 1:
-            victim = next(iter(cache))
-            if victim == key:
-                break
-            del cache[victim]
-            accounted -= estimates[victim]
-            resident -= sizes[victim]
-    return _result(hits, hit_bytes, all_bytes, len(keys), peak)
+        while accounted > budget and len(cache) > 1:  # the new key is last: never its own victim
+            _, (gone, est) = pop(last=False)
+            accounted -= est
+            resident -= gone
+    return _result(keys, sizes, misses, miss_bytes, peak)
 
 
 def _marks(name: str, params: dict, baseline: int, budget: int) -> tuple[int, int, int]:
@@ -96,95 +99,112 @@ def rss_threshold(keys: list, sizes: dict, budget: int, params: dict, baseline: 
     """RSSThresholdLRU: make room for a known key's last size below high water; unknown keys evict to low water."""
     limit, high, low = _marks("RSSThresholdLRU", params, baseline, budget)
     cache: OrderedDict = OrderedDict()
+    move, pop = cache.move_to_end, cache.popitem
     known: dict = {}
-    resident = peak = hits = hit_bytes = all_bytes = 0
-
-    def evict_to(target: int, exclude=None) -> None:
-        nonlocal resident
-        for victim in [k for k in cache if k != exclude]:
-            if baseline + resident <= target:
-                return
-            del cache[victim]
-            resident -= sizes[victim]
-
+    resident = peak = misses = miss_bytes = 0
     for key in keys:
-        size = sizes[key]
-        all_bytes += size
         if key in cache:
-            cache.move_to_end(key)
-            hits += 1
-            hit_bytes += size
+            move(key)
             continue
+        size = sizes[key]
+        misses += 1
+        miss_bytes += size
         rss = baseline + resident
         expected = known.get(key)
+        target = None
         if expected is None:
             if rss > high:
-                evict_to(low)
+                target = low
         elif rss + expected > high and baseline + expected <= limit:
-            evict_to(high - expected)
+            target = high - expected
+        if target is not None:
+            while cache and baseline + resident > target:
+                resident -= pop(last=False)[1]
         known[key] = size
         rss_after = baseline + resident + size
-        peak = max(peak, resident + size)
+        if resident + size > peak:
+            peak = resident + size
         if rss_after > limit:
             if rss_after - resident > limit:
                 continue  # cannot fit even in an empty cache: rejected
-            evict_to(high - size)
+            while cache and baseline + resident + size > high:
+                resident -= pop(last=False)[1]
             if baseline + resident + size > limit:
                 continue
-        cache[key] = None
+        cache[key] = size
         resident += size
         if rss_after > high:
-            evict_to(high, exclude=key)
-    return _result(hits, hit_bytes, all_bytes, len(keys), peak)
+            while len(cache) > 1 and baseline + resident > high:  # the new key is last: never its own victim
+                resident -= pop(last=False)[1]
+    return _result(keys, sizes, misses, miss_bytes, peak)
 
 
 def legacy_rss(keys: list, sizes: dict, budget: int, params: dict, baseline: int) -> dict:
     """LegacyRSSManager: above high water, delete LRU entries until below low; keep a new value only below high."""
     _, high, low = _marks("LegacyRSSManager", params, baseline, budget)
     cache: OrderedDict = OrderedDict()
-    resident = peak = hits = hit_bytes = all_bytes = 0
+    move, pop = cache.move_to_end, cache.popitem
+    resident = peak = misses = miss_bytes = 0
     for key in keys:
-        size = sizes[key]
-        all_bytes += size
         if key in cache:
-            cache.move_to_end(key)
-            hits += 1
-            hit_bytes += size
+            move(key)
             continue
+        size = sizes[key]
+        misses += 1
+        miss_bytes += size
         if baseline + resident > high:
             while cache and baseline + resident >= low:
-                resident -= sizes[cache.popitem(last=False)[0]]
-        peak = max(peak, resident + size)
+                resident -= pop(last=False)[1]
+        if resident + size > peak:
+            peak = resident + size
         if baseline + resident + size < high:
-            cache[key] = None
+            cache[key] = size
             resident += size
-    return _result(hits, hit_bytes, all_bytes, len(keys), peak)
+    return _result(keys, sizes, misses, miss_bytes, peak)
 
 
 def age_based(requests: list[tuple[float, str]], sizes: dict, params: dict) -> dict:
-    """AgeBased: expire by age since load and idle time since last access, on the requests' timestamps."""
+    """AgeBased: expire by age since load and idle time since last access, on the requests' timestamps.
+
+    Entries are kept in two orders, by last access and by load time, so the expired ones are
+    always at the front of one of them.
+    """
     max_age, max_idle, max_entries = params.get("max_age", 3600.0), params.get("max_idle", 600.0), params.get("max_entries")
-    cache: OrderedDict = OrderedDict()  # key -> (inserted, last access)
-    resident = peak = hits = hit_bytes = all_bytes = 0
+    by_access: OrderedDict = OrderedDict()  # key -> last access
+    by_load: dict = {}  # key -> load time, in load order
+    resident = peak = misses = miss_bytes = 0
+
+    def drop(k) -> None:
+        nonlocal resident
+        by_access.pop(k, None)
+        by_load.pop(k, None)
+        resident -= sizes[k]
+
+    keys = []
     for t, key in requests:
-        size = sizes[key]
-        all_bytes += size
-        for k, (inserted, last) in list(cache.items()):  # the policy sweeps expired entries before each load
-            if (max_age is not None and t - inserted > max_age) or (max_idle is not None and t - last > max_idle):
-                del cache[k]
-                resident -= sizes[k]
-        if key in cache:
-            cache[key] = (cache[key][0], t)
-            cache.move_to_end(key)
-            hits += 1
-            hit_bytes += size
+        keys.append(key)
+        last = by_access.get(key)
+        if last is not None and (max_idle is None or t - last <= max_idle) and (max_age is None or t - by_load[key] <= max_age):
+            by_access[key] = t
+            by_access.move_to_end(key)
             continue
-        cache[key] = (t, t)
+        if last is not None:
+            drop(key)
+        # the policy sweeps what has expired before each load
+        while max_idle is not None and by_access and t - next(iter(by_access.values())) > max_idle:
+            drop(next(iter(by_access)))
+        while max_age is not None and by_load and t - next(iter(by_load.values())) > max_age:
+            drop(next(iter(by_load)))
+        size = sizes[key]
+        misses += 1
+        miss_bytes += size
+        by_access[key] = t
+        by_load[key] = t
         resident += size
-        while max_entries is not None and len(cache) > max_entries:
-            resident -= sizes[cache.popitem(last=False)[0]]
+        while max_entries is not None and len(by_access) > max_entries:
+            drop(next(iter(by_access)))
         peak = max(peak, resident)
-    return _result(hits, hit_bytes, all_bytes, len(requests), peak)
+    return _result(keys, sizes, misses, miss_bytes, peak)
 
 
 def simulate(model: str, requests: list[tuple[float, str]], sizes: dict, budget: int, *, params: dict | None = None,

@@ -197,19 +197,27 @@ def _recommend(base: str, base_record: dict | None, comparisons: list[dict]) -> 
         d = c["detectable"]
         return (d["hit_ratio"] + d["switch_p95_ms"] + d["switch_p50_ms"], d["hit_ratio"], d["switch_p95_ms"])
 
+    def differences(c: dict) -> str:
+        d, ch = c["detectable"], c["change"]
+        parts = [f"{name} {'better' if d[m] > 0 else 'worse'} by {abs(ch[m]['median']):.3g}{unit}"
+                 for m, name, unit in (("hit_ratio", "hit ratio", ""), ("switch_p95_ms", "switch p95", " ms"),
+                                       ("switch_p50_ms", "switch p50", " ms")) if d[m]]
+        return ", ".join(parts) if parts else "no detectable difference in hit ratio or switch latency"
+
     best = max(qualified, key=score)
-    d, ch = best["detectable"], best["change"]
-    gains = [f"{name} {'better' if d[m] > 0 else 'worse'} by {abs(ch[m]['median']):.3g}{unit}"
-             for m, name, unit in (("hit_ratio", "hit ratio", ""), ("switch_p95_ms", "switch p95", " ms"),
-                                   ("switch_p50_ms", "switch p50", " ms")) if d[m]]
     if base_record["fails"]:
         share = base_record["settled_over_share"]["median"]
         why = ", ".join(base_record["fails"])
         detail = f" (RSS stayed over the limit after {share:.0%} of requests, by up to {base_record['settled_excess_mib']['median']:.0f} MiB)" \
             if not base_record["held_limit"] and share is not None else ""
-        return (f"Switch from {base} to {best['policy']}: {base} {why}{detail}; {best['policy']} meets the objectives"
-                + (f", with {', '.join(gains)}." if gains else ", with no detectable difference in hit ratio or switch latency."))
-    if any(v > 0 for v in d.values()) and not any(v < 0 for k, v in d.items() if k != "overhead_ms"):
-        return f"Switch from {base} to {best['policy']}: both meet the objectives and {best['policy']} is detectably better ({', '.join(gains)})."
-    return (f"Either will do: {base} and {best['policy']} both meet the objectives and no difference in hit ratio or "
-            "switch latency is detectable" + (f" that favours {best['policy']} ({', '.join(gains)})" if gains else "") + ".")
+        return f"Switch from {base} to {best['policy']}: {base} {why}{detail}; {best['policy']} meets the objectives ({differences(best)})."
+    better = [c for c in qualified if any(c["detectable"][m] > 0 for m in ("hit_ratio", "switch_p95_ms", "switch_p50_ms"))
+              and not any(c["detectable"][m] < 0 for m in ("hit_ratio", "switch_p95_ms", "switch_p50_ms"))]
+    if better:
+        pick = max(better, key=score)
+        return f"Switch from {base} to {pick['policy']}: both meet the objectives and {pick['policy']} is detectably better ({differences(pick)})."
+    worse = [c for c in qualified if any(c["detectable"][m] < 0 for m in ("hit_ratio", "switch_p95_ms", "switch_p50_ms"))]
+    if worse:
+        return (f"Keep {base}: it meets the objectives and no candidate is detectably better without being detectably worse ("
+                + "; ".join(f"{c['policy']}: {differences(c)}" for c in worse) + ").")
+    return f"Either will do: {base} and {', '.join(c['policy'] for c in qualified)} meet the objectives with no detectable difference in hit ratio or switch latency."

@@ -36,15 +36,22 @@ def _ids(df: pd.DataFrame) -> np.ndarray:
     return df["id" if "id" in df.columns else "cluster_id"].to_numpy().astype(np.int64)
 
 
-def _strings(prefix: str, ids: np.ndarray) -> np.ndarray:
-    """An object-dtype column of Python strings, as FITS/CSV-era code held names."""
-    return np.array([f"{prefix}{i:08d}" for i in ids.tolist()], dtype=object)
+def _object_column(df: pd.DataFrame, values: list[str]) -> pd.Series:
+    """An object-dtype column of Python strings, as FITS/CSV-era code held names.
+
+    Explicitly object: pandas 3 would otherwise store strings in its Arrow-backed string dtype.
+    """
+    return pd.Series(np.array(values, dtype=object), index=df.index, dtype=object)
+
+
+def _strings(df: pd.DataFrame, prefix: str, ids: np.ndarray) -> pd.Series:
+    return _object_column(df, [f"{prefix}{i:08d}" for i in ids.tolist()])
 
 
 def old_app_layout(catalog) -> dict:
     """How the old viewer held a catalog: a nested dict, object-dtype strings, copied arrays."""
     df = catalog.data.copy()
-    df["name"] = _strings("EUCL-", _ids(df))
+    df["name"] = _strings(df, "EUCL-", _ids(df))
     return {"data": df, "arrays": {c: df[c].to_numpy(copy=True) for c in ("ra", "dec")},
             "meta": {"name": catalog.name, "rows": len(df), "files": [str(f) for f in catalog.files]}}
 
@@ -54,12 +61,12 @@ def seed_layout(catalog) -> pd.DataFrame:
     df = catalog.data.copy()
     ids = _ids(df)
     if catalog.kind == "clusters":
-        df["name"] = _strings(f"EUCL-{catalog.name}-", ids)
+        df["name"] = _strings(df, f"EUCL-{catalog.name}-", ids)
         cross = df["cross_id"].to_numpy() if "cross_id" in df.columns else np.full(len(df), np.nan)
-        df["cross_name"] = np.array([f"EUCL-X-{int(c):08d}" if c == c else "" for c in cross.tolist()], dtype=object)
+        df["cross_name"] = _object_column(df, [f"EUCL-X-{int(c):08d}" if c == c else "" for c in cross.tolist()])
     else:
-        df["name"] = _strings("EUCL-M-", np.arange(len(df)))
-        df["cluster_name"] = _strings("EUCL-BOTH-", ids)
+        df["name"] = _strings(df, "EUCL-M-", np.arange(len(df)))
+        df["cluster_name"] = _strings(df, "EUCL-BOTH-", ids)
     return df
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from .tracefile import read_rows
 
 Request = tuple[float, str]
-KINDS = ("old-app", "zipf", "bursty", "scan", "shift", "trace")
+KINDS = ("old-app", "finders", "zipf", "bursty", "scan", "shift", "trace")
 
 
 def old_app(names: list[str], requests: int, seed: int, think: float = 5.0) -> list[Request]:
@@ -19,6 +19,18 @@ def old_app(names: list[str], requests: int, seed: int, think: float = 5.0) -> l
     first = [n for n in ("PZWAV", "AMICO", "BOTH") if n in names] or names[:3]
     order = first + [first[i] for i in rng.integers(0, len(first), max(0, requests - len(first)))]
     return _timed(order[:requests], rng.exponential(think, requests))
+
+
+def finders(names: list[str], requests: int, seed: int, skew: float = 1.1, think: float = 5.0) -> list[Request]:
+    """A user switching between the cluster finders (PZWAV, AMICO, BOTH, uniformly), each switch followed by
+    a member catalog of the region in view (popularity ∝ 1/rank^skew over the member files)."""
+    rng = np.random.default_rng(seed)
+    codes = [n for n in ("PZWAV", "AMICO", "BOTH") if n in names] or names[:3]
+    members = list(rng.permutation([n for n in names if n not in codes])) or codes
+    weights = 1.0 / np.arange(1, len(members) + 1) ** skew
+    picks = rng.choice(len(members), size=requests, p=weights / weights.sum())
+    order = [codes[rng.integers(len(codes))] if i % 2 == 0 else members[picks[i]] for i in range(requests)]
+    return _timed(order, rng.exponential(think, requests))
 
 
 def zipf(names: list[str], requests: int, seed: int, skew: float = 1.1, think: float = 2.0) -> list[Request]:
