@@ -51,7 +51,7 @@ LAYOUTS = ("old-app", "frame", "seed")
 #: --quick scales the data (and budgets given in bytes with it) down to at most this many true clusters.
 QUICK_CLUSTERS = 80_000
 QUICK_REPETITIONS = 3
-QUICK_REQUESTS = 60
+QUICK_REQUESTS = 40
 MIN_BUDGET, MAX_BUDGET = 2**20, 2**44
 SECTIONS = {
     "experiment": ("name", "repetitions", "seed", "budget", "budgets", "layout"),

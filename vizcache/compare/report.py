@@ -18,6 +18,10 @@ from .stats import decision, interval, summarise_policy, verdicts
 
 SCHEMA = "vizcache-compare/2"
 SWEEP_METRICS = ("hit_ratio", "byte_hit_ratio", "peak_above_baseline_mib")
+#: short names for the categories of the dot plots
+SHORT = {"hit_ratio": "hits", "byte_hit_ratio": "bytes", "probe_ms": "probes", "sizing_ms": "sizing", "reclaim_ms": "gc+trim",
+         "harness_gc_ms": "harness gc", "settled_excess_mib": "after", "max_excess_mib": "during load"}
+REFERENCE_COLORS = ("#8c564b", "#9467bd", "#e377c2", "#7f7f7f")
 
 
 def _ok(document: dict, label: str, budget: int) -> list[dict]:
@@ -194,27 +198,27 @@ def _plots(document: dict):
             curves.append(hv.Curve((np.arange(1, len(above) + 1), above), "request", "RSS above baseline (MiB)",
                                    label=label if i == 0 else "").opts(color=colors[label], alpha=0.7, line_width=1.5))
     curves.append(hv.HLine(budget / MiB).opts(color="black", line_dash="dashed", line_width=2))
-    panels.append(hv.Overlay(curves).opts(title=f"RSS above baseline after each request, every repetition (dashed: the limit = budget {budget / MiB:,.0f} MiB)",
+    panels.append(hv.Overlay(curves).opts(title=f"RSS above baseline after each request, all repetitions (dashed: limit)",
                                           legend_position="top_left", **opts))
 
-    for which, title in ((True, "hits"), (False, "misses")):
+    for which, title, axis in ((True, "hits", "hit latency (ms)"), (False, "misses", "miss latency (ms)")):
         cdfs = []
         for label in labels:
             lat = np.sort([r[3] * 1e3 for run in runs[label] for r in run["requests"] if r[2] == which])
             if len(lat):
-                cdfs.append(hv.Curve((lat, np.arange(1, len(lat) + 1) / len(lat)), f"{title[:-1]} latency (ms)", "fraction of requests",
+                cdfs.append(hv.Curve((lat, np.arange(1, len(lat) + 1) / len(lat)), axis, "fraction of requests",
                                      label=label).opts(color=colors[label], logx=True, interpolation="steps-post"))
         panels.append(hv.Overlay(cdfs).opts(title=f"latency CDF, {title} (all repetitions)", legend_position="bottom_right", **opts)
                       if cdfs else hv.Div(f"<p>no {title}</p>"))
 
-    def dots(metrics: list[str], title: str, ylabel: str, logy: bool = False):
+    def dots(metrics: list[str], title: str, ylabel: str, logy: bool = False, dim: str = "policy"):
         points, bars = [], []
         for metric in metrics:
             for label in labels:
                 s = document["policies"][label]["metrics"][metric]
                 if s["median"] is None or (logy and s["median"] <= 0):
                     continue
-                x = f"{label}: {METRICS[metric].label.split(' per ')[0]}" if len(metrics) > 1 else label
+                x = f"{label}: {SHORT[metric]}" if len(metrics) > 1 else label
                 lo, hi = s["ci"] if s["ci"] else (s["median"], s["median"])
                 if logy:
                     lo = max(lo, s["median"] / 100)
@@ -222,17 +226,18 @@ def _plots(document: dict):
                 bars.append((x, s["median"], s["median"] - lo, hi - s["median"]))
         if not points:
             return hv.Div(f"<p>{title}: nothing to show</p>")
-        scatter = hv.Scatter(points, "policy", [ylabel, "label"]).opts(color="label", cmap=colors, size=10, xrotation=30,
-                                                                      show_legend=False, logy=logy)
-        return (hv.ErrorBars(bars, "policy", [ylabel, "neg", "pos"]).opts(logy=logy) * scatter).opts(title=title, **opts)
+        scatter = hv.Scatter(points, dim, [ylabel, "label"]).opts(color="label", cmap=colors, size=10, xrotation=30,
+                                                                 show_legend=False, logy=logy)
+        return (hv.ErrorBars(bars, dim, [ylabel, "neg", "pos"]).opts(logy=logy) * scatter).opts(title=title, xlabel="", **opts)
 
-    panels.append(dots(["hit_ratio", "byte_hit_ratio"], "hit and byte hit ratio (95 % intervals)", "ratio"))
+    panels.append(dots(["hit_ratio", "byte_hit_ratio"], "hit and byte hit ratio (95 % intervals)", "ratio", dim="ratio_of"))
     panels.append(dots(["probe_ms", "sizing_ms", "reclaim_ms", "harness_gc_ms"],
-                       "overhead per request: probes, sizing, gc + trim; harness gc apart (log)", "ms", logy=True))
-    panels.append(dots(["switch_p95_ms"], "switch latency p95 (95 % intervals)", "ms"))
-    panels.append(dots(["settled_excess_mib", "max_excess_mib"], "largest excess over the limit: after a request, and during loads", "MiB"))
+                       "overhead per request by part (log axis)", "ms", logy=True, dim="part"))
+    panels.append(dots(["switch_p95_ms"], "switch latency p95 (95 % intervals)", "ms", dim="policy_p95"))
+    panels.append(dots(["settled_excess_mib", "max_excess_mib"], "largest excess over the limit (after / during)",
+                       "MiB", dim="excess"))
     panels += _sweep_plots(document, colors, opts)
-    return hv.Layout(panels).cols(2)
+    return hv.Layout(panels).cols(2).opts(shared_axes=False)
 
 
 def _sweep_plots(document: dict, colors: dict, opts: dict) -> list:
@@ -251,9 +256,9 @@ def _sweep_plots(document: dict, colors: dict, opts: dict) -> list:
             for label, curve in sim["policies"].items():
                 layers.append(hv.Curve((x, np.asarray(curve[key]) * scale), "budget (MiB)", title, label=f"{label} (simulated)")
                               .opts(color=colors.get(label, "gray"), line_dash="dotted"))
-            for name, curve in sim.get("reference", {}).items():
+            for (name, curve), color in zip(sim.get("reference", {}).items(), REFERENCE_COLORS):
                 layers.append(hv.Curve((x, np.asarray(curve[key]) * scale), "budget (MiB)", title, label=f"libCacheSim {name}")
-                              .opts(color="gray", alpha=0.6, line_dash="dashdot"))
+                              .opts(color=color, alpha=0.7, line_dash="dashdot"))
         if sweep:
             x = np.asarray(sweep["budgets"]) / MiB
             for label, data in sweep["policies"].items():
