@@ -274,3 +274,18 @@ def test_per_session_keys_keep_sessions_apart():
     with set_curdoc(second):
         view(1)
     assert calls == [1, 1] and view.cache_info().entries == 2
+
+
+def test_stats_is_a_typed_snapshot_a_plugin_cannot_overwrite():
+    class Liar(RSSThresholdLRU):
+        def policy_stats(self, cache):
+            return {**super().policy_stats(cache), "hits": 10**9}
+
+    cache = Cache(Liar(limit="2GiB"))
+    cache.get_or_load("a", lambda: 1)
+    cache.get_or_load("a", lambda: 1)
+    s = cache.stats()
+    assert s.hits == 1 and s["hits"] == 1  # the cache's figure, whatever the policy says
+    assert s.policy_stats["hits"] == 10**9 and s["limit_bytes"] == 2**31 == s.policy_stats["limit_bytes"]
+    assert s.requests == 2 and s.hit_ratio == 0.5 and s.entries == 1
+    assert dict(s)["high_water_bytes"] == int(0.8 * 2**31) and "policy_stats" not in dict(s)

@@ -6,13 +6,14 @@ imported the first time one of its names is used.
 """
 
 from .cache import Cache, Entry, Invalidation, RecursiveLoadError, Sized
+from .cache_stats import CacheStats
 from .events import TraceRecorder, export_libcachesim_csv, read_trace
 from .memoize import cached
 from .policies import (AgeBased, CachePolicy, Eviction, LegacyRSSManager, RSSThresholdLRU, SizeEstimatedLRU,
                        available_policies)
 
 __all__ = [
-    "AgeBased", "Cache", "CachePolicy", "ConfigError", "Entry", "Eviction", "Invalidation", "LegacyRSSManager",
+    "AgeBased", "Cache", "CachePolicy", "CacheStats", "ConfigError", "Entry", "Eviction", "Invalidation", "LegacyRSSManager",
     "RSSThresholdLRU", "RecursiveLoadError", "SizeEstimatedLRU", "Sized", "TraceRecorder", "available_policies",
     "cached", "export_libcachesim_csv", "policy_from_config", "read_trace",
 ]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .cache_stats import CacheStats
 from .events import Counters, EventLog, TraceRecorder
 from .memory import RSSProbe, ThrottledGC, release_memory, trim_heap
 from .orders import make_order
@@ -711,9 +712,10 @@ class Cache:
         with self._lock:
             return self._counters.as_dict()
 
-    def stats(self) -> dict:
-        """Counters, ratios, memory and overhead figures, merged with the policy's own."""
-        policy_stats = self._policy.policy_stats(self)  # may size entries, as the old code did
+    def stats(self) -> CacheStats:
+        """A typed snapshot: counters, ratios, memory and overhead, and the policy's own figures
+        (computed by the policy: the old size-estimating one re-sizes every entry here)."""
+        policy_stats = dict(self._policy.policy_stats(self))
         rss = self.rss_unmetered()
         with self._lock:
             counters = self._counters.as_dict()
@@ -723,23 +725,23 @@ class Cache:
             warnings_total = self._warnings_total
         requests = counters["hits"] + counters["misses"]
         trace = self._trace
-        return {
-            "policy": type(self._policy).__name__,
-            "params": self._policy.settings(),
+        return CacheStats(
             **counters,
-            "requests": requests,
-            "hit_ratio": counters["hits"] / requests if requests else 0.0,
-            "entries": n,
-            "managed_bytes": managed,
-            "unmanaged_bytes": max(0, rss - managed),
-            "rss": rss,
-            "rss_method": self.rss_method,
-            "overhead_seconds": counters["probe_seconds"] + counters["sizing_seconds"] + counters["reclaim_seconds"],
-            "warnings_total": warnings_total,
-            "warnings": warnings,
-            "trace_rows_lost": trace.lost if trace is not None else 0,
-            **policy_stats,
-        }
+            policy=type(self._policy).__name__,
+            params=self._policy.settings(),
+            requests=requests,
+            hit_ratio=counters["hits"] / requests if requests else 0.0,
+            entries=n,
+            managed_bytes=managed,
+            unmanaged_bytes=max(0, rss - managed),
+            rss=rss,
+            rss_method=self.rss_method,
+            overhead_seconds=counters["probe_seconds"] + counters["sizing_seconds"] + counters["reclaim_seconds"],
+            warnings_total=warnings_total,
+            warnings=warnings,
+            trace_rows_lost=trace.lost if trace is not None else 0,
+            policy_stats=policy_stats,
+        )
 
     def flush_trace(self) -> None:
         """Write buffered trace rows to disk now."""
