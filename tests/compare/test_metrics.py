@@ -225,3 +225,19 @@ def test_recommendation_keeps_the_baseline_when_the_candidate_is_worse():
     summarise(doc)
     assert doc["decision"]["recommendation"].startswith("Keep old: it meets the objectives")
     assert "switch p95 worse" in doc["decision"]["recommendation"]
+
+
+def test_hit_ratio_is_not_won_by_holding_more_than_the_budget():
+    summary = {label: {m: {"median": None, "ci": None, "n": 0} for m in METRICS} for label in ("old", "new", "other")}
+    summary["old"]["hit_ratio"], summary["new"]["hit_ratio"], summary["other"]["hit_ratio"] = s(0.9, 0.88, 0.92), s(0.5, 0.45, 0.55), s(0.3, 0.25, 0.35)
+    summary["old"]["sizing_ms"], summary["new"]["sizing_ms"], summary["other"]["sizing_ms"] = s(90, 80, 100), s(0.0, 0.0, 0.0), s(20, 19, 21)
+    by_metric = {v["metric"]: v for v in verdicts(summary, {}, THRESHOLDS, frozenset({"old"}))}
+    assert by_metric["hit_ratio"]["winner"] == "new" and "not judged: old held more than the budget" in by_metric["hit_ratio"]["text"]
+    assert by_metric["sizing_ms"]["winner"] == "new"  # costs are judged among all
+
+
+def test_no_difference_names_the_policy_whose_interval_overlaps():
+    summary = {label: {m: {"median": None, "ci": None, "n": 0} for m in METRICS} for label in ("a", "b", "c")}
+    summary["a"]["switch_p50_ms"], summary["b"]["switch_p50_ms"], summary["c"]["switch_p50_ms"] = s(1.0, 0.5, 2), s(40, 30, 50), s(80, 1.5, 110)
+    text = {v["metric"]: v for v in verdicts(summary, {}, THRESHOLDS)}["switch_p50_ms"]["text"]
+    assert "intervals overlap; a 1 ms [0.5, 2], c 80 ms" in text

@@ -47,9 +47,12 @@ def summarise(document: dict) -> None:
         }
     document["policies"] = policies
     present = {label: p for label, p in policies.items() if p["runs"]}
-    document["verdicts"] = verdicts({k: v["metrics"] for k, v in present.items()}, {k: v["hit_path"] for k, v in present.items()},
-                                    exp["thresholds"])
     document["decision"] = decision(runs, {k: v["metrics"] for k, v in policies.items()}, exp["decision"], exp["thresholds"])
+    d = document["decision"]
+    over = frozenset([c["policy"] for c in d["policies"] if not c["held_limit"]]
+                     + ([d["baseline"]] if d["baseline_result"] and not d["baseline_result"]["held_limit"] else []))
+    document["verdicts"] = verdicts({k: v["metrics"] for k, v in present.items()}, {k: v["hit_path"] for k, v in present.items()},
+                                    exp["thresholds"], over)
     if len(exp["budgets"]) > 1:
         document["sweep"] = {"budgets": sorted(exp["budgets"]), "policies": {
             label: {m: [interval([r["metrics"][m] for r in _ok(document, label, b)]) for b in sorted(exp["budgets"])] for m in SWEEP_METRICS}

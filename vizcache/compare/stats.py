@@ -91,12 +91,17 @@ def _fmt(s: dict, unit: str) -> str:
     return f"{s['median']:.3g}{f' {unit}' if unit else ''}{ci}"
 
 
-def verdicts(summary: dict[str, dict], hit_paths: dict[str, str], thresholds: dict) -> list[dict]:
+#: what a policy can buy by holding more memory than the budget: judged only among policies that held it
+NEEDS_BUDGET = ("switch_p50_ms", "switch_p95_ms", "miss_p50_ms", "miss_p95_ms", "hit_ratio", "byte_hit_ratio")
+
+
+def verdicts(summary: dict[str, dict], hit_paths: dict[str, str], thresholds: dict, over_budget: frozenset = frozenset()) -> list[dict]:
     """One ``{"metric", "winner", "text"}`` per judged metric.
 
     A winner only when the best policy's interval is apart from every other's and it beats the
     runner-up by more than the thresholds (relative, and absolute ms for latencies). Counters
-    are never judged, nor hit latencies between policies that run the same hit path.
+    are never judged, nor hit latencies between policies that run the same hit path; hit ratio
+    and latencies only among the policies that held the budget (more memory buys both).
     """
     out = []
     for metric, m in METRICS.items():
@@ -106,20 +111,25 @@ def verdicts(summary: dict[str, dict], hit_paths: dict[str, str], thresholds: di
             continue  # the same code serves every hit: any difference is noise
         if metric == "harness_gc_ms":
             continue  # the harness's own collection, not a policy's doing
-        rows = [(label, s[metric]) for label, s in summary.items() if s[metric]["median"] is not None]
+        left_out = sorted(label for label in summary if label in over_budget) if metric in NEEDS_BUDGET else []
+        rows = [(label, s[metric]) for label, s in summary.items() if s[metric]["median"] is not None and label not in left_out]
         if len(rows) < 2:
             continue
+        note = f" (not judged: {', '.join(left_out)} held more than the budget)" if left_out else ""
         rows.sort(key=lambda r: r[1]["median"], reverse=not m.lower_is_better)
         (best, a), (second, b) = rows[0], rows[1]
-        apart = all(_apart(a, other) for _, other in rows[1:])
+        overlapping = [(label, other) for label, other in rows[1:] if not _apart(a, other)]
         big = _big_enough(a["median"], b["median"], m.unit, thresholds)
-        if apart and big:
+        if not overlapping and big:
             out.append({"metric": metric, "winner": best,
-                        "text": f"{m.label}: {best} is better, {_fmt(a, m.unit)} against {second}'s {_fmt(b, m.unit)}"})
+                        "text": f"{m.label}: {best} is better, {_fmt(a, m.unit)} against {second}'s {_fmt(b, m.unit)}{note}"})
         else:
-            why = "intervals overlap" if not apart else "difference below the practical threshold"
+            if overlapping:
+                why, (second, b) = "intervals overlap", overlapping[0]
+            else:
+                why = "difference below the practical threshold"
             out.append({"metric": metric, "winner": None,
-                        "text": f"{m.label}: no detectable difference ({why}; {best} {_fmt(a, m.unit)}, {second} {_fmt(b, m.unit)})"})
+                        "text": f"{m.label}: no detectable difference ({why}; {best} {_fmt(a, m.unit)}, {second} {_fmt(b, m.unit)}){note}"})
     return out
 
 
