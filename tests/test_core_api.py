@@ -289,3 +289,20 @@ def test_stats_is_a_typed_snapshot_a_plugin_cannot_overwrite():
     assert s.policy_stats["hits"] == 10**9 and s["limit_bytes"] == 2**31 == s.policy_stats["limit_bytes"]
     assert s.requests == 2 and s.hit_ratio == 0.5 and s.entries == 1
     assert dict(s)["high_water_bytes"] == int(0.8 * 2**31) and "policy_stats" not in dict(s)
+
+
+def test_our_s3fifo_agrees_with_libcachesim_on_a_zipf_trace():
+    from vizcache.compare.reference import replay
+
+    rng = np.random.default_rng(3)
+    sizes = {k: int(rng.integers(1, 5)) * MiB for k in range(200)}
+    popularity = 1 / np.arange(1, 201) ** 0.9
+    keys = rng.choice(200, size=20_000, p=popularity / popularity.sum()).tolist()
+    for share in (0.1, 0.2, 0.3, 0.5):
+        budget = int(sum(sizes.values()) * share)
+        cache = Cache(SizeEstimatedLRU(estimator=lambda v: v[1], budget=budget, order="s3fifo"))
+        for key in keys:
+            cache.get_or_load(key, lambda: (key, sizes[key]))
+        reference = replay("S3FIFO", keys, sizes, budget)["hit_ratio"]
+        # Only the warm-up differs (libCacheSim fills main directly once small is full).
+        assert abs(cache.stats().hit_ratio - reference) < 0.01, (share, cache.stats().hit_ratio, reference)

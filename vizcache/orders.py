@@ -20,7 +20,8 @@ from collections.abc import Hashable, Iterator
 
 ORDERS = ("lru", "s3fifo")
 _SMALL_SHARE = 0.10  # the small queue's share of the cached bytes (the paper's and libCacheSim's)
-_GHOSTS = 4096
+_PROMOTE_AFTER_HITS = 2  # hits while in the small queue that earn a place in main (libCacheSim's default)
+_GHOSTS = 100_000  # keys, whatever their sizes: bounds the ghost list's own memory
 
 
 class LRUOrder:
@@ -47,76 +48,87 @@ class LRUOrder:
         return iter(self._entries.values())
 
 
+def weight(entry) -> int:
+    """What an entry weighs for an order: the policy's estimate when it made one, else the best
+    size known (loader report or RSS delta); at least 1, so an unsized entry still counts."""
+    size = entry.estimated_bytes if entry.estimated_bytes is not None else entry.size_bytes
+    return max(1, size)
+
+
 class S3FIFOOrder:
-    """S3-FIFO by bytes: a small FIFO, a main FIFO with re-insertion, and a ghost list of keys."""
+    """S3-FIFO by bytes, as libCacheSim's ``S3FIFO``: a small FIFO, a main FIFO with re-insertion,
+    and a ghost list of keys evicted from small."""
 
     name = "s3fifo"
 
     def __init__(self, entries: OrderedDict) -> None:
-        self._small: OrderedDict = OrderedDict()
+        self._small: OrderedDict = OrderedDict()  # key -> entry
         self._main: OrderedDict = OrderedDict()
-        self._ghost: OrderedDict = OrderedDict()
-        self._small_bytes = 0
-        self._total_bytes = 0
+        self._weights: dict = {}  # key -> weight when inserted: later re-estimates must not skew the sums
+        self._ghost: OrderedDict = OrderedDict()  # key -> weight
+        self._small_bytes = self._main_bytes = self._ghost_bytes = 0
         for entry in entries.values():
             self.inserted(entry)
 
     def inserted(self, entry) -> None:
         entry.freq = 0
-        size = entry.size_bytes
-        self._total_bytes += size
-        if self._ghost.pop(entry.key, None) is not None:  # came back while remembered
+        w = self._weights[entry.key] = weight(entry)
+        remembered = self._ghost.pop(entry.key, None)
+        if remembered is not None:  # came back while remembered: straight to main
+            self._ghost_bytes -= remembered
             self._main[entry.key] = entry
+            self._main_bytes += w
         else:
             self._small[entry.key] = entry
-            self._small_bytes += size
+            self._small_bytes += w
 
     def removed(self, entry) -> None:
-        size = entry.size_bytes
         if self._small.get(entry.key) is entry:
             del self._small[entry.key]
-            self._small_bytes -= size
-            self._total_bytes -= size
+            self._small_bytes -= self._weights.pop(entry.key)
         elif self._main.get(entry.key) is entry:
             del self._main[entry.key]
-            self._total_bytes -= size
+            self._main_bytes -= self._weights.pop(entry.key)
 
     def victim(self, exclude: Hashable | None):
-        # Each pass either returns a victim or moves one entry (promotion or re-insertion), and
-        # every move lowers a counter, so 4 rounds over all entries bound the search.
+        # The cache is full when it evicts, so its bytes without the entry being admitted
+        # (``exclude``, which S3-FIFO would insert only after making room) stand for the capacity.
+        capacity = self._small_bytes + self._main_bytes - self._weights.get(exclude, 0) if exclude in self._small \
+            else self._small_bytes + self._main_bytes
+        # Each pass returns a victim or moves one entry and lowers a counter: bounded.
         for _ in range(4 * (len(self._small) + len(self._main)) + 2):
-            # The small queue's share is taken of the main queue's bytes: with the bound reached,
-            # that is the paper's "10 % of the cache" without the order having to know the bound.
-            main_bytes = self._total_bytes - self._small_bytes
-            from_small = self._small and (self._small_bytes >= _SMALL_SHARE * main_bytes or not self._main)
-            queue = self._small if from_small else self._main
-            candidate = next((e for k, e in queue.items() if k != exclude), None)
+            small = next((e for k, e in self._small.items() if k != exclude), None)
+            # Take from main while it holds more than its 90 % share, else from small.
+            if small is not None and self._main_bytes <= (1 - _SMALL_SHARE) * capacity:
+                if small.freq < _PROMOTE_AFTER_HITS:
+                    self._remember(small.key)
+                    return small
+                del self._small[small.key]  # hit while new: promoted to main, counter cleared
+                w = self._weights[small.key]
+                self._small_bytes -= w
+                self._main_bytes += w
+                small.freq = 0
+                self._main[small.key] = small
+                continue
+            candidate = next((e for k, e in self._main.items() if k != exclude), None)
             if candidate is None:
-                queue = self._main if from_small else self._small
-                candidate = next((e for k, e in queue.items() if k != exclude), None)
-                if candidate is None:
+                if small is None:
                     return None
-                from_small = not from_small
-            if from_small:
-                if candidate.freq == 0:
-                    self._remember(candidate.key)
-                    return candidate
-                del self._small[candidate.key]  # hit while new: promoted to main
-                self._small_bytes -= candidate.size_bytes
-                candidate.freq = 0
-                self._main[candidate.key] = candidate
-            elif candidate.freq == 0:
+                self._remember(small.key)
+                return small
+            if candidate.freq == 0:
                 return candidate
-            else:
-                candidate.freq -= 1  # one more round in main
-                self._main.move_to_end(candidate.key)
+            candidate.freq -= 1  # one more round in main
+            self._main.move_to_end(candidate.key)
         return None
 
     def _remember(self, key: Hashable) -> None:
-        self._ghost[key] = True
-        self._ghost.move_to_end(key)
-        if len(self._ghost) > max(_GHOSTS, len(self._main)):
-            self._ghost.popitem(last=False)
+        # The ghost list remembers as many bytes as main holds (the paper's 90 % of the cache).
+        w = self._weights[key]
+        self._ghost[key] = w
+        self._ghost_bytes += w
+        while self._ghost and (self._ghost_bytes > self._main_bytes or len(self._ghost) > _GHOSTS):
+            self._ghost_bytes -= self._ghost.popitem(last=False)[1]
 
     def in_order(self) -> Iterator:
         yield from self._small.values()
