@@ -201,7 +201,7 @@ def _plots(document: dict):
             curves.append(hv.Curve((np.arange(1, len(above) + 1), above), "request", "RSS above baseline (MiB)",
                                    label=label if i == 0 else "").opts(color=colors[label], alpha=0.7, line_width=1.5))
     curves.append(hv.HLine(budget / MiB).opts(color="black", line_dash="dashed", line_width=2))
-    panels.append(hv.Overlay(curves).opts(title=f"RSS above baseline after each request, all repetitions (dashed: limit)",
+    panels.append(hv.Overlay(curves).opts(title="RSS above baseline after each request (dashed: the limit)",
                                           legend_position="top_left", **opts))
 
     for which, title, axis in ((True, "hits", "hit latency (ms)"), (False, "misses", "miss latency (ms)")):

@@ -1,0 +1,33 @@
+"""Copy a compare report's summary and a screenshot of its plots here (Debian chromium, headless).
+
+    .venv/bin/python docs/example-report/screenshot.py REPORT_FOLDER NAME
+
+writes docs/example-report/NAME.md (the report's summary.md) and NAME.png (the plots of report.html).
+"""
+
+import shutil
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+
+def main() -> None:
+    report, name = Path(sys.argv[1]), sys.argv[2]
+    here = Path(__file__).parent
+    shutil.copyfile(report / "summary.md", here / f"{name}.md")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1250, "height": 900})
+            page.goto((report / "report.html").resolve().as_uri())
+            plots = page.locator(".bk-GridPlot, .bk-GridBox").first
+            plots.wait_for(timeout=60_000)
+            page.wait_for_timeout(3000)  # let Bokeh finish drawing
+            plots.screenshot(path=str(here / f"{name}.png"))
+        finally:
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
