@@ -306,3 +306,13 @@ def test_our_s3fifo_agrees_with_libcachesim_on_a_zipf_trace():
         reference = replay("S3FIFO", keys, sizes, budget)["hit_ratio"]
         # Only the warm-up differs (libCacheSim fills main directly once small is full).
         assert abs(cache.stats().hit_ratio - reference) < 0.01, (share, cache.stats().hit_ratio, reference)
+
+
+def test_a_replaced_policy_no_longer_drives_the_cache(clock):
+    first = roomy()
+    cache = Cache(first, clock=clock)
+    cache.get_or_load("a", lambda: 1)
+    cache.policy = roomy()
+    first.max_age = 5  # the detached policy's change must not reach this cache
+    clock.advance(6)
+    assert cache.get_or_load("a", lambda: 2) == 1

@@ -165,6 +165,9 @@ class Cache:
 
     @policy.setter
     def policy(self, policy: CachePolicy) -> None:
+        old, watcher = getattr(self, "_policy", None), getattr(self, "_expiry_watcher", None)
+        if watcher is not None:
+            old.param.unwatch(watcher)
         with self._lock:
             self._policy = policy
             self._order = make_order(getattr(policy, "order", "lru"), self._entries)
@@ -173,8 +176,8 @@ class Cache:
             self._on_remove = policy.on_remove if type(policy).on_remove is not CachePolicy.on_remove else None
             self._rewire()
         watched = [name for name in ("max_age", "max_idle") if name in policy.param]
-        if watched:  # setting an expiry later turns the freshness check on
-            policy.param.watch(lambda *events: self._rewire() if policy is self._policy else None, watched)
+        # Setting an expiry later turns the freshness check on (after the policy's own watcher).
+        self._expiry_watcher = policy.param.watch(self._rewire, watched) if watched else None
 
     def _rewire(self, *events) -> None:
         policy = self._policy
