@@ -1,0 +1,134 @@
+"""Cross-match two cluster catalogs on sky position and redshift: which clusters both finders detected.
+
+Candidate pairs come from astropy's ``SkyCoord.search_around_sky`` (every pair closer than the
+radius); pairs whose redshifts differ by more than ``dz * (1 + z_a)`` are dropped (a pair where
+either redshift is unknown is judged on position alone). Each cluster is then matched at most
+once, closest pairs first, so a rich group of detections never matches one cluster twice.
+
+Completeness and purity follow the usual finder-comparison convention, with B the reference:
+completeness is the fraction of B's clusters that have a match in A, purity the fraction of A's
+clusters that have a match in B, each with a Wilson 68 % interval per bin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MATCHED, ONLY_A, ONLY_B = "matched", "only A", "only B"
+
+
+@dataclass
+class Crossmatch:
+    """The one-to-one matches between catalogs A and B (row positions in each frame)."""
+
+    a: pd.DataFrame
+    b: pd.DataFrame
+    radius_arcsec: float
+    dz: float
+    a_to_b: np.ndarray  # per A row: position of its match in B, or -1
+    b_to_a: np.ndarray  # per B row: position of its match in A, or -1
+    separation_arcsec: np.ndarray  # per matched pair, in the order of `pairs`
+    pairs: np.ndarray  # (n, 2): A position, B position
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {MATCHED: len(self.pairs), ONLY_A: int((self.a_to_b < 0).sum()), ONLY_B: int((self.b_to_a < 0).sum())}
+
+    def classes(self) -> pd.DataFrame:
+        """One row per matched pair (at A's position) and per unmatched cluster of either side.
+
+        Columns: ``match`` (matched / only A / only B), ``ra``, ``dec``, ``z``, ``snr`` (A's for
+        matched pairs), ``id_a``, ``id_b``, ``sep_arcsec``, ``dz``.
+        """
+        a, b = self.a, self.b
+        ia, ib = self.pairs[:, 0], self.pairs[:, 1]
+        only_a, only_b = np.flatnonzero(self.a_to_b < 0), np.flatnonzero(self.b_to_a < 0)
+
+        def col(frame, name, rows):
+            return frame[name].to_numpy()[rows].astype(float) if name in frame.columns else np.full(len(rows), np.nan)
+
+        parts = []
+        for label, frame, rows, other, other_rows in ((MATCHED, a, ia, b, ib), (ONLY_A, a, only_a, None, None), (ONLY_B, b, only_b, None, None)):
+            part = pd.DataFrame({c: col(frame, c, rows) for c in ("ra", "dec", "z", "snr")})
+            part.insert(0, "match", label)
+            ids = frame["id"].to_numpy()[rows] if "id" in frame.columns else np.full(len(rows), -1)
+            part["id_a"] = ids if label != ONLY_B else -1
+            part["id_b"] = (other["id"].to_numpy()[other_rows] if other is not None and "id" in other.columns else
+                            (ids if label == ONLY_B else -1))
+            if label == MATCHED:
+                part["sep_arcsec"] = self.separation_arcsec
+                part["dz"] = col(b, "z", ib) - col(a, "z", ia)
+            else:
+                part["sep_arcsec"] = np.nan
+                part["dz"] = np.nan
+            parts.append(part)
+        out = pd.concat(parts, ignore_index=True)
+        out["match"] = pd.Categorical(out["match"], categories=[MATCHED, ONLY_A, ONLY_B])
+        out[["id_a", "id_b"]] = out[["id_a", "id_b"]].astype(np.int64)
+        return out
+
+    def rates(self, column: str, bins: np.ndarray) -> pd.DataFrame:
+        """Completeness (of B found in A) and purity (of A found in B) per bin of ``column``.
+
+        Each side is binned by its own value of the column; rows without a value are left out.
+        """
+        from astropy.stats import binom_conf_interval
+
+        rows = []
+        for name, frame, matched in (("completeness", self.b, self.b_to_a >= 0), ("purity", self.a, self.a_to_b >= 0)):
+            if column not in frame.columns:
+                continue
+            values = frame[column].to_numpy(dtype=float)
+            which = np.digitize(values, bins) - 1
+            for i in range(len(bins) - 1):
+                in_bin = (which == i) & np.isfinite(values)
+                n, k = int(in_bin.sum()), int((in_bin & matched).sum())
+                lo, hi = binom_conf_interval(k, n, confidence_level=0.6827, interval="wilson") if n else (np.nan, np.nan)
+                rows.append({"rate": name, "lo": bins[i], "hi": bins[i + 1], "centre": (bins[i] + bins[i + 1]) / 2,
+                             "n": n, "matched": k, "value": k / n if n else np.nan, "low": lo, "high": hi})
+        return pd.DataFrame(rows)
+
+
+def crossmatch(a: pd.DataFrame, b: pd.DataFrame, radius_arcsec: float = 180.0, dz: float = 0.15) -> Crossmatch:
+    """One-to-one matches of A and B within ``radius_arcsec`` and ``|z_b - z_a| <= dz * (1 + z_a)``.
+
+    ``a`` and ``b`` are catalogs in canonical columns (``ra``, ``dec`` in degrees; ``z`` optional).
+    """
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    if not radius_arcsec > 0 or not dz >= 0:
+        raise ValueError(f"crossmatch: radius_arcsec must be > 0 and dz >= 0 (got {radius_arcsec!r}, {dz!r})")
+    a_to_b = np.full(len(a), -1, dtype=np.int64)
+    b_to_a = np.full(len(b), -1, dtype=np.int64)
+    if len(a) == 0 or len(b) == 0:
+        return Crossmatch(a, b, radius_arcsec, dz, a_to_b, b_to_a, np.empty(0), np.empty((0, 2), dtype=np.int64))
+    ca = SkyCoord(a["ra"].to_numpy(dtype=float) * u.deg, a["dec"].to_numpy(dtype=float) * u.deg)
+    cb = SkyCoord(b["ra"].to_numpy(dtype=float) * u.deg, b["dec"].to_numpy(dtype=float) * u.deg)
+    ia, ib, sep = _pairs(ca, cb, radius_arcsec)
+    if "z" in a.columns and "z" in b.columns and len(ia):
+        za, zb = a["z"].to_numpy(dtype=float)[ia], b["z"].to_numpy(dtype=float)[ib]
+        known = np.isfinite(za) & np.isfinite(zb)
+        keep = ~known | (np.abs(zb - za) <= dz * (1 + np.where(known, za, 0.0)))
+        ia, ib, sep = ia[keep], ib[keep], sep[keep]
+    # Closest first; a pair is taken only if neither side is matched yet.
+    order = np.argsort(sep, kind="stable")
+    taken = []
+    for i, j in zip(ia[order], ib[order]):
+        if a_to_b[i] < 0 and b_to_a[j] < 0:
+            a_to_b[i], b_to_a[j] = j, i
+            taken.append((i, j))
+    pairs = np.asarray(taken, dtype=np.int64).reshape(-1, 2)
+    separation = ca[pairs[:, 0]].separation(cb[pairs[:, 1]]).arcsec if len(pairs) else np.empty(0)
+    return Crossmatch(a, b, radius_arcsec, dz, a_to_b, b_to_a, np.asarray(separation), pairs)
+
+
+def _pairs(ca, cb, radius_arcsec: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(A positions, B positions, separations in arcsec) of every pair closer than the radius."""
+    import astropy.units as u
+
+    ib, ia, sep, _ = ca.search_around_sky(cb, radius_arcsec * u.arcsec)  # (indices into cb, into ca, ...)
+    return ia, ib, sep.arcsec
