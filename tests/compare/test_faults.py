@@ -14,8 +14,7 @@ from vizcache.cli import main
 from vizcache.compare import files
 from vizcache.compare.files import ReportError, atomic_write
 from vizcache.compare.simulate import lru
-from vizcache.compare.tracefile import read_rows
-from vizcache.events import TraceError
+from vizcache.events import TraceError, read_trace
 
 from .test_compare_cli import plugin_env, write
 
@@ -37,31 +36,31 @@ def write_trace(path, items, tail=""):
     return path
 
 
-def test_truncated_last_line_is_dropped_with_a_warning_naming_it(tmp_path):
+def test_truncated_last_line_is_dropped_with_a_warning_naming_it(tmp_path, caplog):
     path = write_trace(tmp_path / "t.jsonl", rows(), tail='{"t": 6.0, "key": "A", "hi')
-    with pytest.warns(UserWarning, match=r"t.jsonl:7: last line is cut off"):
-        assert len(read_rows(path)) == 6
+    assert len(read_trace(path)) == 6
+    assert "t.jsonl:7: last line is truncated" in caplog.text
 
 
 @pytest.mark.parametrize("tail,expected", [
-    ('garbage\n{"t": 1, "key": "A", "hit": true}\n', r"t.jsonl:7: not JSON"),
-    ('{"t": 1, "key": 5, "hit": true}\n', r"t.jsonl:7: field 'key' missing or of the wrong type"),
-    ('{"t": -1, "key": "A", "hit": true}\n', r"t.jsonl:7: t, bytes and size must be non-negative"),
+    ('garbage\n{"t": 1, "key": "A", "hit": true, "load_s": 0, "bytes": 0}\n', r"t.jsonl:7: not JSON"),
+    ('{"t": 1, "key": 5, "hit": true, "load_s": 0, "bytes": 0}\n', r"t.jsonl:7: field 'key' missing or of the wrong type"),
+    ('{"t": 1, "key": "A", "hit": false, "load_s": 0.1, "bytes": -3}\n', r"t.jsonl:7: sizes must not be negative"),
 ])
 def test_a_bad_line_is_one_error_with_its_line_number(tmp_path, tail, expected):
     path = write_trace(tmp_path / "t.jsonl", rows(), tail=tail)
     with pytest.raises(TraceError, match=expected):
-        read_rows(path)
+        read_trace(path)
 
 
 def test_non_utf8_and_empty_traces_are_errors(tmp_path):
     path = tmp_path / "t.jsonl"
-    path.write_bytes(b'{"t": 0, "key": "A", "hit": false}\n\xff\xfe\n')
+    path.write_bytes(b'{"t": 0, "key": "A", "hit": false, "load_s": 0.1, "bytes": 5}\n\xff\xfe\n')
     with pytest.raises(TraceError, match=r"t.jsonl:2: not UTF-8"):
-        read_rows(path)
+        read_trace(path)
     path.write_text("\n\n")
-    with pytest.raises(TraceError, match="the trace has no requests"):
-        read_rows(path)
+    with pytest.raises(TraceError, match="the trace holds no requests"):
+        read_trace(path)
 
 
 def simulate_cli(*args):
@@ -72,7 +71,7 @@ def test_simulate_prints_curves_as_json_with_the_documented_schema(tmp_path):
     path = write_trace(tmp_path / "t.jsonl", rows(), tail='{"t": 6')
     proc = simulate_cli(path, "--budgets", "150B,400B,1KiB", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert "t.jsonl:7: last line is cut off" in proc.stderr
+    assert "t.jsonl:7: last line is truncated" in proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["budgets"] == [150, 400, 1024]
     assert set(doc["policies"]) == {"lru", "RSSThresholdLRU", "LegacyRSSManager"}
@@ -95,9 +94,9 @@ def test_simulate_with_libcachesim_reference(tmp_path):
 
 
 @pytest.mark.parametrize("content,expected", [
-    ("", "the trace has no requests"),
-    ('{"t": 0, "key": "A", "hit": true}\n', "no load in the trace has a known size"),
-    ("not json\n" + '{"t": 0, "key": "A", "hit": true}\n', "t.jsonl:1: not JSON"),
+    ("", "the trace holds no requests"),
+    ('{"t": 0, "key": "A", "hit": true, "load_s": 0, "bytes": 0}\n', "no load in the trace has a known size"),
+    ("not json\n" + '{"t": 0, "key": "A", "hit": true, "load_s": 0, "bytes": 0}\n', "t.jsonl:1: not JSON"),
 ])
 def test_simulate_bad_traces_are_one_clear_error(tmp_path, content, expected):
     path = tmp_path / "t.jsonl"

@@ -7,7 +7,7 @@ from vizcache import Cache, LegacyRSSManager, RSSThresholdLRU
 from vizcache.compare.metrics import METRICS, run_metrics
 from vizcache.compare.report import _markdown, cell, summarise
 from vizcache.compare.simulate import lru, simulate, size_estimated
-from vizcache.compare.stats import decision, difference, interval, verdicts
+from vizcache.compare.stats import difference, interval, verdicts
 from vizcache.compare.worker import derive_params
 
 from ..conftest import FakeMemory

@@ -7,7 +7,6 @@ import errno
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from ..config import ConfigError
@@ -60,13 +59,10 @@ def _budgets(text: str) -> list[int]:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from . import reference
     from .simulate import default_budgets, sweep
-    from .tracefile import object_sizes, read_rows
+    from ..events import read_trace
+    from .tracefile import object_sizes
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rows = read_rows(args.trace)
-    for w in caught:
-        print(f"vizcache: warning: {w.message}", file=sys.stderr)
+    rows = read_trace(args.trace)  # a cut-off last line is logged as a warning and skipped
     sizes, source = object_sizes(rows)
     if not sizes:
         raise TraceError(f"{args.trace}: no load in the trace has a known size (neither a reported size nor an RSS delta above 0)")

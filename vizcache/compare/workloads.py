@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .tracefile import read_rows
+from ..events import read_trace
 
 Request = tuple[float, str]
 KINDS = ("old-app", "finders", "zipf", "bursty", "scan", "shift", "trace")
@@ -79,7 +79,7 @@ def shift(names: list[str], requests: int, seed: int, skew: float = 1.1, hot: in
 def from_trace(path: Path, names: list[str]) -> list[Request]:
     """A recorded viewer trace; keys ("('BOTH', 'fingerprint')") become catalog names."""
     requests = []
-    for row in read_rows(path):
+    for row in read_trace(path):
         key = row["key"]
         try:
             parsed = ast.literal_eval(key)
