@@ -275,7 +275,8 @@ def _sweep_plots(document: dict, colors: dict, opts: dict) -> list:
             top = max(list(document["experiment"]["budgets"]) + (sim or {}).get("budgets", [0])) / MiB
             layers.append(hv.Curve([(0, 0), (top, top)], "budget (MiB)", title, label="= budget").opts(color="black", line_dash="dashed"))
         if layers:
-            panels.append(hv.Overlay(layers).opts(title=f"{title} against budget", legend_position="bottom_right", **opts))
+            panels.append(hv.Overlay(layers).opts(title=f"{title} against budget", legend_position="bottom_right",
+                                                  fontsize={"legend": 7}, **opts))
     return panels
 
 
