@@ -164,3 +164,12 @@ def test_compare_on_a_full_disk_prints_one_line(tmp_path, monkeypatch, capsys):
     assert main(["compare", str(write(tmp_path)), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.strip() == f"vizcache: error: cannot write into {tmp_path / 'out'}: No space left on device"
+
+
+def test_a_failed_ground_truth_measurement_is_one_line(tmp_path, monkeypatch, capsys):
+    from vizcache.compare import runner
+
+    monkeypatch.setattr(runner, "_subprocess", lambda args: (1, "Traceback ...\nMemoryError: out of memory"))
+    assert main(["compare", str(write(tmp_path)), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "vizcache: error: measuring the catalogs' true sizes failed: exited with code 1: MemoryError: out of memory"

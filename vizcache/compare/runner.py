@@ -23,7 +23,7 @@ from tqdm import tqdm
 from ..catalogs.generate import PRESETS, Preset, generate
 from ..config import ConfigError
 from .experiment import Experiment
-from .files import atomic_write
+from .files import ReportError, atomic_write
 from .metrics import run_metrics
 from .workloads import bursty, finders, from_trace, old_app, scan, shift, zipf
 
@@ -98,7 +98,7 @@ def ground_truth(exp: Experiment, out: Path, catalogs: dict) -> dict:
     spec_path.write_text(json.dumps({"layout": exp.layout, "data_dir": str(out / "data"), "catalogs": catalogs}))
     code, stderr = _subprocess(["--truth", str(spec_path), str(result_path)])
     if code != 0:
-        raise RuntimeError(f"measuring the catalogs' true sizes failed: {_describe_exit(code, stderr)}")
+        raise ReportError(f"measuring the catalogs' true sizes failed: {_describe_exit(code, stderr)}")
     return json.loads(result_path.read_text())
 
 
