@@ -109,3 +109,20 @@ def test_layer_parameters_documented_and_bounded():
     assert set(own) == {"max_points", "workers", "partitions_shown"}
     for name, p in own.items():
         assert p.doc and len(p.doc) > 10 and p.bounds is not None and p.bounds[0] is not None, name
+
+
+def test_an_unreadable_partition_is_a_notification_and_the_map_stays(hats_data, tmp_path):
+    import shutil
+
+    bad = hats_data / "data" / f"members_hats_bad_{tmp_path.name}"
+    shutil.copytree(hats_data / "data" / "members_hats", bad)
+    for part in (bad / "dataset").rglob("Npix=*.parquet"):
+        part.write_bytes(b"not parquet")
+    text = CONFIG + HATS.replace("MEMBERS_HATS", "BAD_HATS").replace("data/members_hats", f"data/{bad.name}")
+    runtime = ViewerRuntime(load_config(make_config(hats_data, f"bad-{tmp_path.name}.toml", text)), sample_every=60)
+    messages = []
+    sky = SkyMap(runtime=runtime, served=False, catalog="BAD_HATS", notify=messages.append)
+    sky._hats.max_points = 10_000
+    sky._range.event(x_range=(40.0, 60.0), y_range=(-60.0, -45.0))
+    assert len(messages) == 1 and "could not be read" in messages[0] and "not a readable HATS partition" in messages[0]
+    assert "density" in sky.frame.columns and catalog_image(sky) is not None  # the density map stays

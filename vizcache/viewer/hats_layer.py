@@ -9,8 +9,12 @@ replace the density. Panning back over cached partitions is a cache hit per part
 
 from __future__ import annotations
 
+import threading
+from functools import partial
+
 import numpy as np
 import pandas as pd
+import panel as pn
 import param
 
 from ..catalogs.source import Catalog
@@ -38,6 +42,7 @@ class HatsLayer(param.Parameterized):
         self.hats = catalog.hats
         self.loader = PartitionLoader(cache, self.hats, workers=self.workers)
         self._shown: object = DENSITY  # DENSITY or the frozenset of partitions whose rows are shown
+        self._pending: object = None  # served: the partitions being read on a thread
 
     def box(self, projection: str, x_range, y_range):
         """The view as an RA/Dec box, or None for a view that misses the sky."""
@@ -59,18 +64,22 @@ class HatsLayer(param.Parameterized):
     def frame_for(self, projection: str, x_range, y_range, progress=None) -> pd.DataFrame | None:
         """The frame to draw for this view, or None when it is what is already drawn."""
         want, pixels = self.wanted(projection, x_range, y_range)
-        return None if want == self._shown else self._frame(want, pixels, progress)
+        if want == self._shown:
+            return None
+        frame = self._frame(want, pixels, progress)
+        self._mark_shown(want, pixels)
+        return frame
 
     def _frame(self, want, pixels: list, progress=None) -> pd.DataFrame:
         if want == DENSITY:
-            frame = self.catalog.data
-        else:
-            frames = self.loader.load(pixels, progress)
-            frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            return self.catalog.data
+        frames = self.loader.load(pixels, progress)
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def _mark_shown(self, want, pixels: list) -> None:
         self._shown = want
         with param.edit_constant(self):
             self.partitions_shown = 0 if want == DENSITY else len(pixels)
-        return frame
 
     @classmethod
     def attach(cls, skymap, catalog: Catalog) -> HatsLayer | None:
@@ -86,19 +95,76 @@ class HatsLayer(param.Parameterized):
         layer._watcher = skymap.param.watch(lambda _event: layer.follow(skymap), "view_version")
         return layer
 
-    def follow(self, skymap) -> bool:
-        """Replace ``skymap``'s frame when its view needs other rows; True when it did."""
+    def _view(self, skymap):
+        """(projection, x_range, y_range) of the map now, or None before its first layout."""
         ranges = (skymap._range.x_range, skymap._range.y_range) if skymap._range is not None else (None, None)
-        if not all(r is not None and np.isfinite(r).all() for r in ranges):  # before the plot's first layout
+        if not all(r is not None and np.isfinite(r).all() for r in ranges):  # the plot sends NaN first
+            return None
+        return (skymap.projection, *ranges)
+
+    def follow(self, skymap) -> bool:
+        """Replace ``skymap``'s frame when its view needs other rows; True when it did now.
+
+        Served, partitions that must be read are read on a thread, so the server keeps answering
+        every session meanwhile (the map shows its spinner); the rows are shown when all are in,
+        unless the view has moved on by then.
+        """
+        view = self._view(skymap)
+        if view is None:
             return False
-        want, pixels = self.wanted(skymap.projection, *ranges)
-        if want == self._shown:
+        want, pixels = self.wanted(*view)
+        if want in (self._shown, self._pending):
             return False
-        skymap._map.loading = want != DENSITY and self.loader.cached(pixels) < len(pixels)  # a spinner only for real reads
+        reads = want != DENSITY and self.loader.cached(pixels) < len(pixels)
+        doc = pn.state.curdoc
+        if reads and skymap._served and doc is not None and doc.session_context is not None:
+            self._pending = want
+            skymap._map.loading = True
+            threading.Thread(target=self._read_then_show, args=(skymap, doc, want, pixels), name="vizcache-partitions",
+                             daemon=True).start()
+            return False
+        skymap._map.loading = reads  # a spinner only for real reads
         try:
             frame = self._frame(want, pixels)
+        except Exception as exc:  # a bad partition file: say so, keep what is shown
+            skymap._notify(f"Catalog {self.catalog.name!r}: the partitions in view could not be read: {exc}")
+            return False
         finally:
             skymap._map.loading = False
-        skymap.frame = frame
-        skymap.frame_version += 1
+        self._show(skymap, want, pixels, frame)
         return True
+
+    def _show(self, skymap, want, pixels: list, frame: pd.DataFrame) -> None:
+        self._mark_shown(want, pixels)
+        skymap.frame = frame
+        skymap.frame_version += 1  # its watcher brings the view (histograms, table) up to date
+
+    def _read_then_show(self, skymap, doc, want, pixels: list) -> None:
+        try:
+            frame, error = self._frame(want, pixels), None
+        except Exception as exc:
+            frame, error = None, exc
+
+        def show() -> None:  # on the server's loop, with the document locked
+            if self._pending != want:
+                return  # a newer view's read has taken over
+            self._pending = None
+            skymap._map.loading = False
+            if error is not None:
+                skymap._notify(f"Catalog {self.catalog.name!r}: the partitions in view could not be read: {error}")
+                return
+            view = self._view(skymap)
+            if view is not None and self.wanted(*view)[0] != want:
+                self.follow(skymap)  # the view moved while reading: follow it from here (the reads are cached)
+                return
+            self._show(skymap, want, pixels, frame)
+
+        doc.add_next_tick_callback(partial(_with_curdoc, doc, show))
+
+
+def _with_curdoc(doc, callback) -> None:
+    """Run ``callback`` as Panel's own scheduled callbacks run: with ``doc`` as the current document."""
+    from panel.io.state import set_curdoc
+
+    with set_curdoc(doc):
+        callback()
