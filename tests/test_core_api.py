@@ -316,3 +316,29 @@ def test_a_replaced_policy_no_longer_drives_the_cache(clock):
     first.max_age = 5  # the detached policy's change must not reach this cache
     clock.advance(6)
     assert cache.get_or_load("a", lambda: 2) == 1
+
+
+def test_our_s3fifo_agrees_with_libcachesim_on_the_recorded_pan_zoom_trace():
+    from pathlib import Path
+
+    from vizcache import read_trace
+    from vizcache.compare.reference import replay
+    from vizcache.events import request_size
+
+    rows = read_trace(Path(__file__).parents[1] / "benchmarks" / "traces" / "hats_large_pan_zoom.jsonl")
+    sizes = {}
+    for row in rows:
+        sizes.setdefault(row["key"], request_size(row))
+    keys = [row["key"] for row in rows]
+    assert None not in sizes.values() and len(sizes) > 200
+    working_set = sum(sizes.values())
+    # At budgets where every partition is under a tenth of the cache: libCacheSim refuses to
+    # cache larger objects at all, which we never do, so smaller budgets are not comparable.
+    for share in (0.3, 0.5):
+        budget = int(working_set * share)
+        assert max(sizes.values()) < 0.1 * budget
+        cache = Cache(SizeEstimatedLRU(estimator=lambda v: v[1], budget=budget, order="s3fifo"))
+        for key in keys:
+            cache.get_or_load(key, lambda: (key, sizes[key]))
+        reference = replay("S3FIFO", keys, sizes, budget)["hit_ratio"]
+        assert abs(cache.stats().hit_ratio - reference) < 0.02, (share, cache.stats().hit_ratio, reference)
