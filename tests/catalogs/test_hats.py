@@ -253,8 +253,9 @@ def test_each_partition_is_one_cache_entry_loaded_in_parallel(allsky):
     loader = PartitionLoader(cache, allsky, workers=4)
     pixels = partitions_in_view(allsky, (330.0, 30.0), (-20.0, 20.0))
     seen = []
-    frames = loader.load(pixels, progress=lambda done, total: seen.append((done, total)))
-    assert len(cache) == len(pixels) > 4 and seen[-1] == (len(pixels), len(pixels))
+    frames = loader.load(pixels, progress=lambda done, total, ready: seen.append((done, total, sum(f is not None for f in ready))))
+    assert len(cache) == len(pixels) > 4 and seen[-1] == (len(pixels), len(pixels), len(pixels))
+    assert [s[0] for s in seen] == [s[2] for s in seen] == list(range(1, len(pixels) + 1))  # the ready frames, as they come
     keys = {e["key"] for e in cache.entries()}
     assert keys == {loader.key(p) for p in pixels} and all(k[0] == "SH" and k[2].startswith("Norder=") for k in keys)
     rows = allsky.partition_rows()

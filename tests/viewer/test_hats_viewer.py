@@ -106,7 +106,7 @@ def test_panning_across_ra_zero_and_the_all_sky_projection(runtime):
 
 def test_layer_parameters_documented_and_bounded():
     own = {n: p for n, p in HatsLayer.param.objects("existing").items() if p.owner is HatsLayer and n != "name"}
-    assert set(own) == {"max_points", "workers", "partitions_shown"}
+    assert set(own) == {"max_points", "workers", "draw_every", "partitions_shown"}
     for name, p in own.items():
         assert p.doc and len(p.doc) > 10 and p.bounds is not None and p.bounds[0] is not None, name
 
@@ -126,3 +126,25 @@ def test_an_unreadable_partition_is_a_notification_and_the_map_stays(hats_data, 
     sky._range.event(x_range=(40.0, 60.0), y_range=(-60.0, -45.0))
     assert len(messages) == 1 and "could not be read" in messages[0] and "not a readable HATS partition" in messages[0]
     assert "density" in sky.frame.columns and catalog_image(sky) is not None  # the density map stays
+
+
+def test_served_reads_draw_what_is_ready_then_the_whole_view(runtime):
+    from bokeh.document import Document
+
+    sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
+    layer = sky._hats
+    layer.max_points, layer.draw_every = 10_000, 0.0  # draw after every partition read
+    want, pixels = layer.wanted("RA/Dec", (40.0, 60.0), (-60.0, -45.0))
+    assert len(pixels) > 2
+    doc = Document()  # what a served session's reading thread hands its results to
+    layer._pending = want
+    layer._read_then_show(sky, doc, want, pixels)  # the thread's work, here in the test's thread
+    callbacks = [cb.callback for cb in doc.session_callbacks]
+    assert len(callbacks) == len(pixels)  # a draw per partition but the last, then the whole view
+    sizes = []
+    for callback in callbacks:
+        callback()  # as the server's loop runs them, in order
+        sizes.append(len(sky.frame))
+    rows = layer.hats.partition_rows()
+    assert sizes == sorted(sizes) and sizes[-1] == sum(rows[p] for p in pixels) and sizes[0] < sizes[-1]
+    assert layer._pending is None and layer._shown == want and layer.partitions_shown == len(pixels)

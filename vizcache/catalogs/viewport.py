@@ -99,8 +99,12 @@ class PartitionLoader:
     def cached(self, pixels: list) -> int:
         return sum(self.key(p) in self.cache for p in pixels)
 
-    def load(self, pixels: list, progress: Callable[[int, int], None] | None = None) -> list[pd.DataFrame]:
-        """Each partition's frame, in the order of ``pixels``; ``progress(done, total)`` after each."""
+    def load(self, pixels: list, progress: Callable[[int, int, list], None] | None = None) -> list[pd.DataFrame]:
+        """Each partition's frame, in the order of ``pixels``.
+
+        ``progress(done, total, frames)`` runs after each, in the caller's thread, with the frames
+        so far (None where a partition is still being read): enough to draw what is ready.
+        """
         if not pixels:
             return []
 
@@ -118,5 +122,5 @@ class PartitionLoader:
             for done, future in enumerate(as_completed(futures), 1):
                 frames[futures[future]] = future.result()
                 if progress is not None:
-                    progress(done, len(pixels))
+                    progress(done, len(pixels), frames)
         return frames

@@ -10,6 +10,7 @@ replace the density. Panning back over cached partitions is a cache hit per part
 from __future__ import annotations
 
 import threading
+import time
 from functools import partial
 
 import numpy as np
@@ -33,6 +34,8 @@ class HatsLayer(param.Parameterized):
     max_points = param.Integer(default=5_000_000, bounds=(1_000, 500_000_000),
                                doc="Views whose partitions hold at most this many rows show the rows; wider views show the skymap density.")
     workers = param.Integer(default=4, bounds=(1, 32), doc="Partitions read at the same time when a view needs several.")
+    draw_every = param.Number(default=0.5, bounds=(0.0, 10.0),
+                              doc="Served: seconds between draws of the partitions read so far while a view's others are read.")
     partitions_shown = param.Integer(default=0, bounds=(0, None), constant=True,
                                      doc="Partitions whose rows are on the map now (0: the density map is shown).")
 
@@ -140,8 +143,17 @@ class HatsLayer(param.Parameterized):
         skymap.frame_version += 1  # its watcher brings the view (histograms, table) up to date
 
     def _read_then_show(self, skymap, doc, want, pixels: list) -> None:
+        last_draw = time.monotonic()
+
+        def progress(done: int, total: int, frames: list) -> None:
+            nonlocal last_draw
+            if done < total and time.monotonic() - last_draw >= self.draw_every:  # draw what is ready so far
+                last_draw = time.monotonic()
+                ready = pd.concat([f for f in frames if f is not None], ignore_index=True)
+                doc.add_next_tick_callback(partial(_with_curdoc, doc, partial(self._show_ready, skymap, want, ready)))
+
         try:
-            frame, error = self._frame(want, pixels), None
+            frame, error = self._frame(want, pixels, progress), None
         except Exception as exc:
             frame, error = None, exc
 
@@ -160,6 +172,13 @@ class HatsLayer(param.Parameterized):
             self._show(skymap, want, pixels, frame)
 
         doc.add_next_tick_callback(partial(_with_curdoc, doc, show))
+
+
+    def _show_ready(self, skymap, want, ready: pd.DataFrame) -> None:
+        """Part of a view's rows, while the rest is read (the spinner stays)."""
+        if self._pending == want:
+            skymap.frame = ready
+            skymap.frame_version += 1
 
 
 def _with_curdoc(doc, callback) -> None:
