@@ -68,7 +68,7 @@ def main() -> None:
                 except Exception:
                     time.sleep(0.5)
             page.get_by_text("Cache monitor").wait_for(timeout=300_000)  # includes first-start generation
-            canvas = page.locator(".bk-Canvas").first
+            canvas = page.locator(".vizcache-skymap .bk-Canvas").first
             canvas.wait_for()
             time.sleep(3)
             names = ["PZWAV", "AMICO", "BOTH"]

@@ -98,7 +98,7 @@ def test_a_session_starting_on_a_broken_catalog_renders_and_offers_the_others(vi
     alert.wait_for(timeout=60_000)
     assert "broken.parquet" in alert.inner_text()  # the reason names the file
     page.get_by_text("Cache monitor").wait_for(timeout=30_000)
-    canvas = page.locator(".bk-Canvas").first
+    canvas = page.locator(".vizcache-skymap .bk-Canvas").first
     canvas.wait_for(timeout=30_000)
     page.get_by_role("button", name="PZWAV", exact=True).click()
     page.get_by_text("Catalog 'BROKEN' could not be loaded").first.wait_for(state="hidden", timeout=30_000)

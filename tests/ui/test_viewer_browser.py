@@ -11,7 +11,7 @@ pytestmark = pytest.mark.ui
 
 def map_pixels(page) -> bytes:
     # The sky map is the first bokeh canvas plot on the page.
-    return page.locator(".bk-Canvas").first.screenshot()
+    return page.locator(".vizcache-skymap .bk-Canvas").first.screenshot()
 
 
 def wait_for_change(page, before: bytes, timeout: float = 30.0) -> bytes:
@@ -31,7 +31,7 @@ def monitor_text(page) -> str:
 def test_switch_catalogs_map_changes_and_second_visit_hits(served_viewer, page, tmp_path):
     page.goto(served_viewer)
     page.get_by_text("Cache monitor").wait_for(timeout=60_000)
-    page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
+    page.locator(".vizcache-skymap .bk-Canvas").first.wait_for(timeout=60_000)
     time.sleep(2)  # let the first aggregate arrive
     both = map_pixels(page)
     page.get_by_role("button", name="PZWAV", exact=True).click()
@@ -61,7 +61,7 @@ def test_the_page_loads_nothing_from_outside_127_0_0_1(served_viewer, page):
     # Observatory networks are often closed: fonts, scripts and styles must all come from the viewer's server.
     page.goto(served_viewer)
     page.get_by_text("Cache monitor").wait_for(timeout=60_000)
-    page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
+    page.locator(".vizcache-skymap .bk-Canvas").first.wait_for(timeout=60_000)
     page.get_by_role("button", name="all-sky", exact=True).click()
     page.get_by_role("button", name="PZWAV", exact=True).click()
     time.sleep(3)

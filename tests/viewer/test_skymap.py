@@ -1,6 +1,7 @@
 """SkyMap without a server: switching through the cache, re-aggregation, filters, errors, hover."""
 
 import sys
+import time
 
 import datashader as ds
 import holoviews as hv
@@ -84,12 +85,29 @@ def test_filters_narrow_the_view_and_table(runtime):
     frame, mask = sky.view
     expected = int((frame["snr"] >= 8.0).sum())
     assert mask.sum() == expected and f"**{expected:,} rows in view**" in sky._table_title.object
-    assert (sky._table.value["snr"] >= 8.0).all()
+    assert len(sky._table.value) and (sky._table.value["snr"] >= 8.0).all()
     sky._range.event(x_range=(100.0, 200.0), y_range=(0.0, 60.0))
     _, boxed = sky.view
     inside = (frame["ra"] >= 100) & (frame["ra"] <= 200) & (frame["dec"] >= 0) & (frame["dec"] <= 60) & (frame["snr"] >= 8)
     assert boxed.sum() == inside.sum() < expected
     assert sky._csv().getvalue().count("\n") == min(int(inside.sum()), 100_000) + 1
+
+
+def test_table_is_paged_on_the_server_one_page_at_a_time(runtime):
+    from vizcache.viewer.skymap import PAGE_ROWS
+
+    sky = SkyMap(runtime=runtime, served=False)
+    sky.snr_range = (8.0, 60.0)
+    frame, mask = sky.view
+    rows = np.flatnonzero(mask)
+    assert len(sky._table.value) == PAGE_ROWS  # one page, not the rows in view
+    assert sky._pager.end == -(-len(rows) // PAGE_ROWS)
+    sky._next.clicks += 1
+    assert sky.page == 2 and list(sky._table.value["id"]) == list(frame["id"].iloc[rows[PAGE_ROWS:2 * PAGE_ROWS]])
+    sky._pager.value = sky._pager.end
+    assert 1 <= len(sky._table.value) <= PAGE_ROWS and sky._table.value["id"].iloc[-1] == frame["id"].iloc[rows[-1]]
+    sky.snr_range = (9.0, 60.0)  # a new view starts at its first page
+    assert sky.page == 1 and len(sky._table.value) == PAGE_ROWS
 
 
 def test_broken_catalog_is_reported_and_the_view_stays(runtime):
@@ -150,3 +168,18 @@ def test_catalog_choices_belong_to_each_instance(runtime, viewer_data, tmp_path)
     assert "PZWAV" in a.param.catalog.objects and "ONLY_HERE" not in a.param.catalog.objects
     assert "ONLY_HERE" in b.param.catalog.objects and "PZWAV" not in b.param.catalog.objects
     assert SkyMap.param.catalog.objects == []
+
+
+def test_monitor_separates_cache_owned_memory_from_the_rest_of_the_process(runtime):
+    from vizcache.viewer.monitor import MiB, CacheMonitor
+
+    SkyMap(runtime=runtime, served=False)  # a catalog in the cache
+    for _ in range(3):  # samples as the runtime's sampler thread takes them
+        runtime.rss_history.append((time.time(), runtime.cache.rss_unmetered(), runtime.cache.managed_bytes()))
+    monitor = CacheMonitor(runtime=runtime)
+    stats = runtime.cache.stats()
+    assert stats["managed_bytes"] > 0
+    assert abs(monitor._cache_mib.value - stats["managed_bytes"] / MiB) < 1
+    assert abs(monitor._cache_mib.value + monitor._rest_mib.value - stats["rss"] / MiB) < 50  # RSS moves between reads
+    data = monitor._rss_source.data
+    assert len(data["time"]) >= 2 and (data["rss"] > data["managed"]).all() and (data["managed"] > 0).any()

@@ -12,6 +12,7 @@ import panel as pn
 
 from ..catalogs.readers import CatalogError
 from ..config import ConfigError
+from ..memory import release_memory
 from .monitor import CacheMonitor
 from .reports import ReportList
 from .runtime import ViewerRuntime, runtime_from_environment
@@ -105,9 +106,17 @@ def create_app() -> pn.template.FastListTemplate:
                                        accent_base_color="#3f51b5", header_background="#3f51b5")
 
 
+def _session_ended(_context) -> None:
+    # A closed session's Bokeh models, plots and frames are cycles of objects: collect them now and
+    # hand the freed heap back to the OS, so sessions that come and go do not ratchet RSS up (the
+    # cache's RSS-threshold policy would otherwise evict shared catalogs to pay for dead sessions).
+    release_memory()
+
+
 def serve_page() -> None:
     """What a served script does per session: load Panel's extensions and mark this page servable."""
     pn.extension("tabulator", notifications=True, nthreads=4)
     page = create_app()
+    pn.state.on_session_destroyed(_session_ended)
     page.servable()
     pn.state.curdoc.title = html.unescape(page.title)  # the tab title is escaped by Bokeh's own page template

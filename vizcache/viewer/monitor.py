@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-import holoviews as hv
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
@@ -46,8 +46,11 @@ class CacheMonitor(pn.viewable.Viewer):
         self._rss = pn.indicators.Number(label="RSS MiB", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
         self._switch = pn.indicators.Number(label="last switch ms", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
         self._counts = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self._pipe = hv.streams.Pipe(data=self._rss_frame())
-        self._rss_plot = pn.pane.HoloViews(hv.DynamicMap(self._rss_curve, streams=[self._pipe]), sizing_mode="stretch_width", height=230)
+        self._cache_mib = pn.indicators.Number(label="cache-owned MiB", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
+        self._rest_mib = pn.indicators.Number(label="rest of process MiB", value=0, format="{value:,.0f}", font_size="22pt",
+                                              title_size="10pt")
+        self._rss_source, figure = self._rss_figure()
+        self._rss_plot = pn.pane.Bokeh(figure, sizing_mode="stretch_width", height=230)
         self._entries = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=180)
         self._log = pn.widgets.Tabulator(self._events, disabled=True, show_index=False, sizing_mode="stretch_width", height=220,
                                          pagination="local", page_size=8)
@@ -60,22 +63,31 @@ class CacheMonitor(pn.viewable.Viewer):
         if getattr(self, "_callback", None) is not None:
             self._callback.period = self.period
 
-    def _rss_frame(self) -> pd.DataFrame:
+    def _rss_samples(self) -> dict:
         since = time.time() - self.history_seconds
-        samples = [(t, rss) for t, rss in list(self.runtime.rss_history) if t >= since]
-        frame = pd.DataFrame(samples, columns=["time", "rss"])
-        frame["time"] = pd.to_datetime(frame["time"], unit="s")
-        frame["RSS MiB"] = frame.pop("rss") / MiB
-        return frame
+        samples = [sample for sample in list(self.runtime.rss_history) if sample[0] >= since]
+        times, rss, managed = (np.array(column, dtype=float) for column in zip(*samples)) if samples else ([], [], [])
+        return {"time": np.asarray(times) * 1e3, "rss": np.asarray(rss) / MiB, "managed": np.asarray(managed) / MiB}
 
-    def _rss_curve(self, data: pd.DataFrame):
+    def _rss_figure(self):
+        """RSS and the part of it the cache owns, over time, with the policy's limit and water marks.
+
+        A plain Bokeh figure whose data is replaced each refresh (a HoloViews plot cost every new
+        session ~100 ms of server time)."""
+        from bokeh.models import ColumnDataSource, Span
+        from bokeh.plotting import figure
+
+        source = ColumnDataSource(self._rss_samples())
+        plot = figure(height=220, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None, y_axis_label="MiB",
+                      title="process RSS (blue) and cache-owned memory (purple); limit (red), high (orange), low (green) water")
+        plot.title.text_font_size = "9pt"
+        plot.line("time", "rss", source=source, color="#1f77b4", line_width=2)
+        plot.line("time", "managed", source=source, color="#7b1fa2", line_width=2)
         policy = self.runtime.cache.policy
-        curve = hv.Curve(data, "time", "RSS MiB").opts(color="#1f77b4", line_width=2, framewise=True)  # axes follow new samples
-        lines = [hv.HLine(getattr(policy, attr) / MiB).opts(color=color, line_dash="dashed", line_width=1)
-                 for attr, color in (("limit_bytes", "red"), ("high_bytes", "orange"), ("low_bytes", "green"))
-                 if getattr(policy, attr, None)]
-        return hv.Overlay([curve, *lines]).opts(responsive=True, height=220, title="process RSS: limit (red), high (orange), low (green) water",
-                                                 toolbar=None, fontsize={"title": 10})
+        for attr, color in (("limit_bytes", "red"), ("high_bytes", "orange"), ("low_bytes", "green")):
+            if getattr(policy, attr, None):
+                plot.add_layout(Span(location=getattr(policy, attr) / MiB, dimension="width", line_color=color, line_dash="dashed"))
+        return source, plot
 
     def refresh(self) -> None:
         cache = self.runtime.cache
@@ -106,13 +118,19 @@ class CacheMonitor(pn.viewable.Viewer):
                                   "seconds": None if e.latency is None else round(e.latency, 3), "detail": e.detail} for e in reversed(new)])
             self._events = pd.concat([rows, self._events], ignore_index=True).head(self.max_events)
             self._log.value = self._events
-        self._pipe.send(self._rss_frame())
+        self._cache_mib.value = stats["managed_bytes"] / MiB
+        self._rest_mib.value = stats["unmanaged_bytes"] / MiB
+        samples = self._rss_samples()
+        # A raw Bokeh model changes only under its document's lock: from the refresh thread, on the next tick.
+        pn.state.execute(lambda: setattr(self._rss_source, "data", samples))
 
     def __panel__(self):
         return pn.Column(
             "### Cache monitor",
             self._policy,
             pn.Row(self._hit_ratio, self._rss, self._switch),
+            pn.Row(self._cache_mib, self._rest_mib),
+            "Sessions, libraries and anything else outside the cache count in the rest of the process, not in the cache.",
             self._counts,
             self._rss_plot,
             "**Entries** (most recently used first)",

@@ -63,7 +63,7 @@ class ViewerRuntime:
         self.base = config.base
         self.cache = Cache(config.policy, trace=config.trace)
         self.sources = {name: CatalogSource(spec) for name, spec in config.catalogs.items()}
-        self.rss_history: deque[tuple[float, int]] = deque(maxlen=1200)
+        self.rss_history: deque[tuple[float, int, int]] = deque(maxlen=1200)  # (time, RSS, bytes the cache owns)
         self.generation = GenerationStatus()
         self._keys: dict[str, tuple] = {}
         self._lock = threading.Lock()
@@ -72,7 +72,7 @@ class ViewerRuntime:
 
     def _sample_rss(self) -> None:
         while True:
-            self.rss_history.append((time.time(), self.cache.rss_unmetered()))
+            self.rss_history.append((time.time(), self.cache.rss_unmetered(), self.cache.managed_bytes()))
             time.sleep(self._sample_every)
 
     # -- data on disk ------------------------------------------------------------------
