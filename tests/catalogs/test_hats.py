@@ -312,3 +312,9 @@ def test_the_local_cluster_listens_on_localhost_only(hats_dir, tmp_path, monkeyp
     monkeypatch.setattr(Client, "__enter__", enter)
     partition_catalog(load_config(hats_dir / "c.toml").catalogs["MEMBERS"], tmp_path / "local", SMALL, progress=False)
     assert seen and set(seen) == {"127.0.0.1"}
+
+
+def test_a_hats_catalog_is_not_partitioned_again(hats_dir, tmp_path, capsys):
+    hats_source(hats_dir)  # writes h.toml, naming the HATS catalog MH
+    assert main(["partition", str(hats_dir / "h.toml"), "MH", "--out", str(tmp_path / "again")]) == 2
+    assert "catalog 'MH' is already a HATS catalog" in capsys.readouterr().err and not (tmp_path / "again").exists()

@@ -38,13 +38,14 @@ def _file_reader(spec: CatalogSpec, paths: list[Path], columns: list[str]):
     fmt = formats.pop()
     if fmt == "csv":
         return get_file_reader("csv", usecols=columns)
-    return get_file_reader("parquet" if fmt == "hats" else fmt, column_names=columns)
+    return get_file_reader(fmt, column_names=columns)
 
 
 def _input_files(source: CatalogSource) -> list[Path]:
-    if source.is_hats():  # re-partition a HATS catalog (say with another max_rows): its partition files
-        hats = source.open_hats()
-        return [hats.partition_file(p) for p in hats.partitions]
+    if source.is_hats():
+        # hats-import would carry the input's own _healpix_29 beside the one it adds, and fail late.
+        raise CatalogError(f"catalog {source.name!r} is already a HATS catalog; to partition it differently, "
+                           "partition the catalog it was made from")
     return resolve_files(source.spec)
 
 
