@@ -318,3 +318,14 @@ def test_a_hats_catalog_is_not_partitioned_again(hats_dir, tmp_path, capsys):
     hats_source(hats_dir)  # writes h.toml, naming the HATS catalog MH
     assert main(["partition", str(hats_dir / "h.toml"), "MH", "--out", str(tmp_path / "again")]) == 2
     assert "catalog 'MH' is already a HATS catalog" in capsys.readouterr().err and not (tmp_path / "again").exists()
+
+
+def test_partition_a_fits_catalog(small_set, tmp_path):
+    shutil.copy(small_set.files["both_fits"][0], tmp_path / "both.fits")
+    config = write_config(tmp_path / "c.toml", '[catalogs.B]\nfiles = "both.fits"\n[catalogs.BH]\nfiles = "bh"\nformat = "hats"\n')
+    cfg = load_config(config)
+    partition_catalog(cfg.catalogs["B"], tmp_path / "bh", PartitionSettings(max_rows=1_000, highest_order=6, threads=1), progress=False)
+    whole = CatalogSource(cfg.catalogs["B"]).load().data
+    hc = CatalogSource(cfg.catalogs["BH"]).open_hats()
+    parts = pd.concat([hc.load_partition(p) for p in hc.partitions])
+    assert hc.total_rows == len(whole) == len(parts) and sorted(parts["id"]) == sorted(whole["id"])
