@@ -1,0 +1,82 @@
+"""Reading and driving the sky map's Bokeh models from a playwright page (what a user's zoom does)."""
+
+import time
+
+# The sky map is the figure whose x range runs backwards (RA grows to the left).
+_FIGURE = """
+const doc = Bokeh.documents[0];
+let fig = null;
+for (const m of doc.all_models) if (m.constructor.__name__ === 'Figure' && m.x_range.start > m.x_range.end) fig = m;
+"""
+
+
+def set_view(page, ra: tuple[float, float], dec: tuple[float, float]) -> None:
+    """Zoom the map to an RA/Dec box, as a box zoom would (ranges, then the ranges-update event HoloViews listens to)."""
+    page.evaluate("(() => {" + _FIGURE + """
+fig.x_range.setv({start: %r, end: %r}); fig.y_range.setv({start: %r, end: %r});
+for (const v of Object.values(Bokeh.index)) { const pv = v.owner.find_one(fig); if (pv) { pv.trigger_ranges_update_event(); return; } }
+})()""" % (max(ra), min(ra), min(dec), max(dec)))
+
+
+def markers(page) -> dict:
+    """The marker layer's data (column -> list), empty when no markers are drawn."""
+    return page.evaluate("(() => {" + _FIGURE + """
+for (const r of fig.renderers) if (r.glyph && r.glyph.constructor.__name__ === 'Scatter') {
+  const out = {}; for (const [k, v] of Object.entries(r.data_source.data)) out[k] = Array.from(v); return out; }
+return {};})()""")
+
+
+def trigger_ranges_update(page) -> None:
+    page.evaluate("(() => {" + _FIGURE + """
+for (const v of Object.values(Bokeh.index)) { const pv = v.owner.find_one(fig); if (pv) { pv.trigger_ranges_update_event(); return; } }
+})()""")
+
+
+def wait_for_markers(page, predicate, timeout: float = 30.0) -> dict:
+    """The markers once ``predicate`` holds; the view's range event is sent again every few seconds
+    (one sent while the session's first render is still going out can be dropped)."""
+    deadline = time.time() + timeout
+    nudge = time.time() + 3
+    while time.time() < deadline:
+        data = markers(page)
+        if predicate(data):
+            return data
+        if time.time() > nudge:
+            trigger_ranges_update(page)
+            nudge = time.time() + 3
+        time.sleep(0.3)
+    raise AssertionError(f"markers never matched; last: { {k: v[:5] for k, v in data.items()} }")
+
+
+def colour_mapper(page) -> dict:
+    """The colour bar's mapper: its class, low and high."""
+    return page.evaluate("(() => {" + _FIGURE + """
+for (const m of doc.all_models) if (m.constructor.__name__ === 'ColorBar')
+  return {type: m.color_mapper.constructor.__name__, low: m.color_mapper.low, high: m.color_mapper.high};
+return null;})()""")
+
+
+def to_screen(page, x: float, y: float) -> tuple[float, float]:
+    """Page coordinates of the data point (x, y) on the map."""
+    return tuple(page.evaluate("(() => {" + _FIGURE + """
+for (const v of Object.values(Bokeh.index)) { const pv = v.owner.find_one(fig); if (pv) {
+  const r = pv.canvas_view.el.getBoundingClientRect();
+  return [r.left + pv.frame.x_scale.compute(%r), r.top + pv.frame.y_scale.compute(%r)]; } }
+return null;})()""" % (x, y)))
+
+
+def tooltip_texts(page) -> list[str]:
+    """The text of every Bokeh tooltip on the page (they live in shadow roots)."""
+    return [t.evaluate("e => Array.from(e.shadowRoot.querySelectorAll('div')).map(d => d.innerText).join('|')")
+            for t in page.locator(".bk-Tooltip").all()]
+
+
+def wait_for_tooltip(page, containing: str, timeout: float = 10.0) -> str:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        texts = tooltip_texts(page)
+        hit = next((t for t in texts if containing in t), None)
+        if hit is not None:
+            return hit
+        time.sleep(0.2)
+    raise AssertionError(f"no tooltip with {containing!r}; tooltips: {texts}")

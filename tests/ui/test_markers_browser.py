@@ -1,0 +1,47 @@
+"""Zoomed in, every cluster in view is a marker the user can point at, with a hover naming it."""
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vizcache.catalogs.schema import EUCLID_COLUMNS
+
+from .bokeh_map import colour_mapper, set_view, to_screen, tooltip_texts, wait_for_markers, wait_for_tooltip
+
+pytestmark = pytest.mark.ui
+CANONICAL = {source: canonical for canonical, source in EUCLID_COLUMNS["clusters"].items()}
+
+
+def open_map(page, url):
+    page.goto(url)
+    page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
+    time.sleep(2)
+
+
+@pytest.mark.parametrize("scaling", ["log", "linear", "eq_hist"])
+def test_fine_zoom_shows_every_cluster_as_a_marker_with_a_colour_bar(viewer_data, served_viewer, page, scaling):
+    both = pd.read_parquet(Path(viewer_data) / "data" / "small" / "both.parquet").rename(columns=CANONICAL)
+    target = both.loc[both["snr"].idxmax()]
+    ra, dec = float(target["ra"]), float(target["dec"])
+    box = (ra - 0.4, ra + 0.4), (dec - 0.25, dec + 0.25)
+    inside = both[both["ra"].between(*box[0]) & both["dec"].between(*box[1])]
+    open_map(page, served_viewer)
+    if scaling != "log":
+        page.locator("select:has(option:text-is('eq_hist'))").select_option(scaling)
+    set_view(page, *box)
+    data = wait_for_markers(page, lambda d: len(d.get("object", [])) == len(inside))
+    assert sorted(data["object"]) == sorted(f"id {i}" for i in inside["id"])
+    # The hover's fields are the cluster's own, as text: no pixel centres, no aggregation names.
+    assert set(data) == {"ra", "dec", "object", "RA", "Dec", "z", "SNR", "richness", "more"}
+    top = data["object"].index(f"id {int(target['id'])}")
+    assert data["SNR"][top] == f"{target['snr']:.2f}" and float(data["RA"][top].split("°")[0]) == pytest.approx(ra, abs=2e-5)
+    page.mouse.move(*to_screen(page, data["ra"][top], data["dec"][top]))
+    text = wait_for_tooltip(page, "object:")
+    assert f"id {int(target['id'])}" in text and f"{target['snr']:.2f}" in text, text
+    every = " ".join(tooltip_texts(page))
+    assert "Count" not in every and "Selector" not in every and "x_allsky" not in every, every
+    mapper = colour_mapper(page)
+    assert mapper["low"] < mapper["high"]
+    assert mapper["type"] != "LogColorMapper" or mapper["low"] > 0, mapper  # a log colour bar from 0 has no ticks
