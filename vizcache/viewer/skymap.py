@@ -39,12 +39,41 @@ EXTENTS = {"ra": (0.0, 360.0), "dec": (-90.0, 90.0), "x_allsky": (-2.0 * 2**0.5,
 LABELS = {"ra": "RA [deg]", "dec": "Dec [deg]", "x_allsky": "Hammer-Aitoff x (RA increases to the left)", "y_allsky": "Hammer-Aitoff y"}
 HOVER = ("id", "z", "snr")
 TABLE_COLUMNS = ("id", "ra", "dec", "z", "z_err", "snr", "richness", "det_code", "cross_id", "cluster_id", "z_phot", "pmem")
-TABLE_MAX_ROWS = 100_000
+TABLE_MAX_ROWS = 100_000  # rows a CSV download holds at most
+PAGE_ROWS = 12
 WIDTH, HEIGHT = 900, 450
 
 
 def _is_dask(frame) -> bool:
     return type(frame).__module__.startswith("dask")
+
+
+class _Histogram:
+    """A histogram of one column of the rows in view, as a Bokeh figure whose bars are replaced in place."""
+
+    def __init__(self, columns: tuple[str, ...], label: str, bins: int = 40) -> None:
+        from bokeh.models import ColumnDataSource, HoverTool
+        from bokeh.plotting import figure
+
+        self.columns, self.label, self.bins = columns, label, bins
+        self.source = ColumnDataSource({"left": [], "right": [], "count": []})
+        self.figure = figure(height=200, sizing_mode="stretch_width", toolbar_location=None, x_axis_label=label, y_axis_label="rows in view")
+        self.figure.quad(left="left", right="right", bottom=0, top="count", source=self.source, color="#3f51b5", line_color=None)
+        self.figure.add_tools(HoverTool(tooltips=[(label, "@left{0.00} – @right{0.00}"), ("rows", "@count")]))
+        self.figure.title.text_font_size = "10pt"
+
+    def show(self, frame, mask) -> None:
+        column = next((c for c in self.columns if frame is not None and c in frame.columns), None)
+        if column is None:
+            self.source.data = {"left": [], "right": [], "count": []}
+            self.figure.title.text = f"{self.label}: " + ("out-of-core (Dask) catalog" if frame is None else f"no {self.label} column in this catalog")
+            return
+        values = frame[column].to_numpy()
+        values = values[mask] if mask is not None else values
+        values = values[np.isfinite(values)]
+        counts, edges = np.histogram(values, bins=self.bins) if len(values) else (np.zeros(self.bins), np.linspace(0, 1, self.bins + 1))
+        self.source.data = {"left": edges[:-1], "right": edges[1:], "count": counts}
+        self.figure.title.text = f"{self.label} of {len(values):,} rows in view"
 
 
 class SkyMap(pn.viewable.Viewer):
@@ -71,6 +100,7 @@ class SkyMap(pn.viewable.Viewer):
     frame_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `frame` changes.")
     members_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `members_frame` changes.")
     view_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `view` changes.")
+    page = param.Integer(default=1, bounds=(1, None), precedence=-1, doc="Page of the table of rows in view (1 = first).")
     aggregation = param.Selector(default="count", objects=["count", "mean"], precedence=-1, doc="Datashader reduction for color_by.")
 
     def __init__(self, runtime: ViewerRuntime, notify=None, served: bool | None = None, **params) -> None:
@@ -86,14 +116,14 @@ class SkyMap(pn.viewable.Viewer):
         self.members_frame = None  # the member overlay's rows, when shown
         self.view = None  # (frame, boolean mask or None): rows in view and passing the filters
         self._switch_started: float | None = None
+        self._view_pending = False
         super().__init__(**params)
         self.param.catalog.objects = names  # this instance's copy: another config may have other catalogs
         self._build()
         with param.parameterized.discard_events(self):
             self.catalog = catalog
         self._switch()
-        self._update_view()
-        self._fill_table()
+        self._schedule_view_update()
 
     # -- loading through the cache ---------------------------------------------------
 
@@ -216,8 +246,8 @@ class SkyMap(pn.viewable.Viewer):
         p, projection = self.param, self.projection
         points = hv.DynamicMap(pn.bind(self._points, p.frame_version, p.snr_range, p.z_range, projection, p.aggregation))
         selector = pn.bind(self._selector, p.frame_version)
-        shaded = spread(rasterize(points, aggregator=p.aggregation, selector=selector, width=WIDTH, height=HEIGHT))
-        shaded = shaded.apply(colour_limits).apply(raster_hover).apply(self._rendered)
+        rasterized = rasterize(points, aggregator=p.aggregation, selector=selector, width=WIDTH, height=HEIGHT)
+        shaded = spread(rasterized).apply(colour_limits).apply(raster_hover).apply(self._rendered)
         catalog_layer = shaded.apply.opts(cmap=p.cmap, alpha=p.opacity, cnorm=pn.bind(self._cnorm, p.color_scaling, p.frame_version),
                                           colorbar=True, tools=["hover"],
                                           invert_xaxis=projection == "RA/Dec")
@@ -225,7 +255,9 @@ class SkyMap(pn.viewable.Viewer):
         member_layer = rasterize(members, width=WIDTH, height=HEIGHT).opts(cmap="gray", cnorm="eq_hist", alpha=0.6)
         if getattr(self, "_range", None) is not None:
             self._range.param.unwatch(self._range_watcher)
-        self._range = hv.streams.RangeXY(source=points)
+        # The view's ranges are the ones rasterize already follows: a stream of our own on the points
+        # would make HoloViews render every new session's map twice.
+        self._range = next(stream for stream in rasterized.streams if isinstance(stream, hv.streams.RangeXY))
         self._range_watcher = self._range.param.watch(self._schedule_view_update, ["x_range", "y_range"])
         markers = hv.DynamicMap(pn.bind(self._marker_points, p.view_version, projection))
         return (member_layer * catalog_layer * markers).opts(responsive=True, min_height=420, active_tools=["wheel_zoom"])
@@ -237,14 +269,25 @@ class SkyMap(pn.viewable.Viewer):
     def _build(self) -> None:
         p = self.param
         self._range = None
-        self._map = pn.pane.HoloViews(self._overlay(), sizing_mode="stretch_both", min_height=420, linked_axes=False)
+        self._map = pn.pane.HoloViews(self._overlay(), sizing_mode="stretch_both", min_height=420, linked_axes=False,
+                                      css_classes=["vizcache-skymap"])  # how tests and benchmarks find the map
         self.param.watch(self._schedule_view_update, ["frame_version", "snr_range", "z_range", "projection"])
-        self._histograms = pn.Row(
-            *(pn.pane.HoloViews(pn.bind(self._histogram, p.view_version, columns, label), sizing_mode="stretch_width", height=210)
-              for columns, label in ((("z", "z_phot"), "redshift"), (("snr",), "SNR"))),
-            sizing_mode="stretch_width")
-        self._table = pn.widgets.Tabulator(pagination="remote", page_size=12, disabled=True, show_index=False,
-                                           sizing_mode="stretch_width", height=420)
+        # Plain Bokeh figures whose data is replaced in place: a HoloViews plot per histogram cost
+        # every new session ~100 ms of server time, and every view change a new plot.
+        self._histogram_plots = [_Histogram(columns, label) for columns, label in ((("z", "z_phot"), "redshift"), (("snr",), "SNR"))]
+        self._histograms = pn.Row(*(pn.pane.Bokeh(h.figure, sizing_mode="stretch_width", height=210) for h in self._histogram_plots),
+                                  sizing_mode="stretch_width")
+        self.param.watch(self._fill_histograms, "view_version")
+        # The table holds one page: the server slices the view, so a session never copies (or sends)
+        # the rows in view, however many there are.
+        self._table = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=400)
+        self._pager = pn.widgets.IntInput(name="page", value=1, start=1, end=1, width=110)
+        self._pager.link(self, value="page")
+        self._previous = pn.widgets.Button(name="◀", width=40, margin=(23, 2, 5, 5))
+        self._next = pn.widgets.Button(name="▶", width=40, margin=(23, 5, 5, 2))
+        self._previous.on_click(lambda _: setattr(self._pager, "value", max(1, self._pager.value - 1)))
+        self._next.on_click(lambda _: setattr(self._pager, "value", min(self._pager.end, self._pager.value + 1)))
+        self.param.watch(self._show_page, "page")
         self._table_title = pn.pane.Markdown("", margin=(0, 10))
         self._failure = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.param.watch(self._fill_table, "view_version")
@@ -254,11 +297,17 @@ class SkyMap(pn.viewable.Viewer):
     # -- what is in view -------------------------------------------------------------
 
     def _schedule_view_update(self, *_events) -> None:
-        # Served, the map's new image goes out first; histograms and table follow a tick later.
-        if self._served:
-            pn.state.execute(self._update_view, schedule=True)
-        else:
+        # Served, the map's new image goes out first; histograms and table follow a tick later, once
+        # for however many changes (a switch moves the frame and the ranges together).
+        if not self._served:
             self._update_view()
+        elif not self._view_pending:
+            self._view_pending = True
+            pn.state.execute(self._scheduled_view_update, schedule=True)
+
+    def _scheduled_view_update(self) -> None:
+        self._view_pending = False
+        self._update_view()
 
     def _update_view(self, *_events) -> None:
         frame = self.frame
@@ -276,37 +325,52 @@ class SkyMap(pn.viewable.Viewer):
         self.view = (frame, None if mask is None else mask.to_numpy())
         self.view_version += 1
 
-    def _histogram(self, version, columns: tuple[str, ...], label: str):
+    def _fill_histograms(self, *_events) -> None:
         frame, mask = self.view if self.view is not None else (None, None)
-        column = next((c for c in columns if frame is not None and c in frame.columns), None)
-        if column is None:
-            reason = "out-of-core (Dask) catalog" if frame is None else f"no {label} column in this catalog"
-            return hv.Div(f"<p style='color:#666'>{label}: {reason}</p>").opts(height=200)
-        values = frame[column].to_numpy()
-        values = values[mask] if mask is not None else values
-        values = values[np.isfinite(values)]
-        counts, edges = np.histogram(values, bins=40) if len(values) else (np.zeros(40), np.linspace(0, 1, 41))
-        return hv.Histogram((edges, counts), kdims=[label], vdims=["rows in view"]).opts(
-            responsive=True, height=200, color="#3f51b5", line_color=None, tools=["hover"], toolbar=None,
-            title=f"{label} of {len(values):,} rows in view", fontsize={"title": 10})
+        for histogram in self._histogram_plots:
+            # Raw Bokeh models change only under their document's lock: from a thread, on the next tick.
+            pn.state.execute(lambda histogram=histogram: histogram.show(frame, mask))
+
+    def _rows_in_view(self) -> np.ndarray | None:
+        """Positions of the rows in view (all of them when nothing narrows the view); None without a table."""
+        if self.view is None:
+            return None
+        frame, mask = self.view
+        return np.arange(len(frame)) if mask is None else np.flatnonzero(mask)
 
     def _fill_table(self, *_events) -> None:
         view = self.view
         if view is None:
             self._table.value = pd.DataFrame()
             self._table_title.object = "Out-of-core (Dask) catalog: no table."
+            self._pager.end = 1
             return
         frame, mask = view
         count = len(frame) if mask is None else int(mask.sum())
-        rows = np.arange(min(len(frame), TABLE_MAX_ROWS)) if mask is None else np.flatnonzero(mask)[:TABLE_MAX_ROWS]
+        self._table_title.object = f"**{count:,} rows in view**"
+        pages = max(1, -(-count // PAGE_ROWS))
+        self._pager.end = pages
+        if self._pager.value != 1:
+            self._pager.value = 1  # shows page 1 through the link
+        else:
+            self._show_page()
+
+    def _show_page(self, *_events) -> None:
+        rows = self._rows_in_view()
+        if rows is None:
+            return
+        frame = self.view[0]
+        start = (self.page - 1) * PAGE_ROWS
         columns = [c for c in TABLE_COLUMNS if c in frame.columns]
-        self._table.value = frame.iloc[rows][columns].reset_index(drop=True)
-        more = f" (first {TABLE_MAX_ROWS:,} of {count:,})" if count > TABLE_MAX_ROWS else ""
-        self._table_title.object = f"**{count:,} rows in view**{more}"
+        self._table.value = frame.iloc[rows[start:start + PAGE_ROWS]][columns].reset_index(drop=True)
 
     def _csv(self) -> io.StringIO:
+        """The rows in view (the first TABLE_MAX_ROWS), cut from the catalog only when asked for."""
         buffer = io.StringIO()
-        self._table.value.to_csv(buffer, index=False)
+        rows = self._rows_in_view()
+        if rows is not None:
+            frame = self.view[0]
+            frame.iloc[rows[:TABLE_MAX_ROWS]][[c for c in TABLE_COLUMNS if c in frame.columns]].to_csv(buffer, index=False)
         buffer.seek(0)
         return buffer
 
@@ -324,7 +388,8 @@ class SkyMap(pn.viewable.Viewer):
             self._failure,
             self._map,
             self._histograms,
-            pn.Row(self._table_title, pn.layout.HSpacer(), self._download, sizing_mode="stretch_width"),
+            pn.Row(self._table_title, pn.layout.HSpacer(), self._previous, self._pager, self._next, self._download,
+                   sizing_mode="stretch_width"),
             self._table,
             sizing_mode="stretch_both",
         )
