@@ -18,7 +18,7 @@ from typing import Any
 
 from .catalogs.generate import PRESETS
 from .catalogs.readers import READERS, required_missing
-from .catalogs.schema import EUCLID_COLUMNS, KINDS
+from .catalogs.schema import EUCLID_COLUMNS, KINDS, TEXT_COLUMNS
 from .catalogs.source import BACKENDS, CatalogSpec
 from .policies import CachePolicy, RSSThresholdLRU, available_policies
 from .policies.base import allowed_values
@@ -82,7 +82,7 @@ def policy_from_config(path: str | Path) -> CachePolicy:
 
 # -- the whole file: policy, data folders, catalogs, viewer, trace -----------------------------
 
-CATALOG_KEYS = ("files", "kind", "columns", "missing", "float64", "format", "backend", "scheduler")
+CATALOG_KEYS = ("files", "kind", "columns", "missing", "float64", "format", "backend", "scheduler", "extra")
 SECTIONS = ("policy", "data", "catalogs", "viewer", "trace")
 
 
@@ -122,10 +122,10 @@ def _catalog_spec(name: str, table: Any, base: Path, folders: tuple[Path, ...], 
     if kind not in KINDS:
         raise ConfigError(f"{source}: {where} kind = {kind!r} is not allowed: use one of {', '.join(map(repr, KINDS))}")
     columns = _expect(table.get("columns", {}), dict, source, f"{where} columns", "a table of canonical = \"SOURCE_COLUMN\"")
-    known = set(EUCLID_COLUMNS[kind])
+    known = set(EUCLID_COLUMNS[kind]) | set(TEXT_COLUMNS)
     for canonical, column in columns.items():
         if canonical not in known:
-            raise ConfigError(f"{source}: {where} columns: unknown canonical column {canonical!r} for {kind}; allowed: {', '.join(EUCLID_COLUMNS[kind])}")
+            raise ConfigError(f"{source}: {where} columns: unknown canonical column {canonical!r} for {kind}; allowed: {', '.join([*EUCLID_COLUMNS[kind], *TEXT_COLUMNS])}")
         _expect(column, str, source, f"{where} columns.{canonical}", "a source column name (a string)")
     missing_required = required_missing(columns) if columns else []
     if missing_required:
@@ -154,7 +154,13 @@ def _catalog_spec(name: str, table: Any, base: Path, folders: tuple[Path, ...], 
         real = Path(f).resolve() if not glob.has_magic(f) else Path(f).parent.resolve()
         if not any(real == d or d in real.parents for d in folders):
             raise ConfigError(f"{source}: {where} file {f} is outside the data folders ({', '.join(map(str, folders))}); add its folder to [data] folders")
-    return CatalogSpec(name, kind, resolved, folders, dict(columns), sentinels, frozenset(float64), fmt, backend, scheduler)
+    extra = table.get("extra", [])
+    if isinstance(extra, str):
+        extra = [extra]
+    if not isinstance(extra, list) or not all(isinstance(c, str) and c for c in extra) or set(extra) & (known | {"x_allsky", "y_allsky"}):
+        raise ConfigError(f"{source}: {where} extra = {table.get('extra')!r} is not allowed: use a list of source column names to show "
+                          f"as they are (not named like a canonical column: {', '.join(sorted(known))})")
+    return CatalogSpec(name, kind, resolved, folders, dict(columns), sentinels, frozenset(float64), fmt, backend, scheduler, tuple(extra))
 
 
 VIEWER_KEYS = {"title": "the page title", "catalog": "the catalog shown first", "members": "the members catalog the toggle overlays",

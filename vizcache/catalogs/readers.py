@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .projections import hammer_aitoff, wrap_ra
-from .schema import IDENTIFIER_COLUMNS, REQUIRED
+from .schema import IDENTIFIER_COLUMNS, REQUIRED, TEXT_COLUMNS
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".fits": "fits", ".fit": "fits", ".fits.gz": "fits", ".csv": "csv"}
 
@@ -118,12 +118,27 @@ def read_source_file(path: Path, fmt: str, columns: list[str]) -> pd.DataFrame:
     return READERS[fmt](path, columns)
 
 
+def _text(values: pd.Series) -> np.ndarray:
+    """Text as Python strings, stripped (FITS pads with blanks; bytes are decoded)."""
+    return np.array([(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)).strip() for v in values], dtype=object)
+
+
 def normalise(frame: pd.DataFrame, mapping: dict[str, str], missing: dict[str, list[float]], float64: set[str],
-              source: str, report: ReadReport) -> pd.DataFrame:
-    """Rename to canonical columns, apply sentinels, fix dtypes, drop bad coordinates (counted)."""
+              source: str, report: ReadReport, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Rename to canonical columns, apply sentinels, fix dtypes, drop bad coordinates (counted).
+
+    ``extra`` source columns are kept under their own names: numbers as float64, anything else as text.
+    """
     out = {}
+    for column in extra:
+        values = frame[column]
+        numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+        out[column] = values.to_numpy(dtype=np.float64, na_value=np.nan) if numeric else _text(values)
     for canonical, column in mapping.items():
         values = frame[column]
+        if canonical in TEXT_COLUMNS:
+            out[canonical] = _text(values)
+            continue
         if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
             raise CatalogError(f"{source}: column {column!r} (mapped to {canonical!r}) is not numeric (dtype {values.dtype})")
         array = values.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -31,6 +31,8 @@ EUCLID_COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 
+#: canonical columns of text, for any kind: a cluster's name (PSZ2 ``NAME``), mapped like the others
+TEXT_COLUMNS = ("name",)
 #: every catalog needs sky positions; the rest are optional
 REQUIRED = ("ra", "dec")
 #: identifiers: int64, or float64 when they hold NaN (cross_id: NaN means "no match");

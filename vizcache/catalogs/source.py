@@ -37,6 +37,7 @@ class CatalogSpec:
     format: str | None = None
     backend: str = "pandas"
     scheduler: str | None = None
+    extra: tuple[str, ...] = ()  # source columns kept as they are, for the table and the hover
 
     def mapping(self) -> dict[str, str]:
         return dict(self.columns) if self.columns else dict(EUCLID_COLUMNS[self.kind])
@@ -192,8 +193,8 @@ class CatalogSource:
             frames = []
             for path in paths:
                 fmt = spec.format or detect_format(path)
-                raw = read_source_file(path, fmt, list(dict.fromkeys(mapping.values())))
-                frames.append(normalise(raw, mapping, spec.missing, spec.float64, str(path), report))
+                raw = read_source_file(path, fmt, list(dict.fromkeys([*mapping.values(), *spec.extra])))
+                frames.append(normalise(raw, mapping, spec.missing, spec.float64, str(path), report, spec.extra))
                 del raw
             data = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
             if data.empty:
