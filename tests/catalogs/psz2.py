@@ -21,7 +21,7 @@ def write_psz2(path, n: int = 60, seed: int = 3):
     dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
     ra[0], dec[0] = 104.6298, -55.9469  # the Bullet cluster
     z = rng.uniform(0.05, 0.8, n)
-    z[0] = 0.2965
+    z[0] = 0.296
     z[1::3] = -1.0
     snr = rng.uniform(4.5, 30, n)
     snr[0] = 28.4

@@ -80,3 +80,14 @@ def wait_for_tooltip(page, containing: str, timeout: float = 10.0) -> str:
             return hit
         time.sleep(0.2)
     raise AssertionError(f"no tooltip with {containing!r}; tooltips: {texts}")
+
+
+def view_ranges(page) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The map's (x start, x end), (y start, y end) in the browser."""
+    return tuple(map(tuple, page.evaluate("(() => {" + _FIGURE + "return [[fig.x_range.start, fig.x_range.end], [fig.y_range.start, fig.y_range.end]];})()")))
+
+
+def readout(page) -> str:
+    """The cursor readout written on the map."""
+    return page.evaluate("(() => {" + _FIGURE + """
+for (const r of fig.center) if (r.name === 'cursor-readout') return r.text; return null;})()""")

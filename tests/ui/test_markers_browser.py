@@ -15,7 +15,7 @@ CANONICAL = {source: canonical for canonical, source in EUCLID_COLUMNS["clusters
 
 
 def open_map(page, url):
-    page.goto(url)
+    page.goto(url, timeout=120_000)
     page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
     time.sleep(2)
 

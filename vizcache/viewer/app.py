@@ -13,6 +13,7 @@ import panel as pn
 from ..catalogs.readers import CatalogError
 from ..config import ConfigError
 from ..memory import release_memory
+from .find import Finder
 from .monitor import CacheMonitor
 from .reports import ReportList
 from .runtime import ViewerRuntime, runtime_from_environment
@@ -58,7 +59,7 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     skymap.param.watch(lambda event: setattr(monitor, "last_switch_seconds", event.new), "last_switch_seconds")
     folder = runtime.config.viewer.get("reports")
     reports = ReportList(folder=(runtime.base / folder).resolve() if folder else None)
-    sidebar[:] = [skymap.controls(), pn.layout.Divider(), "### Comparison reports", reports]
+    sidebar[:] = [Finder(skymap=skymap), skymap.controls(), pn.layout.Divider(), "### Comparison reports", reports]
     main[:] = [pn.Row(pn.Column(skymap, sizing_mode="stretch_both"), pn.Column(monitor, width=430), sizing_mode="stretch_both")]
     for name, reason in runtime.missing_catalogs().items():
         pn.state.onload(lambda reason=reason, name=name: _notify_error(f"Catalog {name!r} is unavailable: {reason}"))

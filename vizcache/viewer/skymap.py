@@ -19,6 +19,7 @@ import param
 from holoviews.operation.datashader import rasterize
 
 from .hats_layer import DENSITY, HatsLayer
+from .find import cursor_readout
 from .markers import colour_limits, marker_points, raster_hover, spread
 from .runtime import ViewerRuntime
 from .text import as_markdown
@@ -260,7 +261,8 @@ class SkyMap(pn.viewable.Viewer):
         self._range = next(stream for stream in rasterized.streams if isinstance(stream, hv.streams.RangeXY))
         self._range_watcher = self._range.param.watch(self._schedule_view_update, ["x_range", "y_range"])
         markers = hv.DynamicMap(pn.bind(self._marker_points, p.view_version, projection))
-        return (member_layer * catalog_layer * markers).opts(responsive=True, min_height=420, active_tools=["wheel_zoom"])
+        return (member_layer * catalog_layer * markers).opts(responsive=True, min_height=420, active_tools=["wheel_zoom"],
+                                                             hooks=[cursor_readout(projection == "all-sky")])
 
     @param.depends("projection", watch=True)
     def _reproject(self) -> None:
