@@ -329,3 +329,17 @@ def test_partition_a_fits_catalog(small_set, tmp_path):
     hc = CatalogSource(cfg.catalogs["BH"]).open_hats()
     parts = pd.concat([hc.load_partition(p) for p in hc.partitions])
     assert hc.total_rows == len(whole) == len(parts) and sorted(parts["id"]) == sorted(whole["id"])
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_rows_without_valid_coordinates_are_left_out(tmp_path, fmt):
+    rng = np.random.default_rng(2)
+    n = 2000
+    frame = pd.DataFrame({"RA": rng.uniform(0, 360, n), "DEC": rng.uniform(-80, 80, n)})
+    frame.loc[:9, "RA"] = np.nan
+    frame.loc[10:14, "DEC"] = 95.0
+    frame.to_parquet(tmp_path / "t.parquet") if fmt == "parquet" else frame.to_csv(tmp_path / "t.csv", index=False)
+    config = write_config(tmp_path / "c.toml", f'[catalogs.T]\nfiles = "t.{fmt}"\ncolumns = {{ ra = "RA", dec = "DEC" }}\n')
+    spec = load_config(config).catalogs["T"]
+    out = partition_catalog(spec, tmp_path / "th", PartitionSettings(max_rows=500, highest_order=6, threads=1), progress=False)
+    assert hats.read_hats(out).catalog_info.total_rows == len(CatalogSource(spec).load()) == n - 15  # as the readers load it

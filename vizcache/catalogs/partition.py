@@ -12,6 +12,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from hats_import.catalog.file_readers.input_reader import InputReader
+
 from .readers import CatalogError, detect_format
 from .source import CatalogSource, CatalogSpec, resolve_files
 
@@ -29,6 +34,30 @@ class PartitionSettings:
     chunk_rows: int = 500_000  # rows read at a time from each input file
 
 
+class ValidCoordinates(InputReader):
+    """A hats-import reader that leaves out rows with missing or impossible coordinates.
+
+    hats-import bins a NaN position into some pixel all the same; vizcache's readers drop those
+    rows (and count them), so the HATS catalog holds the rows the other formats would load.
+    Chunks come as pyarrow Tables or pandas DataFrames, depending on the inner reader.
+    """
+
+    def __init__(self, inner, ra: str, dec: str) -> None:
+        self.inner, self.ra, self.dec = inner, ra, dec
+
+    def read(self, input_file, read_columns=None):
+        for chunk in self.inner.read(input_file, read_columns=read_columns):
+            ra = np.asarray(chunk[self.ra], dtype=np.float64)
+            dec = np.asarray(chunk[self.dec], dtype=np.float64)
+            keep = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
+            if keep.all():
+                yield chunk
+            elif isinstance(chunk, pd.DataFrame):
+                yield chunk[keep].reset_index(drop=True)
+            else:
+                yield chunk.filter(pa.array(keep))
+
+
 def _file_reader(spec: CatalogSpec, paths: list[Path], columns: list[str]):
     from hats_import.catalog.file_readers import get_file_reader
 
@@ -36,9 +65,9 @@ def _file_reader(spec: CatalogSpec, paths: list[Path], columns: list[str]):
     if len(formats) != 1:
         raise CatalogError(f"catalog {spec.name!r}: its files mix formats ({', '.join(sorted(formats))}); hats-import reads one format per catalog")
     fmt = formats.pop()
-    if fmt == "csv":
-        return get_file_reader("csv", usecols=columns)
-    return get_file_reader(fmt, column_names=columns)
+    mapping = spec.mapping()
+    inner = get_file_reader("csv", usecols=columns) if fmt == "csv" else get_file_reader(fmt, column_names=columns)
+    return ValidCoordinates(inner, mapping["ra"], mapping["dec"])
 
 
 def _input_files(source: CatalogSource) -> list[Path]:
