@@ -18,10 +18,11 @@ import panel as pn
 import param
 from holoviews.operation.datashader import rasterize
 
-from .hats_layer import DENSITY, HatsLayer
 from .find import cursor_readout
+from .hats_layer import DENSITY, HatsLayer
 from .markers import colour_limits, marker_points, raster_hover, spread
 from .runtime import ViewerRuntime
+from .table_rows import CSV_MAX_ROWS, TABLE_FORMATTERS, RowOrder, for_display, table_columns
 from .text import as_markdown
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ PROJECTIONS = {"RA/Dec": ("ra", "dec"), "all-sky": ("x_allsky", "y_allsky")}
 EXTENTS = {"ra": (0.0, 360.0), "dec": (-90.0, 90.0), "x_allsky": (-2.0 * 2**0.5, 2.0 * 2**0.5), "y_allsky": (-(2**0.5), 2**0.5)}
 LABELS = {"ra": "RA [deg]", "dec": "Dec [deg]", "x_allsky": "Hammer-Aitoff x (RA increases to the left)", "y_allsky": "Hammer-Aitoff y"}
 HOVER = ("id", "z", "snr")
-TABLE_COLUMNS = ("id", "ra", "dec", "z", "z_err", "snr", "richness", "det_code", "cross_id", "cluster_id", "z_phot", "pmem")
-TABLE_MAX_ROWS = 100_000  # rows a CSV download holds at most
 PAGE_ROWS = 12
 WIDTH, HEIGHT = 900, 450
 
@@ -282,7 +281,10 @@ class SkyMap(pn.viewable.Viewer):
         self.param.watch(self._fill_histograms, "view_version")
         # The table holds one page: the server slices the view, so a session never copies (or sends)
         # the rows in view, however many there are.
-        self._table = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=400)
+        self._table = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=400,
+                                           formatters=TABLE_FORMATTERS)
+        self._order = RowOrder()
+        self._table.param.watch(self._show_page, "sorters")
         self._pager = pn.widgets.IntInput(name="page", value=1, start=1, end=1, width=110)
         self._pager.link(self, value="page")
         self._previous = pn.widgets.Button(name="◀", width=40, margin=(23, 2, 5, 5))
@@ -333,13 +335,6 @@ class SkyMap(pn.viewable.Viewer):
             # Raw Bokeh models change only under their document's lock: from a thread, on the next tick.
             pn.state.execute(lambda histogram=histogram: histogram.show(frame, mask))
 
-    def _rows_in_view(self) -> np.ndarray | None:
-        """Positions of the rows in view (all of them when nothing narrows the view); None without a table."""
-        if self.view is None:
-            return None
-        frame, mask = self.view
-        return np.arange(len(frame)) if mask is None else np.flatnonzero(mask)
-
     def _fill_table(self, *_events) -> None:
         view = self.view
         if view is None:
@@ -350,6 +345,8 @@ class SkyMap(pn.viewable.Viewer):
         frame, mask = view
         count = len(frame) if mask is None else int(mask.sum())
         self._table_title.object = f"**{count:,} rows in view**"
+        held = "all rows in view" if count <= CSV_MAX_ROWS else f"first {CSV_MAX_ROWS:,} of {count:,} rows"
+        self._download.label = f"Download CSV ({held}, in the table's order)"
         pages = max(1, -(-count // PAGE_ROWS))
         self._pager.end = pages
         if self._pager.value != 1:
@@ -358,21 +355,21 @@ class SkyMap(pn.viewable.Viewer):
             self._show_page()
 
     def _show_page(self, *_events) -> None:
-        rows = self._rows_in_view()
+        # Sorting by a header sorts every row in view here (once per view and sort), not just the page.
+        rows = self._order(self.view, self.view_version, self._table.sorters)
         if rows is None:
             return
         frame = self.view[0]
         start = (self.page - 1) * PAGE_ROWS
-        columns = [c for c in TABLE_COLUMNS if c in frame.columns]
-        self._table.value = frame.iloc[rows[start:start + PAGE_ROWS]][columns].reset_index(drop=True)
+        self._table.value = for_display(frame.iloc[rows[start:start + PAGE_ROWS]][table_columns(frame)]).reset_index(drop=True)
 
     def _csv(self) -> io.StringIO:
-        """The rows in view (the first TABLE_MAX_ROWS), cut from the catalog only when asked for."""
+        """The rows in view in the table's order (at most CSV_MAX_ROWS), cut from the catalog only when asked for."""
         buffer = io.StringIO()
-        rows = self._rows_in_view()
+        rows = self._order(self.view, self.view_version, self._table.sorters)
         if rows is not None:
             frame = self.view[0]
-            frame.iloc[rows[:TABLE_MAX_ROWS]][[c for c in TABLE_COLUMNS if c in frame.columns]].to_csv(buffer, index=False)
+            for_display(frame.iloc[rows[:CSV_MAX_ROWS]][table_columns(frame)]).to_csv(buffer, index=False)
         buffer.seek(0)
         return buffer
 

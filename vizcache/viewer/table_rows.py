@@ -1,0 +1,76 @@
+"""The table of rows in view: its columns, its order over ALL rows in view, and ids shown as ids.
+
+The table holds one page at a time; sorting by a header sorts every row in view on the server
+(not the page, not the first N rows), and the CSV download follows the same order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..catalogs.schema import EUCLID_COLUMNS, IDENTIFIER_COLUMNS, TEXT_COLUMNS
+from .markers import rows_in_view
+
+#: canonical columns in the table, in this order, when the catalog has them
+CANONICAL_COLUMNS = ("name", "id", "ra", "dec", "z", "z_err", "snr", "richness", "det_code", "cross_id", "cluster_id", "z_phot", "pmem")
+#: columns derived for drawing, never shown
+INTERNAL = ("x_allsky", "y_allsky", "radius")
+#: identifiers shown as they are: no thousands separators
+TABLE_FORMATTERS = {c: {"type": "plaintext"} for c in IDENTIFIER_COLUMNS}
+#: rows a CSV download holds at most (~100 bytes a row: ~100 MB)
+CSV_MAX_ROWS = 1_000_000
+
+
+def table_columns(frame: pd.DataFrame) -> list[str]:
+    """Canonical columns the catalog has, then its extra (configured) columns."""
+    known = {c for columns in EUCLID_COLUMNS.values() for c in columns} | set(TEXT_COLUMNS) | set(INTERNAL)
+    return [c for c in CANONICAL_COLUMNS if c in frame.columns] + [c for c in frame.columns if c not in known]
+
+
+def sorted_rows(frame: pd.DataFrame, rows: np.ndarray, sorters: list[dict] | None) -> np.ndarray:
+    """``rows`` (positions in ``frame``) in the order of Tabulator's ``sorters`` (first = primary); NaN last."""
+    keys = [(s.get("field"), s.get("dir", "asc")) for s in (sorters or []) if s.get("field") in frame.columns]
+    if not keys or len(rows) == 0:
+        return rows
+    order = np.arange(len(rows))
+    for column, direction in reversed(keys):  # stable sorts, least significant first
+        values = frame[column].to_numpy()[rows[order]]
+        if values.dtype == object:
+            values = values.astype(str)
+            step = np.argsort(values, kind="stable")
+            if direction == "desc":
+                step = step[::-1]
+        else:
+            values = values.astype(float)
+            missing = np.isnan(values)
+            keyed = np.where(missing, np.inf, -values if direction == "desc" else values)
+            step = np.argsort(keyed, kind="stable")
+        order = order[step]
+    return rows[order]
+
+
+def for_display(rows: pd.DataFrame) -> pd.DataFrame:
+    """Identifiers held as floats (NaN = none, e.g. cross_id) as whole numbers, empty when unknown, for the
+    table and the CSV; integer identifiers stay integers (the table shows them as plain text, see TABLE_FORMATTERS)."""
+    out = rows.copy()
+    for column in IDENTIFIER_COLUMNS:
+        if column in out.columns and out[column].dtype.kind == "f":
+            out[column] = ["" if np.isnan(v) else str(int(v)) for v in out[column].to_numpy(dtype=float)]
+    return out
+
+
+class RowOrder:
+    """The rows in view in the table's order, sorted once per view and sort (not on every page)."""
+
+    def __init__(self) -> None:
+        self._key = None
+        self._rows = None
+
+    def __call__(self, view, version: int, sorters: list[dict] | None) -> np.ndarray | None:
+        key = (version, tuple((s.get("field"), s.get("dir")) for s in sorters or []))
+        if key != self._key:
+            rows = rows_in_view(view)
+            self._rows = None if rows is None else sorted_rows(view[0], rows, sorters)
+            self._key = key
+        return self._rows
