@@ -142,7 +142,8 @@ class Cache:
         self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self._inflight: dict[Hashable, _Flight] = {}
         self._waiting: dict[int, _Flight] = {}  # thread ident -> the flight it waits on
-        self._sizes: OrderedDict[Hashable, int] = OrderedDict()
+        self._sizes: OrderedDict[Hashable, int] = OrderedDict()  # reported size, else RSS delta of the load
+        self._reclaimed: OrderedDict[Hashable, int] = OrderedDict()  # RSS given back when last evicted
         self._managed = 0
         self._loads_active = 0
         self._load_epoch = 0
@@ -231,7 +232,8 @@ class Cache:
             if admitted:
                 self._insert_locked(entry)
                 if size is not None:
-                    self._sizes[key] = size
+                    self._reclaimed.pop(key, None)
+                    self._remember_size_locked(self._sizes, key, size)
             else:
                 self._notify_locked(key, value, "rejected")
         self._dispatch_removals()
@@ -378,6 +380,10 @@ class Cache:
             result = loader()
             load_seconds = time.perf_counter() - start
             rss_after = self.rss()
+            trim_above = self._policy.trim_above_bytes
+            if trim_above is not None and rss_after > trim_above:
+                self._trim_metered()
+                rss_after = self.rss()
         finally:
             with self._lock:
                 self._loads_active -= 1
@@ -394,16 +400,25 @@ class Cache:
         entry = Entry(key, result, self.clock(), load_seconds, max(0, rss_after - rss_before), reported, overlapped)
         return entry, rss_after
 
+    def _trim_metered(self) -> None:
+        # Memory freed since the last trim (a load's read buffers and conversions: 4-5x a Parquet
+        # catalog's size in pandas) sits in the allocator's arenas and still counts in RSS. Give it
+        # back before deciding anything from RSS. It costs about as much as there is to return.
+        start = time.perf_counter()
+        trim_heap()
+        elapsed = time.perf_counter() - start
+        with self._lock:
+            self._counters.reclaim_seconds += elapsed
+
     def _count_load_locked(self, entry: Entry, outcome: str, rss_after: int) -> None:
         c = self._counters
         c.loads += 1
         c.bytes_loaded += entry.rss_delta_bytes
         c.load_seconds += entry.load_seconds
+        if entry.reported_bytes is not None:
+            self._reclaimed.pop(entry.key, None)  # a reported size beats any measurement
         if not entry.overlapped or entry.reported_bytes is not None:
-            self._sizes[entry.key] = entry.size_bytes
-            self._sizes.move_to_end(entry.key)
-            if len(self._sizes) > _SIZE_MEMORY:
-                self._sizes.popitem(last=False)
+            self._remember_size_locked(self._sizes, entry.key, entry.size_bytes)
         if outcome == "admitted":
             self._insert_locked(entry)
             c.admits += 1
@@ -461,9 +476,19 @@ class Cache:
             return list(self._order.in_order())
 
     def expected_bytes(self, key: Hashable) -> int | None:
-        """What ``key`` weighed at its last load that no other load overlapped, or None."""
+        """What ``key`` is expected to hold once loaded, or None if never seen: the size its loader
+        reported, else the RSS its last eviction gave back, else the RSS delta of its last load
+        that no other load overlapped (which also counts the load's transient memory)."""
         with self._lock:
-            return self._sizes.get(key)
+            reclaimed = self._reclaimed.get(key)
+            return reclaimed if reclaimed is not None else self._sizes.get(key)
+
+    @staticmethod
+    def _remember_size_locked(sizes: OrderedDict, key: Hashable, nbytes: int) -> None:
+        sizes[key] = nbytes
+        sizes.move_to_end(key)
+        if len(sizes) > _SIZE_MEMORY:
+            sizes.popitem(last=False)
 
     def collect_garbage(self) -> None:
         """A full ``gc.collect()`` and heap trim, timed and counted as reclaim overhead."""
@@ -528,6 +553,7 @@ class Cache:
 
     def _evict_to_rss(self, target: int, reason: str, exclude) -> list[Eviction]:
         evictions: list[Eviction] = []
+        self._trim_metered()  # what is merely freed goes first: it may be all that is needed
         rss = self.rss()
         collected, stalls = False, 0
         while rss > target:
@@ -540,11 +566,11 @@ class Cache:
                 self._warn_unmanaged(rss, target, "nothing is left to evict")
                 break
             start = time.perf_counter()
+            expected = self.expected_bytes(victim.key) or victim.size_bytes
             if not self.evict_entries([victim], reason):
                 continue  # another thread took it first
             trim_heap()
             rss_after = self.rss()
-            expected = victim.size_bytes
             if not collected and rss - rss_after < _RECLAIM_SHORTFALL * expected:
                 # Freed memory did not show up: the value may sit in a reference cycle.
                 collected = self._gc.collect()
@@ -557,6 +583,10 @@ class Cache:
             with self._lock:
                 self._counters.reclaim_seconds += elapsed
                 self._counters.bytes_reclaimed += max(0, reclaimed)
+                if victim.reported_bytes is None and reclaimed >= 0 and self._loads_active == 0:
+                    # What RSS gave back is what the value held once its load's transient memory
+                    # (read buffers, conversions) was gone: a better guess for its next load.
+                    self._remember_size_locked(self._reclaimed, victim.key, reclaimed)
             self.events.add("reclaim", victim.key, rss_after, reclaimed, elapsed,
                             detail=f"RSS given back after evicting: {format_bytes(reclaimed)}"
                                    + ("; with a full collection" if collected else ""))

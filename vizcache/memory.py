@@ -150,17 +150,38 @@ def auto_memory_limit(fraction_of_ram: float = 0.5) -> tuple[int, str]:
     return int(total * fraction_of_ram), f"{fraction_of_ram:.0%} of physical RAM"
 
 
-def _load_malloc_trim():
-    name = ctypes.util.find_library("c")
-    if not name:
+def _libc_function(name: str):
+    """A glibc function by name, or None off glibc."""
+    library = ctypes.util.find_library("c")
+    if not library:
         return None
     try:
-        return getattr(ctypes.CDLL(name), "malloc_trim", None)  # glibc only
+        return getattr(ctypes.CDLL(library), name, None)
     except OSError:
         return None
 
 
-_malloc_trim = _load_malloc_trim()
+_malloc_trim = _libc_function("malloc_trim")
+
+
+_M_TRIM_THRESHOLD = -1  # mallopt parameter numbers, from glibc's malloc.h
+
+
+def tune_allocator(trim_threshold: int = 65536) -> bool:
+    """Have glibc hand freed heap memory back to the OS as soon as more than ``trim_threshold``
+    bytes are free at the top of the heap, as dask/distributed does for its workers
+    (``MALLOC_TRIM_THRESHOLD_=65536``).
+
+    By default glibc raises its thresholds after large frees and keeps up to 32 MiB, so a
+    load's transient memory (read buffers, conversions: several times a catalog's size) stays
+    in RSS, RSS-driven decisions see memory nobody holds, and an explicit ``malloc_trim`` after
+    the fact costs milliseconds. Process-wide: call it once at start-up. Returns whether glibc's
+    ``mallopt`` was there to call.
+    """
+    mallopt = _libc_function("mallopt")
+    if mallopt is None:
+        return False
+    return bool(mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)))
 
 
 def trim_heap() -> bool:

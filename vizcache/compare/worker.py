@@ -27,7 +27,7 @@ import pandas as pd
 from ..cache import Cache
 from ..catalogs.source import CatalogSource, CatalogSpec
 from ..config import policy_from_table
-from ..memory import RSSProbe, peak_rss, release_memory
+from ..memory import RSSProbe, peak_rss, release_memory, tune_allocator
 from ..policies import available_policies
 from ..sizing import ESTIMATORS
 
@@ -125,14 +125,17 @@ def _sources(spec: dict) -> dict[str, CatalogSource]:
 
 
 def _harness_memory() -> None:
-    """Arrow allocates through glibc here, so freed buffers go back to the OS as Python's do.
+    """Arrow allocates through glibc here, and glibc returns freed memory at once; every run alike.
 
     Arrow's default pool (mimalloc or jemalloc) keeps freed memory for reuse, which RSS would
-    count as the cache's long after an eviction; the same setting holds for every run.
+    count as the cache's long after an eviction. glibc by default keeps up to 32 MiB freed at
+    the top of its heap, so a load's transient memory (several times a catalog's size) stays in
+    RSS: ``tune_allocator`` sets the trim threshold dask/distributed sets for its workers.
     """
     import pyarrow as pa
 
     pa.set_memory_pool(pa.system_memory_pool())
+    tune_allocator()
 
 
 def _warm_up(catalogs: dict[str, CatalogSource], layout) -> None:

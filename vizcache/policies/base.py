@@ -64,6 +64,9 @@ class CachePolicy(param.Parameterized):
 
     #: When True the cache asks ``is_fresh`` on every hit (costs a call on the hot path).
     checks_on_hit: bool = False
+    #: When RSS after a load is above this many bytes, the cache trims the heap and reads RSS
+    #: again, so the load's RSS delta counts what the value holds, not its freed transient memory.
+    trim_above_bytes: int | None = None
 
     def __init__(self, **params) -> None:
         super().__init__(**params)

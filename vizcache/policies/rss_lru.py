@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import param
 
-from ..memory import auto_memory_limit
+from ..memory import auto_memory_limit, tune_allocator
 from ..units import format_bytes, parse_bytes
 from .base import ByteSize
 from .expiry import Expiring, order_parameter
@@ -21,6 +21,10 @@ class RSSThresholdLRU(Expiring):
     memory back (the memory is not the cache's), and it does not flush the cache for a value
     that could not fit even in an empty one. ``order`` picks the victims; ``max_age``,
     ``max_idle`` and ``max_entries`` add expiry and a count cap.
+
+    Making one tunes the process's allocator (:func:`vizcache.memory.tune_allocator`, as
+    dask/distributed does for its workers) so that freed memory leaves RSS at once: otherwise a
+    load's transient memory counts as held, and the policy evicts for memory nobody uses.
 
     >>> policy = RSSThresholdLRU(limit="2GiB", high_water=0.8, low_water=0.6)
     >>> policy.high_bytes == int(0.8 * 2**30 * 2)
@@ -58,6 +62,9 @@ class RSSThresholdLRU(Expiring):
             self.limit_bytes, self.limit_source = parse_bytes(self.limit), "configured"
         self.high_bytes = int(self.limit_bytes * self.high_water)
         self.low_bytes = int(self.limit_bytes * self.low_water)
+        self.trim_above_bytes = self.high_bytes  # decisions from here on need RSS without freed memory
+        # RSS must show what is held, not what glibc keeps after a load: see tune_allocator.
+        tune_allocator()
 
     def make_room(self, cache, key) -> None:
         super().make_room(cache, key)
