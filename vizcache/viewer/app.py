@@ -14,6 +14,7 @@ from ..catalogs.readers import CatalogError
 from ..config import ConfigError
 from ..memory import release_memory
 from .find import Finder
+from .finder_comparison import FinderComparison
 from .monitor import CacheMonitor
 from .reports import ReportList
 from .runtime import ViewerRuntime, runtime_from_environment
@@ -60,7 +61,13 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     folder = runtime.config.viewer.get("reports")
     reports = ReportList(folder=(runtime.base / folder).resolve() if folder else None)
     sidebar[:] = [Finder(skymap=skymap), skymap.controls(), pn.layout.Divider(), "### Comparison reports", reports]
-    main[:] = [pn.Row(pn.Column(skymap, sizing_mode="stretch_both"), pn.Column(monitor, width=430), sizing_mode="stretch_both")]
+    sky = pn.Row(pn.Column(skymap, sizing_mode="stretch_both"), pn.Column(monitor, width=430), sizing_mode="stretch_both")
+    if sum(source.spec.kind == "clusters" for source in runtime.sources.values()) >= 2:
+        # dynamic: the cross-match is computed when the tab is first opened, not for every session
+        main[:] = [pn.Tabs(("Sky map", sky), ("Finder comparison", FinderComparison(runtime=runtime)), dynamic=True,
+                           sizing_mode="stretch_both")]
+    else:
+        main[:] = [sky]
     for name, reason in runtime.missing_catalogs().items():
         pn.state.onload(lambda reason=reason, name=name: _notify_error(f"Catalog {name!r} is unavailable: {reason}"))
     return skymap
