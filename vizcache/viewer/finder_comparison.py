@@ -94,7 +94,7 @@ class FinderComparison(pn.viewable.Viewer):
         counts, edges = np.histogram(sep, bins=40, range=(0, radius))
         return hv.Histogram((edges, counts), kdims=[hv.Dimension("sep", label="separation of a match [arcsec]")],
                             vdims=[hv.Dimension("pairs")]).opts(responsive=True, height=260, color=COLOURS[MATCHED], line_color=None,
-                                                               title=f"separations of {len(sep):,} matches", tools=["hover"])
+                                                               title=f"{len(sep):,} match separations", tools=["hover"])
 
     def _rates(self, column, bins, label, a, b, radius, dz):
         rates = self.result().rates(column, bins)
@@ -103,14 +103,13 @@ class FinderComparison(pn.viewable.Viewer):
             part = rates[(rates["rate"] == name) & (rates["n"] > 0)]
             if part.empty:
                 continue
-            title = f"completeness ({b} found in {a})" if name == "completeness" else f"purity ({a} matched in {b})"
-            curves.append(hv.Curve((part["centre"], part["value"]), label, "fraction", label=title).opts(color=colour, line_width=2))
+            curves.append(hv.Curve((part["centre"], part["value"]), label, "fraction", label=name).opts(color=colour, line_width=2))
             curves.append(hv.ErrorBars((part["centre"], part["value"], part["value"] - part["low"], part["high"] - part["value"]),
                                        label, ["fraction", "below", "above"]).opts(color=colour))
         if not curves:
             return hv.Div(f"<p>no {label} column in these catalogs</p>")
         return hv.Overlay(curves).opts(responsive=True, height=260, ylim=(0, 1.05), legend_position="bottom_left",
-                                       title=f"completeness and purity vs {label} (68 % Wilson intervals)")
+                                       title=f"vs {label} (68 % intervals)")
 
     def _table(self, match_class, a, b, radius, dz):
         classes = self.result().classes()
