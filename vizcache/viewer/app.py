@@ -63,9 +63,10 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     sidebar[:] = [Finder(skymap=skymap), skymap.controls(), pn.layout.Divider(), "### Comparison reports", reports]
     sky = pn.Row(pn.Column(skymap, sizing_mode="stretch_both"), pn.Column(monitor, width=430), sizing_mode="stretch_both")
     if sum(source.spec.kind == "clusters" for source in runtime.sources.values()) >= 2:
-        # dynamic: the cross-match is computed when the tab is first opened, not for every session
-        main[:] = [pn.Tabs(("Sky map", sky), ("Finder comparison", FinderComparison(runtime=runtime)), dynamic=True,
-                           sizing_mode="stretch_both")]
+        # dynamic tabs render a tab's models when it is opened, but building FinderComparison's panel
+        # already loads both catalogs and cross-matches them: a lazy function defers that as well.
+        comparison = pn.param.ParamFunction(lambda: FinderComparison(runtime=runtime), lazy=True, sizing_mode="stretch_both")
+        main[:] = [pn.Tabs(("Sky map", sky), ("Finder comparison", comparison), dynamic=True, sizing_mode="stretch_both")]
     else:
         main[:] = [sky]
     for name, reason in runtime.missing_catalogs().items():
