@@ -91,3 +91,18 @@ def readout(page) -> str:
     """The cursor readout written on the map."""
     return page.evaluate("(() => {" + _FIGURE + """
 for (const r of fig.center) if (r.name === 'cursor-readout') return r.text; return null;})()""")
+
+
+def scatter_data(page, nth: int) -> dict:
+    """The data of the map's nth Scatter renderer (0: the markers, 1: the highlighted cluster)."""
+    return page.evaluate("(() => {" + _FIGURE + """
+const scatters = fig.renderers.filter(r => r.glyph && r.glyph.constructor.__name__ === 'Scatter');
+const r = scatters[%d]; if (!r) return {};
+const out = {}; for (const [k, v] of Object.entries(r.data_source.data)) out[k] = Array.from(v); return out;})()""" % nth)
+
+
+def select_markers(page, indices: list[int]) -> None:
+    """Select markers by position, as a box or lasso selection does."""
+    page.evaluate("(() => {" + _FIGURE + """
+const r = fig.renderers.filter(r => r.glyph && r.glyph.constructor.__name__ === 'Scatter')[0];
+r.data_source.selected.indices = %s;})()""" % list(indices))

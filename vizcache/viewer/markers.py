@@ -27,6 +27,9 @@ INTERNAL = ("x_allsky", "y_allsky")
 MARKER_STYLE = dict(marker="circle", size=11, color="#00e5ff", fill_alpha=0.15, line_width=1.5, nonselection_alpha=0.35,
                     selection_color="#ffeb3b", selection_line_width=3)
 
+#: the cluster of the table row last clicked
+HIGHLIGHT_STYLE = dict(marker="circle", size=26, color="#ffeb3b", fill_alpha=0.0, line_width=3)
+
 
 def spread(rasterized):
     """``rasterized`` with sparse pixels spread (datashader's dynspread, max of neighbours: counts stay counts)."""

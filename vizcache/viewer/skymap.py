@@ -20,7 +20,7 @@ from holoviews.operation.datashader import rasterize
 
 from .find import cursor_readout
 from .hats_layer import DENSITY, HatsLayer
-from .markers import colour_limits, marker_points, raster_hover, spread
+from .markers import HIGHLIGHT_STYLE, colour_limits, marker_points, raster_hover, rows_in_view, spread
 from .runtime import ViewerRuntime
 from .table_rows import CSV_MAX_ROWS, TABLE_FORMATTERS, RowOrder, for_display, table_columns
 from .text import as_markdown
@@ -221,6 +221,21 @@ class SkyMap(pn.viewable.Viewer):
         # Few rows in view: each one a marker with its own hover (see markers.py).
         return marker_points(self.view, self._kdims(projection))
 
+    def _select(self, event) -> None:
+        # Indices are positions among the markers, which are the rows in view in frame order.
+        shown = rows_in_view(self.view)
+        valid = shown is not None and event.new and max(event.new) < len(shown)
+        self._order.select(shown[event.new] if valid else None, self.view_version)
+        self._fill_table()
+
+    def _highlight_row(self, event) -> None:
+        # A click on a table row: ring that cluster on the map.
+        rows = self._order(self.view, self.view_version, self._table.sorters)
+        position = (self.page - 1) * PAGE_ROWS + event.row
+        if rows is not None and 0 <= position < len(rows):
+            names = [d.name for d in self._kdims(self.projection)]
+            self._highlight.send(self.view[0].iloc[[rows[position]]][names].reset_index(drop=True))
+
     def _selector(self, version):
         # The hover selector (the brightest cluster in a pixel) is 25x dearer than a count at
         # 10M points, so only cluster-sized catalogs get one. Not on Dask frames: HoloViews' where-summary
@@ -260,7 +275,11 @@ class SkyMap(pn.viewable.Viewer):
         self._range = next(stream for stream in rasterized.streams if isinstance(stream, hv.streams.RangeXY))
         self._range_watcher = self._range.param.watch(self._schedule_view_update, ["x_range", "y_range"])
         markers = hv.DynamicMap(pn.bind(self._marker_points, p.view_version, projection))
-        return (member_layer * catalog_layer * markers).opts(responsive=True, min_height=420, active_tools=["wheel_zoom"],
+        self._selection = hv.streams.Selection1D(source=markers)
+        self._selection.param.watch(self._select, "index")
+        self._highlight = hv.streams.Pipe(data=pd.DataFrame({d.name: np.array([], float) for d in self._kdims(projection)}))
+        highlight = hv.DynamicMap(lambda data: hv.Points(data, self._kdims(projection)).opts(**HIGHLIGHT_STYLE), streams=[self._highlight])
+        return (member_layer * catalog_layer * markers * highlight).opts(responsive=True, min_height=420, active_tools=["wheel_zoom"],
                                                              hooks=[cursor_readout(projection == "all-sky")])
 
     @param.depends("projection", watch=True)
@@ -285,6 +304,7 @@ class SkyMap(pn.viewable.Viewer):
                                            formatters=TABLE_FORMATTERS)
         self._order = RowOrder()
         self._table.param.watch(self._show_page, "sorters")
+        self._table.on_click(self._highlight_row)
         self._pager = pn.widgets.IntInput(name="page", value=1, start=1, end=1, width=110)
         self._pager.link(self, value="page")
         self._previous = pn.widgets.Button(name="◀", width=40, margin=(23, 2, 5, 5))
@@ -342,11 +362,12 @@ class SkyMap(pn.viewable.Viewer):
             self._table_title.object = "Out-of-core (Dask) catalog: no table."
             self._pager.end = 1
             return
-        frame, mask = view
-        count = len(frame) if mask is None else int(mask.sum())
-        self._table_title.object = f"**{count:,} rows in view**"
-        held = "all rows in view" if count <= CSV_MAX_ROWS else f"first {CSV_MAX_ROWS:,} of {count:,} rows"
-        self._download.label = f"Download CSV ({held}, in the table's order)"
+        count = len(self._order(view, self.view_version, self._table.sorters))
+        what = "selected" if self._order.selecting(self.view_version) else "in view"  # box or lasso on the markers
+        self._table_title.object = f"**{count:,} rows {what}**"
+        self._download.label = f"CSV: {count:,} {what}" if count <= CSV_MAX_ROWS else f"CSV: first {CSV_MAX_ROWS:,}"
+        self._download.description = (f"Download the {count:,} rows {what} in the table's order"
+                                      + (f" (the first {CSV_MAX_ROWS:,} of them)" if count > CSV_MAX_ROWS else ""))
         pages = max(1, -(-count // PAGE_ROWS))
         self._pager.end = pages
         if self._pager.value != 1:

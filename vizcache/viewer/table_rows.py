@@ -61,16 +61,30 @@ def for_display(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 class RowOrder:
-    """The rows in view in the table's order, sorted once per view and sort (not on every page)."""
+    """The rows in view in the table's order, sorted once per view and sort (not on every page).
+
+    A selection (box or lasso on the map's markers) narrows them to the selected rows until the
+    view changes or the selection is cleared.
+    """
 
     def __init__(self) -> None:
         self._key = None
         self._rows = None
+        self._selected: tuple[int, np.ndarray] | None = None  # (view version, row positions)
+
+    def select(self, rows: np.ndarray | None, version: int) -> None:
+        self._selected = None if rows is None or len(rows) == 0 else (version, np.asarray(rows))
+        self._key = None
+
+    def selecting(self, version: int) -> bool:
+        return self._selected is not None and self._selected[0] == version
 
     def __call__(self, view, version: int, sorters: list[dict] | None) -> np.ndarray | None:
-        key = (version, tuple((s.get("field"), s.get("dir")) for s in sorters or []))
+        key = (version, self.selecting(version), tuple((s.get("field"), s.get("dir")) for s in sorters or []))
         if key != self._key:
             rows = rows_in_view(view)
+            if rows is not None and self.selecting(version):
+                rows = rows[np.isin(rows, self._selected[1])]
             self._rows = None if rows is None else sorted_rows(view[0], rows, sorters)
             self._key = key
         return self._rows
