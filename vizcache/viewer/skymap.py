@@ -84,11 +84,13 @@ class SkyMap(pn.viewable.Viewer):
 
     catalog = param.Selector(default=None, objects=[], doc="Catalog shown on the map (any configured catalog).")
     color_by = param.Selector(default="density", objects=list(COLOR_BY), doc="What a pixel's colour says about the points in it.")
-    snr_range = param.Range(default=(0.0, 60.0), bounds=(0.0, 60.0), doc="Clusters with SNR in this range are shown.")
-    z_range = param.Range(default=(0.0, 3.0), bounds=(0.0, 3.0), doc="Points with (photometric) redshift in this range are shown.")
+    snr_range = param.Range(default=(0.0, 60.0), bounds=(0.0, 60.0), label="SNR range", doc="Clusters with SNR in this range are shown.")
+    z_range = param.Range(default=(0.0, 3.0), bounds=(0.0, 3.0), label="Redshift range", doc="Points with (photometric) redshift in this range are shown.")
+    keep_unknown_z = param.Boolean(default=True, label="keep rows without a redshift",
+                                   doc="Rows without a (photometric) redshift stay in view when the redshift range is narrowed.")
     projection = param.Selector(default="RA/Dec", objects=list(PROJECTIONS), doc="RA/Dec (RA increasing to the left) or all-sky Hammer-Aitoff.")
     show_members = param.Boolean(default=False, doc="Overlay the member galaxies catalog under the clusters.")
-    cmap = param.Selector(default="fire", objects=["fire", "kbc", "viridis", "inferno", "bmy"], doc="Colormap; changing it does not re-aggregate.")
+    cmap = param.Selector(default="fire", objects=["fire", "kbc", "viridis", "inferno", "bmy"], label="Colour map", doc="Colormap; changing it does not re-aggregate.")
     color_scaling = param.Selector(default="log", objects=["log", "eq_hist", "linear"],
                                    doc="Colour normalisation, done in the browser: eq_hist shows most structure but costs "
                                        "~280 ms per redraw there; log is the fast default. Changing it does not re-aggregate.")
@@ -191,6 +193,8 @@ class SkyMap(pn.viewable.Viewer):
                                          ("z_phot", z_range, self.param.z_range.bounds)):
             if column in frame.columns and (lo, hi) != bounds:
                 m = (frame[column] >= lo) & (frame[column] <= hi)
+                if column != "snr" and self.keep_unknown_z:
+                    m |= frame[column].isna()
                 mask = m if mask is None else mask & m
         return mask
 
@@ -202,7 +206,7 @@ class SkyMap(pn.viewable.Viewer):
     def _kdims(projection: str) -> list[hv.Dimension]:
         return [hv.Dimension(c, label=LABELS[c], range=EXTENTS[c]) for c in PROJECTIONS[projection]]
 
-    def _points(self, version, snr_range, z_range, projection: str, aggregation):
+    def _points(self, version, snr_range, z_range, projection: str, aggregation, keep_unknown_z=True):
         frame, kdims = self.frame, self._kdims(projection)
         if frame is None:
             return hv.Points(pd.DataFrame({d.name: np.array([], float) for d in kdims}), kdims)
@@ -243,6 +247,10 @@ class SkyMap(pn.viewable.Viewer):
         frame = self.frame
         return ds.max("snr") if frame is not None and not _is_dask(frame) and "snr" in frame.columns and len(frame) < 2_000_000 else None
 
+    def _title(self, version: int, color_by: str) -> str:
+        # Which catalog is on the map, and what its colour says (Bokeh draws titles as text, never HTML).
+        return f"{self._shown}: {color_by}" if self._shown else ""
+
     def _cnorm(self, scaling: str, version: int) -> str:
         # With no catalog (the first one failed) the image is all NaN, and a log colour bar
         # over it raises in HoloViews (its low is None): the empty map is drawn linear.
@@ -259,12 +267,12 @@ class SkyMap(pn.viewable.Viewer):
         """The map for the current projection. Catalog switches update it in place; a projection
         change builds a new one (new axes), which is cheaper than `framewise` on every update."""
         p, projection = self.param, self.projection
-        points = hv.DynamicMap(pn.bind(self._points, p.frame_version, p.snr_range, p.z_range, projection, p.aggregation))
+        points = hv.DynamicMap(pn.bind(self._points, p.frame_version, p.snr_range, p.z_range, projection, p.aggregation, p.keep_unknown_z))
         selector = pn.bind(self._selector, p.frame_version)
         rasterized = rasterize(points, aggregator=p.aggregation, selector=selector, width=WIDTH, height=HEIGHT)
         shaded = spread(rasterized).apply(colour_limits).apply(raster_hover).apply(self._rendered)
         catalog_layer = shaded.apply.opts(cmap=p.cmap, alpha=p.opacity, cnorm=pn.bind(self._cnorm, p.color_scaling, p.frame_version),
-                                          colorbar=True, tools=["hover"],
+                                          colorbar=True, tools=["hover"], title=pn.bind(self._title, p.frame_version, p.color_by),
                                           invert_xaxis=projection == "RA/Dec")
         members = hv.DynamicMap(pn.bind(self._member_points, p.members_version, p.z_range, projection))
         member_layer = rasterize(members, width=WIDTH, height=HEIGHT).opts(cmap="gray", cnorm="eq_hist", alpha=0.6)
@@ -291,7 +299,7 @@ class SkyMap(pn.viewable.Viewer):
         self._range = None
         self._map = pn.pane.HoloViews(self._overlay(), sizing_mode="stretch_both", min_height=420, linked_axes=False,
                                       css_classes=["vizcache-skymap"])  # how tests and benchmarks find the map
-        self.param.watch(self._schedule_view_update, ["frame_version", "snr_range", "z_range", "projection"])
+        self.param.watch(self._schedule_view_update, ["frame_version", "snr_range", "z_range", "keep_unknown_z", "projection"])
         # Plain Bokeh figures whose data is replaced in place: a HoloViews plot per histogram cost
         # every new session ~100 ms of server time, and every view change a new plot.
         self._histogram_plots = [_Histogram(columns, label) for columns, label in ((("z", "z_phot"), "redshift"), (("snr",), "SNR"))]
@@ -397,8 +405,10 @@ class SkyMap(pn.viewable.Viewer):
     # -- layout ----------------------------------------------------------------------
 
     def controls(self) -> pn.Column:
-        widgets = pn.Param(self.param, parameters=["catalog", "color_by", "snr_range", "z_range", "projection", "show_members", "cmap", "color_scaling", "opacity"],
-                           widgets={"catalog": pn.widgets.RadioButtonGroup, "projection": pn.widgets.RadioButtonGroup,
+        widgets = pn.Param(self.param, parameters=["catalog", "color_by", "snr_range", "z_range", "keep_unknown_z", "projection", "show_members", "cmap", "color_scaling", "opacity"],
+                           widgets={"catalog": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
+                                    "projection": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
+                                    "keep_unknown_z": pn.widgets.Checkbox,
                                     "show_members": {"type": pn.widgets.Switch, "name": "member galaxies"}},
                            show_name=False, sizing_mode="stretch_width")
         return pn.Column(widgets, sizing_mode="stretch_width")

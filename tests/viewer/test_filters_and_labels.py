@@ -1,0 +1,49 @@
+"""Filters that say what they drop (rows without a redshift kept unless told), and labels that say what is shown."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from vizcache.config import load_config
+from vizcache.viewer.runtime import ViewerRuntime
+from vizcache.viewer.skymap import SkyMap
+
+from ..catalogs.conftest import write_config
+from ..catalogs.psz2 import PSZ2_MAPPING, write_psz2
+
+
+@pytest.fixture(autouse=True)
+def no_served_document(monkeypatch):
+    monkeypatch.setattr(sys.modules["panel.io.state"], "curdoc_locked", lambda: None)
+
+
+def rows_in_view(sky):
+    frame, mask = sky.view
+    return len(frame) if mask is None else int(mask.sum())
+
+
+def test_unknown_redshifts_are_kept_by_default_and_dropped_on_request(tmp_path):
+    truth = write_psz2(tmp_path / "psz2.fits")
+    runtime = ViewerRuntime(load_config(write_config(tmp_path / "c.toml", PSZ2_MAPPING)), sample_every=60)
+    sky = SkyMap(runtime=runtime, served=False)
+    unknown = int((truth["z"] < 0).sum())
+    in_range = int(((truth["z"] >= 0) & (truth["z"] <= 0.5)).sum())
+    sky.z_range = (0.0, 0.5)
+    assert rows_in_view(sky) == in_range + unknown
+    points = sky._points(sky.frame_version, sky.snr_range, sky.z_range, sky.projection, sky.aggregation)
+    assert len(points) == in_range + unknown  # the map draws what the table counts
+    sky.keep_unknown_z = False
+    assert rows_in_view(sky) == in_range
+    assert np.isfinite(sky.view[0]["z"].to_numpy()[sky.view[1]]).all()
+
+
+def test_labels_read_as_words():
+    assert SkyMap.param.snr_range.label == "SNR range" and SkyMap.param.cmap.label == "Colour map"
+
+
+def test_the_map_names_the_catalog_shown(tmp_path):
+    write_psz2(tmp_path / "psz2.fits")
+    runtime = ViewerRuntime(load_config(write_config(tmp_path / "c.toml", PSZ2_MAPPING)), sample_every=60)
+    sky = SkyMap(runtime=runtime, served=False, color_by="mean SNR")
+    assert sky._title(sky.frame_version, sky.color_by) == "PSZ2: mean SNR"
