@@ -15,6 +15,7 @@ from ..config import ConfigError
 from ..memory import release_memory
 from .find import Finder
 from .finder_comparison import FinderComparison
+from . import url_state
 from .monitor import CacheMonitor
 from .reports import ReportList
 from .runtime import ViewerRuntime, runtime_from_environment
@@ -56,6 +57,8 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     catalog = _query_catalog(runtime)
     params = {"catalog": catalog} if catalog else {}
     skymap = SkyMap(runtime=runtime, notify=_notify_error, **params)
+    url_state.restore(skymap, pn.state.session_args or {}, lambda message: pn.state.onload(lambda: _notify_error(message)))
+    url_state.follow(skymap)
     monitor = CacheMonitor(runtime=runtime)
     skymap.param.watch(lambda event: setattr(monitor, "last_switch_seconds", event.new), "last_switch_seconds")
     folder = runtime.config.viewer.get("reports")

@@ -135,7 +135,11 @@ def view_box(ra: float, dec: float, radius_deg: float, projection: str) -> tuple
 
 def show_region(skymap, ra: float, dec: float, radius_deg: float) -> None:
     """Move the sky map (in the browser and for the server's view) to a region."""
-    x_range, y_range = view_box(ra, dec, radius_deg, skymap.projection)
+    set_ranges(skymap, *view_box(ra, dec, radius_deg, skymap.projection))
+
+
+def set_ranges(skymap, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
+    """Move the sky map to plot ranges (x as drawn: backwards in RA/Dec)."""
     for plot, _ in list(skymap._map._plots.values()):
         def move(plot=plot) -> None:
             plot.handles["x_range"].update(start=x_range[0], end=x_range[1])

@@ -1,0 +1,41 @@
+"""The view in the URL: a shared link opens the same filters, projection and view box; zooming updates the link."""
+
+import json
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from .bokeh_map import set_view, trigger_ranges_update, view_ranges
+
+pytestmark = pytest.mark.ui
+
+
+def query(page):
+    return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+
+
+def test_a_shared_link_opens_the_same_view_and_zooming_updates_it(served_viewer, page):
+    page.goto(served_viewer + "?catalog=AMICO&snr=[6,40]&color=mean%20SNR&view=200,150,20,50", timeout=120_000)
+    page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
+    deadline = time.time() + 30
+    while time.time() < deadline and view_ranges(page) != ((200, 150), (20, 50)):
+        time.sleep(0.3)
+    assert view_ranges(page) == ((200, 150), (20, 50))
+    page.get_by_text("SNR range: 6 .. 40", exact=False).wait_for(timeout=20_000)
+    set_view(page, (170, 180), (30, 35))
+    deadline = time.time() + 30
+    while time.time() < deadline and query(page).get("view") != "180,170,30,35":
+        time.sleep(1)
+        trigger_ranges_update(page)  # a range event sent while the first render goes out can be dropped
+    state = query(page)
+    assert state["view"] == "180,170,30,35" and state["catalog"] == "AMICO"
+    assert json.loads(state["snr"]) == [6, 40] and state["color"] == "mean SNR"
+
+
+def test_a_bad_value_in_the_link_is_named_and_ignored(served_viewer, page):
+    page.goto(served_viewer + "?snr=[0,999]&view=a,b", timeout=120_000)
+    page.locator(".notyf__message").first.wait_for(timeout=60_000)
+    text = " ".join(page.locator(".notyf__message").all_inner_texts())
+    assert "Ignored snr='[0,999]'" in text
+    page.locator(".bk-Canvas").first.wait_for(timeout=30_000)
