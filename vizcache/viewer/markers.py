@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from holoviews.operation.datashader import dynspread
 
-#: at most this many rows in view are drawn as markers (Bokeh draws a few thousand glyphs smoothly)
-MARKER_LIMIT = 5_000
+#: at most this many rows in view are drawn as markers: PSZ2 (1,653) at full sky, a dense survey patch only zoomed in
+MARKER_LIMIT = 2_000
 #: spread pixels until this fraction of non-empty pixels touch another, up to SPREAD_PX pixels
 SPREAD_THRESHOLD, SPREAD_PX = 0.5, 3
 #: the hover of a marker: (label, column of text prepared on the server). One fixed set of columns
@@ -24,7 +24,7 @@ HOVER = (("object", "object"), ("RA", "RA"), ("Dec", "Dec"), ("z", "z"), ("SNR",
 SHOWN = ("name", "id", "ra", "dec", "z", "z_phot", "snr", "richness")
 #: canonical columns never shown to the user (derived for drawing)
 INTERNAL = ("x_allsky", "y_allsky")
-MARKER_STYLE = dict(marker="circle", size=11, color="#00e5ff", fill_alpha=0.15, line_width=1.5, nonselection_alpha=0.35,
+MARKER_STYLE = dict(marker="circle", size=9, color="#00e5ff", fill_alpha=0.0, line_width=1.5, nonselection_alpha=0.35,
                     selection_color="#ffeb3b", selection_line_width=3)
 
 #: the cluster of the table row last clicked

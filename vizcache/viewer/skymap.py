@@ -19,6 +19,7 @@ import param
 from holoviews.operation.datashader import rasterize
 
 from .find import cursor_readout
+from .graticule import sky_lines
 from .hats_layer import DENSITY, HatsLayer
 from .markers import HIGHLIGHT_STYLE, colour_limits, marker_points, raster_hover, rows_in_view, spread
 from .runtime import ViewerRuntime
@@ -287,8 +288,9 @@ class SkyMap(pn.viewable.Viewer):
         self._selection.param.watch(self._select, "index")
         self._highlight = hv.streams.Pipe(data=pd.DataFrame({d.name: np.array([], float) for d in self._kdims(projection)}))
         highlight = hv.DynamicMap(lambda data: hv.Points(data, self._kdims(projection)).opts(**HIGHLIGHT_STYLE), streams=[self._highlight])
-        return (member_layer * catalog_layer * markers * highlight).opts(responsive=True, min_height=420, active_tools=["wheel_zoom"],
-                                                             hooks=[cursor_readout(projection == "all-sky")])
+        return (member_layer * catalog_layer * sky_lines(projection) * markers * highlight).opts(
+            responsive=True, min_height=420, active_tools=["wheel_zoom"], legend_position="top_left",
+            hooks=[cursor_readout(projection == "all-sky")])
 
     @param.depends("projection", watch=True)
     def _reproject(self) -> None:
