@@ -47,3 +47,10 @@ def test_the_map_names_the_catalog_shown(tmp_path):
     runtime = ViewerRuntime(load_config(write_config(tmp_path / "c.toml", PSZ2_MAPPING)), sample_every=60)
     sky = SkyMap(runtime=runtime, served=False, color_by="mean SNR")
     assert sky._title(sky.frame_version, sky.color_by) == "PSZ2: mean SNR"
+
+
+def test_no_member_switch_without_a_members_catalog(tmp_path):
+    write_psz2(tmp_path / "psz2.fits")
+    runtime = ViewerRuntime(load_config(write_config(tmp_path / "c.toml", PSZ2_MAPPING)), sample_every=60)
+    controls = SkyMap(runtime=runtime, served=False).controls()
+    assert "show_members" not in controls[0].parameters and "z_range" in controls[0].parameters

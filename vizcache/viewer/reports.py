@@ -44,7 +44,7 @@ class ReportList(pn.viewable.Viewer):
     def __panel__(self):
         if self.folder is None or not self.folder.is_dir():
             where = as_markdown(self.folder) if self.folder else "no `[viewer] reports` folder configured"
-            return pn.pane.Markdown(f"No comparison reports ({where}). Run `vizcache compare --quick`.", sizing_mode="stretch_width")
+            return pn.pane.Markdown(f"No comparison reports ({where}).", sizing_mode="stretch_width")
         cards = []
         for report in find_reports(self.folder)[: self.max_reports]:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(report["mtime"]))
@@ -53,4 +53,4 @@ class ReportList(pn.viewable.Viewer):
             cards.append(pn.Card(pn.pane.Markdown(f"{when}\n\n{lines}", sizing_mode="stretch_width"), download,
                                  title=as_html(report["title"]), collapsed=len(cards) > 0, sizing_mode="stretch_width"))
         return pn.Column(*cards, sizing_mode="stretch_width") if cards else pn.pane.Markdown(
-            as_markdown(f"No reports in {self.folder} yet. Run: vizcache compare --quick --out {self.folder}/quick"))
+            as_markdown(f"No reports in {self.folder} yet."))

@@ -407,7 +407,9 @@ class SkyMap(pn.viewable.Viewer):
     # -- layout ----------------------------------------------------------------------
 
     def controls(self) -> pn.Column:
-        widgets = pn.Param(self.param, parameters=["catalog", "color_by", "snr_range", "z_range", "keep_unknown_z", "projection", "show_members", "cmap", "color_scaling", "opacity"],
+        # No members catalog configured: no switch that can only fail.
+        members = ["show_members"] if self.runtime.config.viewer.get("members") else []
+        widgets = pn.Param(self.param, parameters=["catalog", "color_by", "snr_range", "z_range", "keep_unknown_z", "projection", *members, "cmap", "color_scaling", "opacity"],
                            widgets={"catalog": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
                                     "projection": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
                                     "keep_unknown_z": pn.widgets.Checkbox,
