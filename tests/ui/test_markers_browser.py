@@ -45,3 +45,16 @@ def test_fine_zoom_shows_every_cluster_as_a_marker_with_a_colour_bar(viewer_data
     mapper = colour_mapper(page)
     assert mapper["low"] < mapper["high"]
     assert mapper["type"] != "LogColorMapper" or mapper["low"] > 0, mapper  # a log colour bar from 0 has no ticks
+
+
+def test_switching_colour_scaling_back_to_log_logs_no_error(served_viewer, page):
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    open_map(page, served_viewer)
+    scaling = page.locator("select:has(option:text-is('eq_hist'))")
+    for value in ("eq_hist", "log", "linear", "log"):
+        scaling.select_option(value)
+        time.sleep(2)
+    assert colour_mapper(page)["type"] == "LogColorMapper"
+    assert not errors, errors  # was AttributeError: 'rescale_discrete_levels' going from eq_hist to log
