@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import param
-
-from ..memory import auto_memory_limit
-from ..units import parse_bytes
-from .base import ByteSize, CachePolicy
+from .rss_limit import RSSLimit
 
 
-class LegacyRSSManager(CachePolicy):
+class LegacyRSSManager(RSSLimit):
     """The old viewer's RSS fix, kept faithfully so an A/B can show whether vizcache beats it.
 
     Before a load, if RSS is above ``high_water`` of the limit, it deletes least-recently-used
@@ -25,30 +21,6 @@ class LegacyRSSManager(CachePolicy):
     True
     """
 
-    limit = ByteSize(
-        "auto", allow_auto=True, bounds=(2**20, 2**50),
-        doc='RSS the process must stay under: bytes, a size string ("1.5GiB"), or "auto" '
-            "(the cgroup memory limit if one is set, else half of physical RAM).",
-    )
-    high_water = param.Number(
-        0.8, bounds=(0.05, 1.0),
-        doc="Fraction of limit above which entries are deleted before a load, and above which a new value is not kept.",
-    )
-    low_water = param.Number(
-        0.7, bounds=(0.0, 0.99),
-        doc="Fraction of limit that deleting brings RSS below; must be below high_water.",
-    )
-
-    def _resolve(self) -> None:
-        if self.low_water >= self.high_water:
-            raise ValueError(f"low_water ({self.low_water}) must be below high_water ({self.high_water})")
-        if self.limit == "auto":
-            self.limit_bytes, self.limit_source = auto_memory_limit(0.5)
-        else:
-            self.limit_bytes, self.limit_source = parse_bytes(self.limit), "configured"
-        self.high_bytes = int(self.limit_bytes * self.high_water)
-        self.low_bytes = int(self.limit_bytes * self.low_water)
-
     def make_room(self, cache, key) -> None:
         if cache.rss() <= self.high_bytes:
             return
@@ -58,11 +30,3 @@ class LegacyRSSManager(CachePolicy):
 
     def admit(self, cache, entry, rss_after: int) -> bool:
         return rss_after < self.high_bytes
-
-    def policy_stats(self, cache) -> dict:
-        return {
-            "limit_bytes": self.limit_bytes,
-            "limit_source": self.limit_source,
-            "high_water_bytes": self.high_bytes,
-            "low_water_bytes": self.low_bytes,
-        }

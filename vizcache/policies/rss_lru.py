@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import param
-
-from ..memory import auto_memory_limit, tune_allocator
-from ..units import format_bytes, parse_bytes
-from .base import ByteSize
+from ..memory import tune_allocator
+from ..units import format_bytes
 from .expiry import Expiring, order_parameter
+from .rss_limit import RSSLimit
 
 
-class RSSThresholdLRU(Expiring):
+class RSSThresholdLRU(RSSLimit, Expiring):
     """Keep process RSS under ``limit`` by evicting least-recently-used entries; size no object.
 
     It reads RSS (about 1.4 µs) before a load and after it. Before loading a key it has seen
@@ -20,7 +18,9 @@ class RSSThresholdLRU(Expiring):
     freed memory did not show up, throttled. It stops evicting when evictions stop giving
     memory back (the memory is not the cache's), and it does not flush the cache for a value
     that could not fit even in an empty one. ``order`` picks the victims; ``max_age``,
-    ``max_idle`` and ``max_entries`` add expiry and a count cap.
+    ``max_idle`` and ``max_entries`` add expiry and a count cap. ``high_water`` is the mark RSS
+    plus the next load should stay under; ``low_water`` the one it evicts down to when the size
+    of the next load is unknown (a key never loaded before).
 
     Making one tunes the process's allocator (:func:`vizcache.memory.tune_allocator`, as
     dask/distributed does for its workers) so that freed memory leaves RSS at once: otherwise a
@@ -31,37 +31,10 @@ class RSSThresholdLRU(Expiring):
     True
     """
 
-    limit = ByteSize(
-        "auto", allow_auto=True, bounds=(2**20, 2**50),
-        doc='RSS the process must stay under: bytes, a size string ("1.5GiB", "800MB"), or "auto" '
-            "(the cgroup memory limit if one is set, else auto_fraction of physical RAM).",
-    )
-    high_water = param.Number(
-        0.8, bounds=(0.05, 1.0),
-        doc="Fraction of limit that RSS plus the next load should stay under; eviction starts above it.",
-    )
-    low_water = param.Number(
-        0.7, bounds=(0.0, 0.99),
-        doc="Fraction of limit that eviction brings RSS down to when the size of the next load is "
-            "unknown (a key never loaded before); below high_water, so the cache does not thrash.",
-    )
-    auto_fraction = param.Number(
-        0.5, bounds=(0.05, 0.95),
-        doc='Fraction of physical RAM that limit="auto" means when no cgroup limit is set.',
-    )
-
     order = order_parameter()
 
     def _resolve(self) -> None:
         super()._resolve()
-        if self.low_water >= self.high_water:
-            raise ValueError(f"low_water ({self.low_water}) must be below high_water ({self.high_water})")
-        if self.limit == "auto":
-            self.limit_bytes, self.limit_source = auto_memory_limit(self.auto_fraction)
-        else:
-            self.limit_bytes, self.limit_source = parse_bytes(self.limit), "configured"
-        self.high_bytes = int(self.limit_bytes * self.high_water)
-        self.low_bytes = int(self.limit_bytes * self.low_water)
         self.trim_above_bytes = self.high_bytes  # decisions from here on need RSS without freed memory
         # RSS must show what is held, not what glibc keeps after a load: see tune_allocator.
         tune_allocator()
@@ -97,11 +70,3 @@ class RSSThresholdLRU(Expiring):
         super().after_admit(cache, entry, rss_after)
         if rss_after > self.high_bytes:
             cache.evict_until(rss_target=self.high_bytes, reason="RSS above high water", exclude=entry.key)
-
-    def policy_stats(self, cache) -> dict:
-        return {
-            "limit_bytes": self.limit_bytes,
-            "limit_source": self.limit_source,
-            "high_water_bytes": self.high_bytes,
-            "low_water_bytes": self.low_bytes,
-        }
