@@ -136,10 +136,18 @@ def test_served_reads_draw_what_is_ready_then_the_whole_view(runtime):
     layer.max_points, layer.draw_every = 10_000, 0.0  # draw after every partition read
     want, pixels = layer.wanted("RA/Dec", (40.0, 60.0), (-60.0, -45.0))
     assert len(pixels) > 2
-    doc = Document()  # what a served session's reading thread hands its results to
+    class OrderedDocument(Document):
+        """Keeps its next-tick callbacks in the order they were added (Bokeh holds them in a set)."""
+
+        def add_next_tick_callback(self, callback):
+            self.added.append(callback)
+            return super().add_next_tick_callback(callback)
+
+    doc = OrderedDocument()  # what a served session's reading thread hands its results to
+    doc.added = []
     layer._pending = want
     layer._read_then_show(sky, doc, want, pixels)  # the thread's work, here in the test's thread
-    callbacks = [cb.callback for cb in doc.session_callbacks]
+    callbacks = doc.added
     assert len(callbacks) == len(pixels)  # a draw per partition but the last, then the whole view
     sizes = []
     for callback in callbacks:

@@ -174,6 +174,8 @@ def test_monitor_separates_cache_owned_memory_from_the_rest_of_the_process(runti
     from vizcache.viewer.monitor import MiB, CacheMonitor
 
     SkyMap(runtime=runtime, served=False)  # a catalog in the cache
+    # Its RSS delta can be 0 (memory freed by earlier tests gets reused): a reported size is sure.
+    runtime.cache.put("sized entry", bytearray(16), size=8 * MiB)
     for _ in range(3):  # samples as the runtime's sampler thread takes them
         runtime.rss_history.append((time.time(), runtime.cache.rss_unmetered(), runtime.cache.managed_bytes()))
     monitor = CacheMonitor(runtime=runtime)
