@@ -31,29 +31,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "benchmarks"), str(REPO)]
 from bench_viewer_browser import ARGS as CHROMIUM_ARGS  # noqa: E402
 from bench_viewer_browser import CLICK_TO_PIXELS, free_port  # noqa: E402
+from _viewer_config import viewer_config  # noqa: E402
 
 MiB = 2**20
-CONFIG = """
-[policy]
-name = "RSSThresholdLRU"
-limit = "{limit}"
 
-[data]
-folders = ["data"]
-
-[catalogs.PZWAV]
-files = "data/pzwav.parquet"
-
-[catalogs.AMICO]
-files = "data/amico.parquet"
-
-[catalogs.BOTH]
-files = "data/both.parquet"
-
-[viewer]
-title = "load test"
-catalog = "BOTH"
-"""
 # The map canvas drawn: its pixels are not all one colour.
 MAP_DRAWN = """
 (box) => {
@@ -172,7 +153,7 @@ def main() -> None:
     register_models()
     root = Path(tempfile.mkdtemp(prefix="vizcache-load-"))
     generate(root / "data", args.preset, seed=3)
-    (root / "viewer.toml").write_text(CONFIG.format(limit=args.limit))
+    (root / "viewer.toml").write_text(viewer_config(args.limit))
     port = free_port()
     url = f"http://127.0.0.1:{port}/viewer"
     log = (root / "server.log").open("w")

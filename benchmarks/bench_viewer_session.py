@@ -25,27 +25,9 @@ from panel.io.state import set_curdoc
 from vizcache.catalogs.generate import generate
 from vizcache.memory import release_memory
 
+from _viewer_config import viewer_config
+
 MiB = 2**20
-CONFIG = """
-[policy]
-name = "RSSThresholdLRU"
-limit = "4GiB"
-
-[data]
-folders = ["data"]
-
-[catalogs.PZWAV]
-files = "data/pzwav.parquet"
-
-[catalogs.AMICO]
-files = "data/amico.parquet"
-
-[catalogs.BOTH]
-files = "data/both.parquet"
-
-[viewer]
-catalog = "BOTH"
-"""
 
 
 def new_session() -> tuple[Document, float]:
@@ -66,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="vizcache-session-"))
     generate(root / "data", args.preset, seed=3)
-    (root / "viewer.toml").write_text(CONFIG)
+    (root / "viewer.toml").write_text(viewer_config())
     os.environ["VIZCACHE_CONFIG"] = str(root / "viewer.toml")
     pn.extension("tabulator", notifications=True)
     process = psutil.Process()

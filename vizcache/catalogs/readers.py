@@ -42,13 +42,13 @@ def _check_columns(path: Path, available: list[str], wanted: list[str]) -> None:
         raise CatalogError(f"{path}: missing column(s) {', '.join(missing)}; the file has: {', '.join(available)}")
 
 
-def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_parquet(path: Path, columns: list[str], what: str = "Parquet file") -> pd.DataFrame:
     try:
         schema = pq.read_schema(path)
         _check_columns(path, schema.names, columns)
         return pq.read_table(path, columns=columns).to_pandas()
     except (pa.ArrowInvalid, OSError) as exc:
-        raise CatalogError(f"{path}: not a readable Parquet file ({exc})") from None
+        raise CatalogError(f"{path}: not a readable {what} ({exc})") from None
 
 
 def _read_fits(path: Path, columns: list[str]) -> pd.DataFrame:
@@ -86,12 +86,7 @@ def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
 
 def _read_hats_partition(path: Path, columns: list[str]) -> pd.DataFrame:
     """One partition file of a HATS catalog (Parquet), named as such in errors."""
-    try:
-        schema = pq.read_schema(path)
-        _check_columns(path, schema.names, columns)
-        return pq.read_table(path, columns=columns).to_pandas()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise CatalogError(f"{path}: not a readable HATS partition (Parquet) file ({exc})") from None
+    return _read_parquet(path, columns, "HATS partition (Parquet) file")
 
 
 READERS = {"parquet": _read_parquet, "fits": _read_fits, "csv": _read_csv, "hats": _read_hats_partition}
