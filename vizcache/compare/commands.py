@@ -14,7 +14,9 @@ from ..events import TraceError
 from ..units import parse_bytes
 from .files import ReportError
 
-SIM_MODELS = ("lru", "RSSThresholdLRU", "LegacyRSSManager")
+#: what `vizcache simulate` replays: label -> (model, the policy's parameters)
+SIM_MODELS = {"lru": ("lru", {}), "RSSThresholdLRU": ("RSSThresholdLRU", {}),
+              "RSSThresholdLRU s3fifo": ("RSSThresholdLRU", {"order": "s3fifo"}), "LegacyRSSManager": ("LegacyRSSManager", {})}
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -73,7 +75,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
               file=sys.stderr)
     budgets = args.budgets or default_budgets(sizes)
     start = time.perf_counter()
-    result = {"budgets": budgets, "policies": {model: sweep(model, requests, sizes, budgets) for model in SIM_MODELS},
+    result = {"budgets": budgets, "policies": {label: sweep(model, requests, sizes, budgets, params=params)
+                                                  for label, (model, params) in SIM_MODELS.items()},
               "requests": len(requests), "keys": len(sizes), "left_out": unknown,
               "sizes_from": {"reported": sum(1 for s in source.values() if s == "reported"),
                              "rss_delta": sum(1 for s in source.values() if s == "rss delta")}}
@@ -86,10 +89,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=1))
         return 0
     print(f"{len(requests):,} requests over {len(sizes):,} keys, {len(budgets)} budgets, {result['seconds']:.2f} s")
-    print("model             budget       hit ratio  byte hit ratio  peak")
+    print("model                   budget       hit ratio  byte hit ratio  peak")
     for name, curve in list(result["policies"].items()) + [(f"libCacheSim {k}", v) for k, v in result.get("reference", {}).items()]:
         for i, b in enumerate(budgets):
-            print(f"{name:<17} {b / 2**20:>9,.0f} MiB {curve['hit_ratio'][i]:>9.3f}  {curve['byte_hit_ratio'][i]:>14.3f}  "
+            print(f"{name:<23} {b / 2**20:>9,.0f} MiB {curve['hit_ratio'][i]:>9.3f}  {curve['byte_hit_ratio'][i]:>14.3f}  "
                   f"{curve['peak_bytes'][i] / 2**20:,.0f} MiB")
     return 0
 

@@ -11,6 +11,9 @@ and derives its parameters exactly as a real run does (``worker.derive_params``)
   cached, with their water marks at the same places as in the real runs;
 * ``AgeBased`` — expiry on the requests' own timestamps (it has no memory bound).
 
+``SizeEstimatedLRU`` and ``RSSThresholdLRU`` take the policy's ``order`` (``"lru"`` or
+``"s3fifo"``); the s3fifo model runs vizcache's own :class:`~vizcache.orders.S3FIFOOrder`, called
+in the same sequence as the real cache calls it, so simulated and real victims are the same.
 Each returns hit ratio, byte hit ratio and peak bytes above the baseline.
 """
 
@@ -20,6 +23,7 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 
+from ..orders import ORDERS, S3FIFOOrder
 from ..policies import available_policies
 from . import reference
 from .worker import derive_params
@@ -35,7 +39,67 @@ def _result(keys: list, sizes: dict, misses: int, miss_bytes: int, peak: int) ->
 
 
 # The models' loops are written for speed (>= 1M requests/s): the hit path is one dict test and one
-# move; hits and hit bytes are what the misses leave over.
+# move (or counter bump); hits and hit bytes are what the misses leave over.
+
+
+class _LRUQueue:
+    """Cached keys, least recently used first; each holds (true size, weight)."""
+
+    def __init__(self) -> None:
+        self.items: OrderedDict = OrderedDict()
+        self.hit = self.items.move_to_end
+
+    def add(self, key, size: int, weight: int) -> None:
+        self.items[key] = (size, weight)
+
+    def pop(self, exclude=None) -> tuple[int, int] | None:
+        """Remove the next victim (never ``exclude``); its (true size, weight), or None."""
+        for key in self.items:
+            if key != exclude:
+                return self.items.pop(key)
+        return None
+
+
+class _Weighed:
+    """What S3FIFOOrder reads of a cache entry."""
+
+    __slots__ = ("key", "size_bytes", "estimated_bytes", "freq")
+
+    def __init__(self, key, size: int, weight: int) -> None:
+        self.key, self.size_bytes, self.estimated_bytes, self.freq = key, size, weight, 0
+
+
+class _S3FIFOQueue:
+    """The cache's own S3-FIFO order over model entries; a hit bumps a 2-bit counter as Cache does."""
+
+    def __init__(self) -> None:
+        self.items: dict = {}
+        self._order = S3FIFOOrder(OrderedDict())
+
+    def hit(self, key) -> None:
+        entry = self.items[key]
+        if entry.freq < 3:
+            entry.freq += 1
+
+    def add(self, key, size: int, weight: int) -> None:
+        entry = self.items[key] = _Weighed(key, size, weight)
+        self._order.inserted(entry)
+
+    def pop(self, exclude=None) -> tuple[int, int] | None:
+        victim = self._order.victim(exclude)
+        if victim is None:
+            return None
+        self._order.removed(victim)
+        del self.items[victim.key]
+        return victim.size_bytes, victim.estimated_bytes
+
+
+def _queue(order: str):
+    if order == "lru":
+        return _LRUQueue()
+    if order == "s3fifo":
+        return _S3FIFOQueue()
+    raise ValueError(f"no simulation of eviction order {order!r}; orders: {', '.join(ORDERS)}")
 
 
 def lru(keys: list, sizes: dict, capacity: int) -> dict:
@@ -61,14 +125,14 @@ def lru(keys: list, sizes: dict, capacity: int) -> dict:
     return _result(keys, sizes, misses, miss_bytes, peak)
 
 
-def size_estimated(keys: list, sizes: dict, estimates: dict, budget: int) -> dict:
+def size_estimated(keys: list, sizes: dict, estimates: dict, budget: int, order: str = "lru") -> dict:
     """SizeEstimatedLRU: admit when the estimate fits the budget, then evict others until the estimates fit."""
-    cache: OrderedDict = OrderedDict()  # key -> (true size, estimate)
-    move, pop = cache.move_to_end, cache.popitem
+    queue = _queue(order)  # key -> (true size, estimate)
+    cached, hit, add, pop = queue.items, queue.hit, queue.add, queue.pop
     accounted = resident = peak = misses = miss_bytes = 0
     for key in keys:
-        if key in cache:
-            move(key)
+        if key in cached:
+            hit(key)
             continue
         size = sizes[key]
         misses += 1
@@ -78,13 +142,15 @@ def size_estimated(keys: list, sizes: dict, estimates: dict, budget: int) -> dic
         estimate = estimates[key]
         if estimate > budget:
             continue
-        cache[key] = (size, estimate)
+        add(key, size, estimate)
         accounted += estimate
         resident += size
-        while accounted > budget and len(cache) > 1:  # the new key is last: never its own victim
-            _, (gone, est) = pop(last=False)
-            accounted -= est
-            resident -= gone
+        while accounted > budget:
+            gone = pop(key)  # never the new key
+            if gone is None:
+                break
+            resident -= gone[0]
+            accounted -= gone[1]
     return _result(keys, sizes, misses, miss_bytes, peak)
 
 
@@ -98,28 +164,33 @@ def _marks(name: str, params: dict, baseline: int, budget: int) -> tuple[int, in
 def rss_threshold(keys: list, sizes: dict, budget: int, params: dict, baseline: int) -> dict:
     """RSSThresholdLRU: make room for a known key's last size below high water; unknown keys evict to low water."""
     limit, high, low = _marks("RSSThresholdLRU", params, baseline, budget)
-    cache: OrderedDict = OrderedDict()
-    move, pop = cache.move_to_end, cache.popitem
+    queue = _queue(params.get("order", "lru"))
+    cached, hit, add, pop = queue.items, queue.hit, queue.add, queue.pop
     known: dict = {}
     resident = peak = misses = miss_bytes = 0
+
+    def evict_to(target: int, exclude=None) -> None:
+        nonlocal resident
+        while baseline + resident > target:
+            gone = pop(exclude)
+            if gone is None:
+                return
+            resident -= gone[0]
+
     for key in keys:
-        if key in cache:
-            move(key)
+        if key in cached:
+            hit(key)
             continue
         size = sizes[key]
         misses += 1
         miss_bytes += size
         rss = baseline + resident
         expected = known.get(key)
-        target = None
         if expected is None:
             if rss > high:
-                target = low
+                evict_to(low)
         elif rss + expected > high and baseline + expected <= limit:
-            target = high - expected
-        if target is not None:
-            while cache and baseline + resident > target:
-                resident -= pop(last=False)[1]
+            evict_to(high - expected)
         known[key] = size
         rss_after = baseline + resident + size
         if resident + size > peak:
@@ -127,15 +198,13 @@ def rss_threshold(keys: list, sizes: dict, budget: int, params: dict, baseline: 
         if rss_after > limit:
             if rss_after - resident > limit:
                 continue  # cannot fit even in an empty cache: rejected
-            while cache and baseline + resident + size > high:
-                resident -= pop(last=False)[1]
+            evict_to(high - size)
             if baseline + resident + size > limit:
                 continue
-        cache[key] = size
+        add(key, size, size)
         resident += size
         if rss_after > high:
-            while len(cache) > 1 and baseline + resident > high:  # the new key is last: never its own victim
-                resident -= pop(last=False)[1]
+            evict_to(high, exclude=key)  # the new key is never its own victim
     return _result(keys, sizes, misses, miss_bytes, peak)
 
 
@@ -215,7 +284,7 @@ def simulate(model: str, requests: list[tuple[float, str]], sizes: dict, budget:
     if model == "lru":
         return lru(keys, sizes, budget)
     if model == "SizeEstimatedLRU":
-        return size_estimated(keys, sizes, estimates or sizes, budget)
+        return size_estimated(keys, sizes, estimates or sizes, budget, params.get("order", "lru"))
     if model == "RSSThresholdLRU":
         return rss_threshold(keys, sizes, budget, params, baseline)
     if model == "LegacyRSSManager":
