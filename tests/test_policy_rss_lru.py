@@ -127,3 +127,42 @@ def test_over_limit_load_evicts_others_and_is_admitted_if_it_then_fits(memory):
     cache.get_or_load("c", memory.loader(50 * MiB))  # RSS 210 > limit; evicting a and b -> 150
     assert [e["key"] for e in cache.entries()] == ["c"]
     assert cache.stats()["rejections"] == 0
+
+
+def _count_trims(monkeypatch) -> list:
+    import vizcache.cache
+
+    calls = []
+    monkeypatch.setattr(vizcache.cache, "trim_heap", lambda: calls.append(1) or True)
+    return calls
+
+
+def test_trims_the_heap_per_eviction_only_when_the_freed_memory_did_not_show(memory, monkeypatch):
+    cache = make(memory)
+    for key in "abcd":
+        cache.get_or_load(key, memory.loader(35 * MiB))  # RSS 240 MiB > high water: batches of evictions
+    trims = _count_trims(monkeypatch)
+    evictions = cache.stats()["evictions"]
+    cache.get_or_load("e", memory.loader(35 * MiB))
+    batches = len(trims)
+    assert cache.stats()["evictions"] > evictions  # it evicted, and the drop alone showed in RSS:
+    assert batches == 2  # one trim before the batch, one after the load; none per eviction
+
+    held = cache.get("b") or cache.get("c") or cache.get("d") or cache.get("e")  # someone else keeps a value alive
+    assert held is not None
+    trims.clear()
+    for key in "fgh":
+        cache.get_or_load(key, memory.loader(35 * MiB))
+    reclaims = [e for e in cache.events.since(0) if e.kind == "reclaim" and e.bytes == 0]
+    assert reclaims  # the eviction of the held value gave nothing back ...
+    assert len(trims) > 2 * 3  # ... so that eviction trimmed the heap (and collected) to find out why
+
+
+def test_release_time_is_counted_apart_from_the_policy_overhead(memory):
+    cache = make(memory)
+    for key in "abcdef":
+        cache.get_or_load(key, memory.loader(35 * MiB))
+    s = cache.stats()
+    assert s["evictions"] >= 3
+    assert s.release_seconds > 0
+    assert s.overhead_seconds == pytest.approx(s.probe_seconds + s.sizing_seconds + s.reclaim_seconds)

@@ -506,13 +506,17 @@ class Cache:
         """Evict exactly these entries; any already gone, or replaced by a reload, is skipped."""
         with self._evict_lock:
             evictions = []
+            start = time.perf_counter()
             for entry in entries:
                 with self._lock:
                     removed = self._remove_locked(entry, reason)
                 if removed:
                     entry.value = None  # drop our reference now, not when the Entry object goes
                     evictions.append(Eviction(entry.key, entry.size_bytes, entry.estimated_bytes, None, None))
-        self._dispatch_removals()
+            self._dispatch_removals()  # the listener may hold the last reference
+            released = time.perf_counter() - start
+            with self._lock:
+                self._counters.release_seconds += released
         return evictions
 
     def evict_until(
@@ -526,10 +530,11 @@ class Cache:
         """The one eviction loop: least recently used first, skipping ``exclude``.
 
         Stops when ``done()`` is true, or — given ``rss_target`` — when RSS is at or below it.
-        In RSS mode each eviction drops the value and trims the heap (cheap); only when what it
-        freed does not show up in RSS does it run a full collection, at most once per batch and
-        throttled. When evictions stop giving memory back, it stops and keeps the rest: the
-        memory above target is not the cache's, and flushing hot entries would not help.
+        In RSS mode each eviction drops the value and re-reads RSS; only when what it freed does
+        not show up does it trim the heap, and only when even that does not show it run a full
+        collection, at most once per batch and throttled. When evictions stop giving memory
+        back, it stops and keeps the rest: the memory above target is not the cache's, and
+        flushing hot entries would not help.
         """
         if (done is None) == (rss_target is None):
             raise TypeError("evict_until takes exactly one of done= and rss_target=")
@@ -565,12 +570,18 @@ class Cache:
             if victim is None:
                 self._warn_unmanaged(rss, target, "nothing is left to evict")
                 break
-            start = time.perf_counter()
             expected = self.expected_bytes(victim.key) or victim.size_bytes
+            released = self._counters.release_seconds  # only evict_entries adds to it, under the lock we hold
             if not self.evict_entries([victim], reason):
                 continue  # another thread took it first
-            trim_heap()
+            released = self._counters.release_seconds - released
+            start = time.perf_counter()  # dropping the value is release time, not reclaim overhead
             rss_after = self.rss()
+            if rss - rss_after < _RECLAIM_SHORTFALL * expected:
+                # Large buffers (arrays, Arrow columns) are unmapped as they go; small objects
+                # free into the allocator's arenas, and only a trim hands those back.
+                trim_heap()
+                rss_after = self.rss()
             if not collected and rss - rss_after < _RECLAIM_SHORTFALL * expected:
                 # Freed memory did not show up: the value may sit in a reference cycle.
                 collected = self._gc.collect()
@@ -587,7 +598,7 @@ class Cache:
                     # What RSS gave back is what the value held once its load's transient memory
                     # (read buffers, conversions) was gone: a better guess for its next load.
                     self._remember_size_locked(self._reclaimed, victim.key, reclaimed)
-            self.events.add("reclaim", victim.key, rss_after, reclaimed, elapsed,
+            self.events.add("reclaim", victim.key, rss_after, reclaimed, released + elapsed,
                             detail=f"RSS given back after evicting: {format_bytes(reclaimed)}"
                                    + ("; with a full collection" if collected else ""))
             evictions.append(Eviction(victim.key, expected, victim.estimated_bytes, reclaimed, rss_after))

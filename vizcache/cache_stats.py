@@ -24,7 +24,9 @@ class CacheStats(Counters, Mapping):
     * ``entries``: live entries; ``managed_bytes``: the sum of their best-known sizes (loader
       report, else the RSS delta around the load); ``rss``: process RSS now, read with
       ``rss_method``; ``unmanaged_bytes`` = rss − managed_bytes (libraries, sessions, leaks).
-    * ``overhead_seconds``: probe + sizing + reclaim time, the policy's cost.
+    * ``overhead_seconds``: probe + sizing + reclaim time, the policy's cost. Dropping evicted
+      values (``release_seconds``, the allocator and kernel taking their memory back) is apart:
+      every cache pays it for the bytes it lets go, whatever its policy.
     * ``warnings_total`` and the newest ``warnings``; ``trace_rows_lost``: trace rows dropped
       because the disk refused them for too long.
     * ``policy_stats``: the policy's own figures, by name.

@@ -47,6 +47,7 @@ class Counters:
     sizing_calls: int = 0
     sizing_seconds: float = 0.0
     reclaim_seconds: float = 0.0  # gc.collect + malloc_trim after evictions
+    release_seconds: float = 0.0  # dropping evicted values: the allocator and kernel taking their memory back
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,8 +1,10 @@
 """Metrics of one run: pure functions of the worker's result and the catalogs' true sizes.
 
-A worker's ``requests`` rows are ``[t, key, hit, latency_s, overhead_s, sizing_s, gc_s, rss_max, rss_settled]``:
-``overhead_s`` is the policy's own time in that request (RSS probes, size estimates, gc + trim
-after evictions), ``gc_s`` the harness's fixed collection after it (the same in every run, so
+A worker's ``requests`` rows are ``[t, key, hit, latency_s, overhead_s, sizing_s, gc_s, rss_max, rss_settled,
+release_s]``: ``overhead_s`` is the policy's own time in that request (RSS probes, size estimates, gc + trim
+after evictions), ``release_s`` the time spent dropping values — evicted by the cache, or rejected by it
+and dropped by the caller — while the allocator and kernel take their memory back (any policy pays
+it for the bytes it lets go, so it is reported beside the overhead, not hidden in it), ``gc_s`` the harness's fixed collection after it (the same in every run, so
 reported apart), ``rss_max`` the highest RSS seen while the request ran (sampled every 5 ms) or
 right after it, ``rss_settled`` the RSS once the request's garbage was collected: what the
 cache holds. A load's transient memory (reading, converting) shows in the first, not the second.
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MiB = 2**20
-T, KEY, HIT, LATENCY, OVERHEAD, SIZING, GC, RSS, SETTLED = range(9)
+T, KEY, HIT, LATENCY, OVERHEAD, SIZING, GC, RSS, SETTLED, RELEASE = range(10)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ METRICS = {
     "miss_p50_ms": Metric("miss latency p50", "ms", True, "requests"),
     "miss_p95_ms": Metric("miss latency p95", "ms", True, "requests"),
     "overhead_p95_ms": Metric("policy overhead per request p95", "ms", True, "requests"),
+    "release_p95_ms": Metric("dropping evicted or rejected values per request p95", "ms", True, "requests"),
+    "overhead_release_p95_ms": Metric("policy overhead and dropping values per request p95", "ms", True, "requests"),
     "hit_ratio": Metric("hit ratio", "", False, "runs"),
     "byte_hit_ratio": Metric("byte hit ratio", "", False, "runs"),
     "settled_over_share": Metric("share of requests after which RSS stayed over the limit", "", True, "runs"),
@@ -46,6 +50,7 @@ METRICS = {
     "probe_ms": Metric("RSS probes per request", "ms", True, "runs"),
     "sizing_ms": Metric("size estimates per request", "ms", True, "runs"),
     "reclaim_ms": Metric("gc + trim after evictions per request", "ms", True, "runs"),
+    "release_ms": Metric("dropping evicted or rejected values per request, mean", "ms", True, "runs"),
     "harness_gc_ms": Metric("harness gc.collect per request (same for all)", "ms", True, "runs"),
     "estimated_error": Metric("size estimate error, median of abs(estimate - true) / true", "", True, "runs"),
     "rss_delta_error": Metric("RSS-delta error, median of abs(delta - true) / true", "", True, "runs"),
@@ -55,20 +60,24 @@ METRICS = {
     "rejections": Metric("rejections", "", True, "counter"),
 }
 
-#: requests metric -> (which requests, which column, percentile)
+#: requests metric -> (which requests, the columns summed, percentile)
 REQUEST_VALUES = {
-    "switch_p50_ms": ("all", LATENCY, 50), "switch_p95_ms": ("all", LATENCY, 95),
-    "hit_p50_ms": ("hits", LATENCY, 50), "hit_p95_ms": ("hits", LATENCY, 95),
-    "miss_p50_ms": ("misses", LATENCY, 50), "miss_p95_ms": ("misses", LATENCY, 95),
-    "overhead_p95_ms": ("all", OVERHEAD, 95),
+    "switch_p50_ms": ("all", (LATENCY,), 50), "switch_p95_ms": ("all", (LATENCY,), 95),
+    "hit_p50_ms": ("hits", (LATENCY,), 50), "hit_p95_ms": ("hits", (LATENCY,), 95),
+    "miss_p50_ms": ("misses", (LATENCY,), 50), "miss_p95_ms": ("misses", (LATENCY,), 95),
+    "overhead_p95_ms": ("all", (OVERHEAD,), 95),
+    "release_p95_ms": ("all", (RELEASE,), 95),
+    "overhead_release_p95_ms": ("all", (OVERHEAD, RELEASE), 95),
 }
 
 
 def request_values(requests: list[list], metric: str) -> np.ndarray:
     """The per-request values (ms) a requests metric is a percentile of."""
-    which, column, _ = REQUEST_VALUES[metric]
+    which, columns, _ = REQUEST_VALUES[metric]
     keep = {"all": lambda r: True, "hits": lambda r: r[HIT], "misses": lambda r: not r[HIT]}[which]
-    return np.asarray([r[column] * 1e3 for r in requests if keep(r)], dtype=float)
+    if any(len(r) <= max(columns) for r in requests):
+        return np.asarray([], dtype=float)  # a result written before the column existed: no figure, not a zero
+    return np.asarray([sum(r[c] for c in columns) * 1e3 for r in requests if keep(r)], dtype=float)
 
 
 def _relative_error(pairs: list[tuple[float | None, float]]) -> float | None:
@@ -102,6 +111,7 @@ def run_metrics(result: dict, true_sizes: dict[str, int]) -> dict[str, float | N
         "probe_ms": per_request(stats["probe_seconds"]),
         "sizing_ms": per_request(stats["sizing_seconds"]),
         "reclaim_ms": per_request(stats["reclaim_seconds"]),
+        "release_ms": per_request(sum(r[RELEASE] for r in requests)) if all(len(r) > RELEASE for r in requests) else None,
         "harness_gc_ms": per_request(sum(r[GC] for r in requests)),
         "estimated_error": _relative_error([(a["estimated"], true_sizes[a["key"]]) for a in result["accounting"]]),
         "rss_delta_error": _relative_error([(a["rss_delta"], true_sizes[a["key"]]) for a in result["accounting"]]),

@@ -20,7 +20,7 @@ SCHEMA = "vizcache-compare/2"
 SWEEP_METRICS = ("hit_ratio", "byte_hit_ratio", "peak_above_baseline_mib")
 #: short names for the categories of the dot plots
 SHORT = {"hit_ratio": "hits", "byte_hit_ratio": "bytes", "probe_ms": "probes", "sizing_ms": "sizing", "reclaim_ms": "gc+trim",
-         "harness_gc_ms": "harness gc", "settled_excess_mib": "after", "max_excess_mib": "during load"}
+         "release_ms": "dropping values", "harness_gc_ms": "harness gc", "settled_excess_mib": "after", "max_excess_mib": "during load"}
 REFERENCE_COLORS = ("#8c564b", "#9467bd", "#e377c2", "#7f7f7f")
 
 
@@ -121,21 +121,29 @@ def _decision_lines(document: dict) -> list[str]:
     return lines + [""]
 
 
+def _workload_text(exp: dict) -> str:
+    wl = exp["workload"]
+    if wl.get("keys") == "recorded":
+        return (f"trace workload replayed key by key: {wl['requests']} requests over {len(exp['catalogs'])} recorded keys of "
+                f"`{Path(wl['trace']).name}`, each key one entry synthesised as real memory of its recorded size, loading in "
+                f"{wl['load_scale']:g} × its recorded time, its size "
+                + ("reported to the cache (`Sized`)" if wl["report_size"] else "not reported (policies see the value only)"))
+    return (f"{wl['kind']} workload, {wl['requests']} requests over {len(exp['catalogs'])} catalogs (preset {exp['preset']}, "
+            f"{exp['clusters']:,} true clusters, {exp['layout']} layout"
+            + (", cache statistics refreshed after every switch as the old viewer did" if wl.get("stats_after_request") else "") + ")")
+
+
 def _setup_lines(document: dict) -> list[str]:
     exp = document["experiment"]
-    wl = exp["workload"]
-    lines = ["## Setup", "",
-             f"{wl['kind']} workload, {wl['requests']} requests over {len(exp['catalogs'])} catalogs (preset {exp['preset']}, "
-             f"{exp['clusters']:,} true clusters, {exp['layout']} layout"
-             + (", cache statistics refreshed after every switch as the old viewer did" if wl.get("stats_after_request") else "")
-             + f"); working set {exp['working_set_bytes'] / MiB:,.0f} MiB ({exp['true_size_method']}). "
+    lines = ["## Setup", "", _workload_text(exp) + f"; working set {exp['working_set_bytes'] / MiB:,.0f} MiB ({exp['true_size_method']}). "
              f"**Budget {exp['budget_bytes'] / MiB:,.0f} MiB** of cache memory above each run's baseline RSS, the same for every "
              "policy: SizeEstimatedLRU gets it as its `budget`; RSS-driven policies start evicting at baseline + budget "
              "(`limit` = (baseline + budget) / high_water, low water = baseline + budget × low_water / high_water). "
              "The limit every policy is held to is baseline + budget.",
              "",
              f"{exp['repetitions']} repetitions, interleaved in a freshly shuffled order each round, each run in a fresh process"
-             + (" (`--quick`: scaled-down data and budget)" if exp.get("quick") else "") + f". Garbage collection: {exp['gc']}. "
+             + (" (`--quick`: " + ("the first requests only" if exp["workload"].get("keys") == "recorded" else "scaled-down data and budget") + ")"
+                if exp.get("quick") else "") + f". Garbage collection: {exp['gc']}. "
              "Latency percentiles pool the requests of every repetition (interval: bootstrap over requests); every other "
              "metric is one value per run (interval: bootstrap over repetitions). A verdict names a winner only when its "
              f"interval is apart from every other's and the gap exceeds {exp['thresholds']['relative']:.0%}"
@@ -234,7 +242,7 @@ def _plots(document: dict):
         return (hv.ErrorBars(bars, dim, [ylabel, "neg", "pos"]).opts(logy=logy) * scatter).opts(title=title, xlabel="", **opts)
 
     panels.append(dots(["hit_ratio", "byte_hit_ratio"], "hit and byte hit ratio (95 % intervals)", "ratio", dim="ratio_of"))
-    panels.append(dots(["probe_ms", "sizing_ms", "reclaim_ms", "harness_gc_ms"],
+    panels.append(dots(["probe_ms", "sizing_ms", "reclaim_ms", "release_ms", "harness_gc_ms"],
                        "overhead per request by part (log axis)", "ms", logy=True, dim="part"))
     panels.append(dots(["switch_p95_ms"], "switch latency p95 (95 % intervals)", "ms", dim="policy_p95"))
     panels.append(dots(["settled_excess_mib", "max_excess_mib"], "largest excess over the limit (after / during)",

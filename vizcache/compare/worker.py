@@ -3,7 +3,9 @@
     python -m vizcache.compare.worker SPEC.json RESULT.json          # a run
     python -m vizcache.compare.worker --truth SPEC.json RESULT.json  # ground-truth sizes
 
-A run warms up (one load, through the layout, sized by every estimator, then dropped), freezes
+A request's value is a catalog loaded through the experiment's layout or, for a trace replayed
+with ``keys = "recorded"``, a stand-in for the recorded entry (``recorded_value``). A run warms
+up (one value of each kind, sized by every estimator, then dropped), freezes
 what is left with ``gc.freeze()``, turns automatic garbage collection off and reads its baseline
 RSS. Every policy's memory parameters then follow from the one ``budget`` (see ``derive_params``).
 Each request is timed; after it, the value is dropped and one ``gc.collect()`` + ``malloc_trim(0)``
@@ -19,12 +21,13 @@ import sys
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..cache import Cache
+from ..cache import Cache, Sized
 from ..catalogs.source import CatalogSource, CatalogSpec
 from ..config import policy_from_table
 from ..memory import RSSProbe, peak_rss, release_memory, tune_allocator
@@ -138,28 +141,61 @@ def _harness_memory() -> None:
     tune_allocator()
 
 
-def _warm_up(catalogs: dict[str, CatalogSource], layout) -> None:
-    """Load one catalog of each kind through the layout and size it every way, then drop it.
+def _warm_up(loaders) -> None:
+    """Load one value of each kind and size it every way, then drop it.
 
     The first load imports reader internals lazily and the first sizing imports pandas' own;
     that memory is nobody's cache.
     """
-    kinds = {}
-    for source in catalogs.values():
-        kinds.setdefault(source.spec.kind, source)
-    for source in kinds.values():
-        value = layout(source.load())
+    for load in loaders:
+        value = load()
         for estimate in ESTIMATORS.values():
-            estimate(value)
+            estimate(value.value if isinstance(value, Sized) else value)
         del value
     gc.collect()
 
 
-def run(spec: dict) -> dict:
-    _harness_memory()
+def _catalog_loaders(spec: dict) -> dict[str, Callable]:
+    """Each catalog, read and held through the experiment's layout; warmed up."""
     catalogs = _sources(spec)
     layout = LAYOUTS[spec["layout"]]
-    _warm_up(catalogs, layout)
+    kinds = {}
+    for source in catalogs.values():
+        kinds.setdefault(source.spec.kind, source)
+    _warm_up([lambda s=source: layout(s.load()) for source in kinds.values()])
+    return {name: (lambda s=source: layout(s.load())) for name, source in catalogs.items()}
+
+
+COLUMNS = ("ra", "dec", "z", "mag")
+
+
+def recorded_value(nbytes: int, fill: float = 1.0) -> pd.DataFrame:
+    """A stand-in for a recorded entry (a HATS partition, say): float64 columns of ``nbytes`` in all
+    (to within 31 bytes), every page written so that it is resident and RSS sees it."""
+    rows = max(1, nbytes // (8 * len(COLUMNS)))
+    return pd.DataFrame(np.full((rows, len(COLUMNS)), fill), columns=list(COLUMNS), copy=False)
+
+
+def _recorded_loaders(spec: dict) -> dict[str, Callable]:
+    """Each recorded key's loader: its recorded size as real memory, taking its recorded load time × load_scale
+    (or the allocation's own time, if longer); with report_size, returned as Sized(value, recorded size)."""
+    scale, report = spec["load_scale"], spec["report_size"]
+
+    def loader(nbytes: int, seconds: float, fill: float) -> Callable:
+        def load():
+            start = time.perf_counter()
+            value = recorded_value(nbytes, fill)
+            time.sleep(max(0.0, seconds * scale - (time.perf_counter() - start)))
+            return Sized(value, nbytes) if report else value
+        return load
+
+    _warm_up([loader(2**16, 0.0, 1.0)])
+    return {key: loader(nbytes, seconds, float(i)) for i, (key, (nbytes, seconds)) in enumerate(spec["objects"].items(), 1)}
+
+
+def run(spec: dict) -> dict:
+    _harness_memory()
+    loaders = _recorded_loaders(spec) if "objects" in spec else _catalog_loaders(spec)
     release_memory()
     gc.freeze()  # what exists now is never collected again: collections cost the same in every run
     gc.disable()  # and happen only where this loop (or a policy) asks for one
@@ -180,10 +216,9 @@ def run(spec: dict) -> dict:
     for t, key in spec["requests"]:
         offset[0] += max(0.0, t - previous_t)  # a pause in the workload, without sleeping through it
         previous_t = t
-        source = catalogs[key]
         before = cache.counters()
         start = time.perf_counter()
-        value = cache.get_or_load(key, lambda: layout(source.load()))
+        value = cache.get_or_load(key, loaders[key])
         if stats_after:  # the old viewer refreshed its cache statistics after every switch
             cache.stats()
         end = time.perf_counter()
@@ -196,20 +231,23 @@ def run(spec: dict) -> dict:
             if entry is not None:
                 accounting.append({"key": key, "rss_delta": entry["rss_delta_bytes"], "estimated": entry["estimated_bytes"],
                                    "reported": entry.get("reported_bytes")})
-        del value
+        drop_start = time.perf_counter()
+        del value  # frees it when the cache did not keep it: the release a rejecting policy leaves to its caller
+        release = after["release_seconds"] - before["release_seconds"] + time.perf_counter() - drop_start
         gc_start = time.perf_counter()
         release_memory()  # gc.collect() + malloc_trim(0): freed memory leaves RSS the same way in every run
         gc_s = time.perf_counter() - gc_start
-        rows.append([t, key, hit, end - start, overhead, sizing, gc_s, probe(), start, end])  # RSS once settled
+        rows.append([t, key, hit, end - start, overhead, sizing, gc_s, probe(), start, end, release])  # RSS once settled
     sampler.stop.set()
     sampler.join()
     times, samples = np.asarray(sampler.times), np.asarray(sampler.rss)
     requests = []
-    for i, (t, key, hit, latency, overhead, sizing, gc_s, rss_end, start, end) in enumerate(rows):
+    for i, (t, key, hit, latency, overhead, sizing, gc_s, rss_end, start, end, release) in enumerate(rows):
         # The highest RSS while the request ran (sampled) or right after it.
         stop = rows[i + 1][8] if i + 1 < len(rows) else end
         window = samples[(times >= start) & (times <= stop)]
-        requests.append([t, key, hit, latency, overhead, sizing, gc_s, int(max(rss_end, window.max() if len(window) else 0)), rss_end])
+        requests.append([t, key, hit, latency, overhead, sizing, gc_s, int(max(rss_end, window.max() if len(window) else 0)), rss_end,
+                         release])
     counters = cache.counters()  # not stats(): that would size every entry once more for the old policy
     reclaimed = [e.bytes for e in cache.events.since(0) if e.kind == "evict" and "RSS given back" in e.detail]
     return {
@@ -233,7 +271,7 @@ def truth(spec: dict) -> dict:
     _harness_memory()
     catalogs = _sources(spec)
     layout = LAYOUTS[spec["layout"]]
-    _warm_up(catalogs, layout)
+    _catalog_loaders(spec)  # warm up
     sizes = {}
     tracemalloc.start()
     for name, source in catalogs.items():
