@@ -100,7 +100,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def add_parsers(sub) -> None:
     cmp = sub.add_parser("compare", help="A/B cache policies on one workload; writes report.html, summary.md, results.json")
     cmp.add_argument("experiment", nargs="?", default="policies/ab_getsizeof_vs_rss.toml", help="experiment TOML (default: %(default)s)")
-    cmp.add_argument("--quick", action="store_true", help="scaled-down data and budgets, 3 repetitions, at most 40 requests, no real-run sweep (under two minutes)")
+    cmp.add_argument("--quick", action="store_true", help="scaled-down data and budgets, 3 repetitions, at most 40 requests (200 of a trace replayed key by key), "
+                     "no real-run sweep (under two minutes)")
     cmp.add_argument("--simulate", action="store_true", help="also sweep the budget in simulation (always done with a budget sweep)")
     cmp.add_argument("--out", help="report folder (default: reports/EXPERIMENT)")
     cmp.set_defaults(func=cmd_compare)

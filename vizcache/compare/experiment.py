@@ -26,6 +26,8 @@
     [workload]
     kind = "zipf"           # old-app | finders | zipf | bursty | scan | shift | trace
     requests = 200
+    # trace only: keys = "catalog" (a key's first element names a catalog) or "recorded" (each recorded
+    # key one entry of its recorded size), load_scale, report_size
 
     [[policies]]
     label = "getsizeof"
@@ -48,17 +50,22 @@ from ..units import SIZE_HELP, format_bytes, parse_bytes
 from .workloads import KINDS
 
 LAYOUTS = ("old-app", "frame", "seed")
+#: how a trace's keys become requests: catalog names (its first element), or one entry per recorded key
+TRACE_KEYS = ("catalog", "recorded")
 #: --quick scales the data (and budgets given in bytes with it) down to at most this many true clusters.
 QUICK_CLUSTERS = 80_000
 QUICK_REPETITIONS = 3
 QUICK_REQUESTS = 40
+#: a trace replayed key by key keeps more: its entries are partitions, and 40 requests never fill a cache of them
+QUICK_RECORDED_REQUESTS = 200
 MIN_BUDGET, MAX_BUDGET = 2**20, 2**44
 SECTIONS = {
     "experiment": ("name", "repetitions", "seed", "budget", "budgets", "layout"),
     "decision": ("baseline", "memory", "tolerance", "switch_p95_ms"),
     "thresholds": ("relative", "latency_ms"),
     "data": ("preset", "clusters", "members_per_richness", "rows_per_file", "quick_clusters"),
-    "workload": ("kind", "requests", "trace", "skew", "stats_after_request", "hot", "shift_at", "shift_fraction"),
+    "workload": ("kind", "requests", "trace", "keys", "load_scale", "report_size", "skew", "stats_after_request", "hot", "shift_at",
+                 "shift_fraction"),
 }
 
 
@@ -86,6 +93,14 @@ class Workload:
     hot: int = 8
     shift_at: float = 0.5
     shift_fraction: float = 1.0
+    keys: str = "catalog"  # trace: "catalog" | "recorded"
+    load_scale: float = 1.0  # recorded keys: a load takes the recorded load time times this
+    report_size: bool = False  # recorded keys: loads return vizcache.Sized(value, recorded size)
+
+    @property
+    def recorded(self) -> bool:
+        """Each recorded key is its own entry, synthesised at its recorded size: no catalogs are generated."""
+        return self.kind == "trace" and self.keys == "recorded"
 
 
 @dataclass(frozen=True)
@@ -111,12 +126,16 @@ class Experiment:
 
     def quick(self) -> Experiment:
         """Scaled-down data (as many member files, smaller; byte budgets scale with it), 3 repetitions, a short workload, no real-run sweep
-        (the simulator still sweeps)."""
-        factor = min(1.0, self.quick_clusters / self.clusters)
+        (the simulator still sweeps). A trace replayed key by key keeps its recorded sizes and its first 200 requests."""
+        factor = 1.0 if self.workload.recorded else min(1.0, self.quick_clusters / self.clusters)  # recorded sizes stay
         return replace(self, clusters=max(100, int(self.clusters * factor)), rows_per_file=max(1000, int(self.rows_per_file * factor)),
                        repetitions=min(self.repetitions, QUICK_REPETITIONS),
                        budget=self.budget.scaled(factor), budgets=(),
-                       workload=replace(self.workload, requests=min(self.workload.requests, QUICK_REQUESTS)), quick_run=True)
+                       workload=replace(self.workload, requests=min(self.workload.requests, self.quick_requests)), quick_run=True)
+
+    @property
+    def quick_requests(self) -> int:
+        return QUICK_RECORDED_REQUESTS if self.workload.recorded else QUICK_REQUESTS
 
     def budget_bytes(self, working_set: int) -> tuple[int, list[int]]:
         """The decision budget and the sweep (the decision budget included), in bytes, for this working set."""
@@ -168,6 +187,12 @@ class _Reader:
         value = self.table.get(key, default)
         if value not in allowed:
             self.fail(key, value, "one of " + ", ".join(map(repr, allowed)))
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value = self.table.get(key, False)
+        if not isinstance(value, bool):
+            self.fail(key, value, "true or false")
         return value
 
     def size(self, key: str, value) -> Budget:
@@ -232,12 +257,16 @@ def load_experiment(path: str | Path) -> Experiment:
         trace = (path.parent / trace).resolve()
         if not trace.is_file():
             raise ConfigError(f"{source}: [workload] trace = {str(trace)!r}: no such file")
-    stats_after = wl.table.get("stats_after_request", False)
-    if not isinstance(stats_after, bool):
-        wl.fail("stats_after_request", stats_after, "true or false")
+    keys = wl.choice("keys", "catalog", TRACE_KEYS)
+    for key in ("keys", "load_scale", "report_size"):
+        if key in wl.table and kind != "trace":
+            wl.fail(key, wl.table[key], "it only with kind = 'trace'")
+        if key in ("load_scale", "report_size") and key in wl.table and keys != "recorded":
+            wl.fail(key, wl.table[key], "it only with keys = 'recorded' (catalog loads read real files)")
     workload = Workload(kind, wl.integer("requests", 100, 1, 1_000_000), trace if kind == "trace" else None,
-                        wl.number("skew", 1.1, 0.0, 10.0), stats_after, wl.integer("hot", 8, 1, 10_000),
-                        wl.number("shift_at", 0.5, 0.0, 1.0), wl.number("shift_fraction", 1.0, 0.0, 1.0))
+                        wl.number("skew", 1.1, 0.0, 10.0), wl.boolean("stats_after_request"), wl.integer("hot", 8, 1, 10_000),
+                        wl.number("shift_at", 0.5, 0.0, 1.0), wl.number("shift_fraction", 1.0, 0.0, 1.0), keys,
+                        wl.number("load_scale", 1.0, 0.0, 100.0), wl.boolean("report_size"))
 
     runs = _policies(data.get("policies"), source)
     labels = [r.label for r in runs]

@@ -25,7 +25,10 @@ from ..config import ConfigError
 from .experiment import Experiment
 from .files import ReportError, atomic_write
 from .metrics import run_metrics
-from .workloads import bursty, finders, from_trace, old_app, scan, shift, zipf
+from .workloads import bursty, finders, from_trace, old_app, recorded_keys, scan, shift, zipf
+
+#: how the ground truth of a recorded key is known: it is synthesised at that size
+RECORDED_TRUTH = "the recorded size (each key synthesised as a float64 frame of that many bytes, every page written)"
 
 
 def prepare_data(exp: Experiment, out: Path) -> dict[str, tuple[str, list[str]]]:
@@ -71,6 +74,21 @@ def make_requests(exp: Experiment, names: list[str]) -> list[tuple[float, str]]:
     return {"old-app": old_app, "scan": scan, "bursty": bursty}[wl.kind](names, wl.requests, exp.seed)
 
 
+def recorded_workload(exp: Experiment) -> tuple[list, dict[str, tuple[int, float]], dict]:
+    """Requests, the requested keys' (size, load seconds) and their ground truth, for ``keys = "recorded"``."""
+    wl = exp.workload
+    requests, objects, left_out = recorded_keys(wl.trace)
+    if not requests:
+        raise ConfigError(f"{exp.path}: [workload] trace {wl.trace}: no load in it has a known size (neither a reported "
+                          "size nor an RSS delta above 0), so no key can be synthesised")
+    if left_out:
+        print(f"vizcache: warning: {left_out} requests of {wl.trace} are for keys whose size the trace never gives; left out",
+              file=sys.stderr)
+    requests = requests[: wl.requests]
+    objects = {key: objects[key] for _, key in requests}
+    return requests, objects, {"sizes": {key: size for key, (size, _) in objects.items()}, "method": RECORDED_TRUTH}
+
+
 def _describe_exit(code: int, stderr: str) -> str:
     if code < 0:
         name = signal.Signals(-code).name
@@ -110,13 +128,16 @@ def plan(exp: Experiment, budgets: list[int]) -> list[tuple[int, int, object]]:
 
 
 def experiment_record(exp: Experiment, requests: list, catalogs: dict, truth: dict) -> dict:
+    """What the report says of the setup; ``catalogs`` are the replayed keys' sources (catalogs or recorded objects)."""
     wl = exp.workload
     budget, budgets = exp.budget_bytes(sum(truth["sizes"].values()))
     return {"name": exp.name, "file": str(exp.path), "quick": exp.quick_run, "repetitions": exp.repetitions, "seed": exp.seed,
             "budget_bytes": budget, "budget": str(exp.budget), "budgets": budgets, "layout": exp.layout, "preset": exp.preset,
             "clusters": exp.clusters, "members_per_richness": exp.members_per_richness, "rows_per_file": exp.rows_per_file,
             "workload": {"kind": wl.kind, "requests": len(requests), "skew": wl.skew, "stats_after_request": wl.stats_after_request,
-                         **({"hot": wl.hot, "shift_at": wl.shift_at, "shift_fraction": wl.shift_fraction} if wl.kind == "shift" else {})},
+                         **({"hot": wl.hot, "shift_at": wl.shift_at, "shift_fraction": wl.shift_fraction} if wl.kind == "shift" else {}),
+                         **({"trace": str(wl.trace), "keys": wl.keys} if wl.kind == "trace" else {}),
+                         **({"load_scale": wl.load_scale, "report_size": wl.report_size} if wl.recorded else {})},
             "catalogs": sorted(catalogs), "working_set_bytes": int(sum(truth["sizes"].values())),  # of the requested catalogs
             "true_sizes": truth["sizes"], "true_size_method": truth["method"],
             "decision": {"baseline": exp.decision.baseline, "memory": exp.decision.memory, "tolerance": exp.decision.tolerance,
@@ -131,12 +152,17 @@ def run_experiment(exp: Experiment, out: Path, progress: bool = True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("summary.md", "report.html"):  # an earlier run's report must not look like this one's
         (out / stale).unlink(missing_ok=True)
-    catalogs = prepare_data(exp, out)
-    requests = make_requests(exp, sorted(catalogs))
     runs_dir = out / "runs"
     runs_dir.mkdir(exist_ok=True)
-    requested = {key for _, key in requests}
-    truth = ground_truth(exp, out, {k: v for k, v in catalogs.items() if k in requested})
+    if exp.workload.recorded:  # nothing to generate: each key is synthesised at its recorded size
+        requests, catalogs, truth = recorded_workload(exp)
+        source = {"objects": catalogs, "load_scale": exp.workload.load_scale, "report_size": exp.workload.report_size}
+    else:
+        catalogs = prepare_data(exp, out)
+        requests = make_requests(exp, sorted(catalogs))
+        requested = {key for _, key in requests}
+        truth = ground_truth(exp, out, {k: v for k, v in catalogs.items() if k in requested})
+        source = {"layout": exp.layout, "data_dir": str(out / "data"), "catalogs": catalogs}
     document = {"schema": None, "complete": False, "experiment": experiment_record(exp, requests, catalogs, truth), "runs": []}
     runs, interrupted = document["runs"], False
     schedule = plan(exp, document["experiment"]["budgets"])
@@ -147,8 +173,7 @@ def run_experiment(exp: Experiment, out: Path, progress: bool = True) -> dict:
             runs.append({**where, "status": "missing", "reason": "not run: interrupted (Ctrl-C)"})
             continue
         bar.set_postfix_str(f"{policy.label} #{rep + 1}")
-        spec = {"label": policy.label, "repetition": rep, "policy": policy.table, "budget": budget, "layout": exp.layout,
-                "data_dir": str(out / "data"), "catalogs": catalogs, "requests": requests,
+        spec = {"label": policy.label, "repetition": rep, "policy": policy.table, "budget": budget, **source, "requests": requests,
                 "stats_after_request": exp.workload.stats_after_request}
         spec_path, result_path = runs_dir / f"{index:03d}-spec.json", runs_dir / f"{index:03d}-result.json"
         spec_path.write_text(json.dumps(spec))

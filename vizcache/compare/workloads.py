@@ -1,4 +1,8 @@
-"""Request sequences to replay: (seconds since start, catalog name). Deterministic in the seed."""
+"""Request sequences to replay: (seconds since start, key). Deterministic in the seed.
+
+Keys are catalog names, except for a trace replayed with ``keys = "recorded"``: there every
+recorded key (a HATS partition, say) is its own entry.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..events import read_trace
+from .tracefile import object_sizes
 
 Request = tuple[float, str]
 KINDS = ("old-app", "finders", "zipf", "bursty", "scan", "shift", "trace")
@@ -89,6 +94,24 @@ def from_trace(path: Path, names: list[str]) -> list[Request]:
         if key in names:
             requests.append((float(row["t"]), key))
     return requests
+
+
+def recorded_keys(path: Path) -> tuple[list[Request], dict[str, tuple[int, float]], int]:
+    """A recorded trace key by key: the requests, each key's (size, load seconds), and how many requests were left out.
+
+    A key's size is what :func:`~vizcache.compare.tracefile.object_sizes` says (the loader-reported
+    size, else the RSS delta); its load time is the median of its recorded loads. Requests for a
+    key whose size the trace never gives are left out (and counted).
+    """
+    rows = read_trace(path)
+    sizes, _ = object_sizes(rows)
+    load_times: dict[str, list[float]] = {}
+    for row in rows:
+        if not row["hit"] and not row.get("failed"):
+            load_times.setdefault(row["key"], []).append(float(row["load_s"]))
+    requests = [(float(row["t"]), row["key"]) for row in rows if row["key"] in sizes]
+    objects = {key: (size, float(np.median(load_times.get(key, [0.0])))) for key, size in sizes.items()}
+    return requests, objects, len(rows) - len(requests)
 
 
 def _timed(order: list[str], gaps: np.ndarray) -> list[Request]:
