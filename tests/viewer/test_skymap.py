@@ -64,7 +64,7 @@ def test_colormap_and_opacity_do_not_reaggregate(runtime, monkeypatch):
 
 
 def test_hover_carries_the_brightest_clusters_id_z_and_snr(runtime):
-    image = catalog_image(SkyMap(runtime=runtime, served=False))
+    image = catalog_image(SkyMap(runtime=runtime, served=False, pixel_hover=True))
     assert {"id", "z", "snr"} <= set(image.data.data_vars)
     filled = np.isfinite(image.data["snr"].values)
     assert filled.any()

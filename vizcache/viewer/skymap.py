@@ -96,6 +96,10 @@ class SkyMap(pn.viewable.Viewer):
                                    doc="Colour normalisation, done in the browser: eq_hist shows most structure but costs "
                                        "~280 ms per redraw there; log is the fast default. Changing it does not re-aggregate.")
     opacity = param.Number(default=1.0, bounds=(0.1, 1.0), step=0.05, doc="Opacity of the catalog layer; changing it does not re-aggregate.")
+    pixel_hover = param.Boolean(default=False, label="pixel hover names its brightest cluster",
+                                doc="The map's hover names each pixel's brightest cluster (cluster catalogs under 2M rows). Off by "
+                                    "default: it costs every session several extra full-size images; zoomed in, the markers name "
+                                    "each cluster anyway.")
     last_switch_seconds = param.Number(default=None, allow_None=True, bounds=(0.0, 3600.0), constant=True,
                                        doc="Seconds from the last catalog switch to its new aggregate.")
     # Frames travel through the pipeline as version numbers: HoloViews memoizes on a hash of
@@ -241,12 +245,13 @@ class SkyMap(pn.viewable.Viewer):
             names = [d.name for d in self._kdims(self.projection)]
             self._highlight.send(self.view[0].iloc[[rows[position]]][names].reset_index(drop=True))
 
-    def _selector(self, version):
+    def _selector(self, version, pixel_hover: bool):
         # The hover selector (the brightest cluster in a pixel) is 25x dearer than a count at
         # 10M points, so only cluster-sized catalogs get one. Not on Dask frames: HoloViews' where-summary
         # assigns into a Dask array of unknown chunk sizes and raises (and len() would read every file).
         frame = self.frame
-        return ds.max("snr") if frame is not None and not _is_dask(frame) and "snr" in frame.columns and len(frame) < 2_000_000 else None
+        wanted = pixel_hover and frame is not None and not _is_dask(frame) and "snr" in frame.columns and len(frame) < 2_000_000
+        return ds.max("snr") if wanted else None
 
     def _title(self, version: int, color_by: str) -> str:
         # Which catalog is on the map, and what its colour says (Bokeh draws titles as text, never HTML).
@@ -269,7 +274,7 @@ class SkyMap(pn.viewable.Viewer):
         change builds a new one (new axes), which is cheaper than `framewise` on every update."""
         p, projection = self.param, self.projection
         points = hv.DynamicMap(pn.bind(self._points, p.frame_version, p.snr_range, p.z_range, projection, p.aggregation, p.keep_unknown_z))
-        selector = pn.bind(self._selector, p.frame_version)
+        selector = pn.bind(self._selector, p.frame_version, p.pixel_hover)
         rasterized = rasterize(points, aggregator=p.aggregation, selector=selector, width=WIDTH, height=HEIGHT)
         shaded = spread(rasterized).apply(colour_limits).apply(raster_hover).apply(self._rendered)
         catalog_layer = shaded.apply.opts(cmap=p.cmap, alpha=p.opacity, cnorm=pn.bind(self._cnorm, p.color_scaling, p.frame_version),
@@ -409,10 +414,10 @@ class SkyMap(pn.viewable.Viewer):
     def controls(self) -> pn.Column:
         # No members catalog configured: no switch that can only fail.
         members = ["show_members"] if self.runtime.config.viewer.get("members") else []
-        widgets = pn.Param(self.param, parameters=["catalog", "color_by", "snr_range", "z_range", "keep_unknown_z", "projection", *members, "cmap", "color_scaling", "opacity"],
+        widgets = pn.Param(self.param, parameters=["catalog", "color_by", "snr_range", "z_range", "keep_unknown_z", "projection", *members, "cmap", "color_scaling", "opacity", "pixel_hover"],
                            widgets={"catalog": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
                                     "projection": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
-                                    "keep_unknown_z": pn.widgets.Checkbox,
+                                    "keep_unknown_z": pn.widgets.Checkbox, "pixel_hover": pn.widgets.Checkbox,
                                     "show_members": {"type": pn.widgets.Switch, "name": "member galaxies"}},
                            show_name=False, sizing_mode="stretch_width")
         return pn.Column(widgets, sizing_mode="stretch_width")
