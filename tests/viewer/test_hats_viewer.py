@@ -3,6 +3,7 @@
 import sys
 
 import holoviews as hv
+import numpy as np
 import pytest
 
 from vizcache.catalogs.partition import PartitionSettings, generated_members_spec, partition_catalog
@@ -156,3 +157,76 @@ def test_served_reads_draw_what_is_ready_then_the_whole_view(runtime):
     rows = layer.hats.partition_rows()
     assert sizes == sorted(sizes) and sizes[-1] == sum(rows[p] for p in pixels) and sizes[0] < sizes[-1]
     assert layer._pending is None and layer._shown == want and layer.partitions_shown == len(pixels)
+
+
+def _rows_passing(hats, column, lo, hi):
+    import pandas as pd
+
+    frame = pd.concat([hats.load_partition(p) for p in hats.partitions], ignore_index=True)
+    return frame[(frame[column] >= lo) & (frame[column] <= hi)]
+
+
+def test_a_filter_on_a_zoomed_out_view_counts_the_rows_that_pass_per_pixel(runtime):
+    from vizcache.catalogs.hats import healpix_of
+    from vizcache.catalogs.source import OVERVIEW_ORDER
+
+    sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
+    sky._hats.max_points = 10_000
+    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    hats = sky._hats.hats
+    column = "z_phot" if "z_phot" in hats.mapping else "z"
+    assert "density" in sky.frame.columns and sky.frame["rows"].sum() == hats.total_rows  # the skymap: no row read
+    assert partition_keys(runtime) == []
+
+    sky.z_range = (0.4, 0.9)
+    passing = _rows_passing(hats, column, 0.4, 0.9)
+    assert 0 < len(passing) < hats.total_rows
+    assert "density" in sky.frame.columns and sky.frame["rows"].sum() == len(passing)  # only the rows passing
+    truth = np.unique(healpix_of(OVERVIEW_ORDER, passing["ra"].to_numpy(np.float64), passing["dec"].to_numpy(np.float64)),
+                      return_counts=True)
+    pixel_of = lambda frame: healpix_of(OVERVIEW_ORDER, frame["ra"].to_numpy(np.float64), frame["dec"].to_numpy(np.float64))
+    assert dict(zip(*truth)) == dict(zip(pixel_of(sky.frame), sky.frame["rows"]))  # each pixel drawn at its centre
+    counted = [e for e in runtime.cache.entries() if len(e["key"]) == 5]
+    assert len(counted) == len(hats.partitions)  # one small entry per partition and filter, the rows not kept
+    assert partition_keys(runtime) == [] and all(e["reported_bytes"] < 1_000_000 for e in counted)
+
+    loads = runtime.cache.counters()["loads"]
+    sky.z_range = sky.param.z_range.bounds  # no filter: back to the skymap
+    assert sky.frame["rows"].sum() == hats.total_rows
+    sky.z_range = (0.4, 0.9)  # the same filter again: every partition's counts a hit
+    assert sky.frame["rows"].sum() == len(passing) and runtime.cache.counters()["loads"] == loads
+
+
+def test_a_served_filtered_density_fills_in_with_progress_and_stops_when_superseded(runtime):
+    from bokeh.document import Document
+
+    sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
+    layer = sky._hats
+    layer.max_points, layer.draw_every = 10_000, 0.0
+    row_filter = sky.row_filter(z_range=(0.4, 0.9))
+    want, pixels = layer.wanted("RA/Dec", (0.0, 360.0), (-90.0, 90.0), row_filter)
+    assert want == row_filter and len(pixels) == len(layer.hats.partitions) > 2
+    doc = Document()
+    added = []
+    doc.add_next_tick_callback = lambda callback: added.append(callback)
+    layer._pending = want
+    layer._read_then_show(sky, doc, want, pixels)
+    assert len(added) == len(pixels)  # a partial draw per partition but the last, then the whole
+    shown = []
+    for callback in added[:-1]:
+        callback()
+        shown.append((sky.frame["rows"].sum(), sky._progress.value, sky._progress.visible, sky._progress_text.visible))
+    assert all(visible and text for _, _, visible, text in shown)  # progress is shown while counting
+    assert [v for _, v, _, _ in shown] == sorted(v for _, v, _, _ in shown) and shown[-1][1] == len(pixels) - 1
+    added[-1]()
+    assert not sky._progress.visible and layer._shown == want and layer._pending is None
+    assert sky.frame["rows"].sum() >= shown[-1][0]
+
+    # A reading thread whose filter has been replaced stops instead of reading every partition.
+    other = sky.row_filter(z_range=(0.1, 0.2))
+    _, pixels = layer.wanted("RA/Dec", (0.0, 360.0), (-90.0, 90.0), other)
+    layer._pending = "a newer view"
+    loads = runtime.cache.counters()["loads"]
+    added.clear()
+    layer._read_then_show(sky, doc, other, pixels)
+    assert added == [] and runtime.cache.counters()["loads"] - loads < len(pixels)

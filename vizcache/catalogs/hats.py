@@ -54,6 +54,24 @@ def pixel_area_deg2(order: int) -> float:
     return 4 * np.pi * (180 / np.pi) ** 2 / (12 * 4**order)
 
 
+def density_frame(order: int, pixels: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+    """HEALPix pixels of ``order`` holding ``rows`` rows each, as points: centre, rows, rows per square degree."""
+    ra, dec = pixel_centres(order, pixels)
+    frame = pd.DataFrame({"ra": ra.astype(np.float32), "dec": dec.astype(np.float32),
+                          "rows": np.asarray(rows, dtype=np.int64), "density": (np.asarray(rows) / pixel_area_deg2(order)).astype(np.float32)})
+    frame.attrs["healpix_order"] = order
+    return add_projection(frame)
+
+
+def healpix_of(order: int, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """NESTED HEALPix pixels of ``order`` holding the points (ra, dec in degrees)."""
+    import astropy.units as u
+    from astropy.coordinates import Latitude, Longitude
+    from cdshealpix.nested import lonlat_to_healpix
+
+    return np.asarray(lonlat_to_healpix(Longitude(ra * u.deg), Latitude(dec * u.deg), order), dtype=np.int64)
+
+
 def pixel_centres(order: int, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(ra, dec) in degrees of NESTED HEALPix pixels of ``order``."""
     from cdshealpix.nested import healpix_to_lonlat
@@ -136,19 +154,21 @@ class HatsCatalog:
         """Non-empty skymap pixels at ``order`` as points: centre, rows, rows per square degree."""
         order, counts = self.skymap(order)
         pixels = np.flatnonzero(counts)
-        ra, dec = pixel_centres(order, pixels)
-        frame = pd.DataFrame({"ra": ra.astype(np.float32), "dec": dec.astype(np.float32),
-                              "rows": counts[pixels], "density": (counts[pixels] / pixel_area_deg2(order)).astype(np.float32)})
-        frame.attrs["healpix_order"] = order
-        return add_projection(frame)
+        return density_frame(order, pixels, counts[pixels])
 
     # -- rows of one partition ---------------------------------------------------------
 
     def load_partition(self, pixel) -> pd.DataFrame:
         """One partition's rows in canonical columns (only the mapped columns are read)."""
+        return add_projection(self.load_columns(pixel, list(self.mapping)))
+
+    def load_columns(self, pixel, columns: list[str]) -> pd.DataFrame:
+        """One partition's canonical ``columns`` that the mapping has, with ra and dec; nothing else is read."""
+        wanted = {"ra", "dec", *columns}
+        mapping = {c: source for c, source in self.mapping.items() if c in wanted}
         path = self.partition_file(pixel)
-        raw = read_source_file(path, HATS_FORMAT, list(dict.fromkeys(self.mapping.values())))
-        return add_projection(normalise(raw, self.mapping, self.missing, set(self.float64), str(path), ReadReport()))
+        raw = read_source_file(path, HATS_FORMAT, list(dict.fromkeys(mapping.values())))
+        return normalise(raw, mapping, self.missing, set(self.float64), str(path), ReadReport())
 
     # -- catalog-info ------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..cache import Sized
-from .hats import HatsCatalog, pixel_key
+from .hats import HatsCatalog, density_frame, healpix_of, pixel_key
 from .projections import inverse_hammer_aitoff
 
 #: MOC depth beyond the deepest partition: fewer partitions that only touch the box's corners
@@ -96,6 +96,11 @@ class PartitionLoader:
         # The catalog's version is in the key: a re-partitioned catalog never serves stale partitions.
         return (self.catalog.name, self.catalog.version, pixel_key(pixel))
 
+    def read(self, pixel) -> Sized:
+        frame = self.catalog.load_partition(pixel)
+        # The frame's own size: RSS deltas of loads running side by side are not separable.
+        return Sized(frame, int(frame.memory_usage(deep=True).sum()))
+
     def cached(self, pixels: list) -> int:
         return sum(self.key(p) in self.cache for p in pixels)
 
@@ -108,19 +113,61 @@ class PartitionLoader:
         if not pixels:
             return []
 
-        def read(pixel) -> Sized:
-            frame = self.catalog.load_partition(pixel)
-            # The frame's own size: RSS deltas of loads running side by side are not separable.
-            return Sized(frame, int(frame.memory_usage(deep=True).sum()))
-
         def one(pixel):
-            return self.cache.get_or_load(self.key(pixel), lambda: read(pixel))
+            return self.cache.get_or_load(self.key(pixel), lambda: self.read(pixel))
 
         frames: list = [None] * len(pixels)
         with ThreadPoolExecutor(max_workers=min(self.workers, len(pixels)), thread_name_prefix="vizcache-partition") as pool:
             futures = {pool.submit(one, p): i for i, p in enumerate(pixels)}
-            for done, future in enumerate(as_completed(futures), 1):
-                frames[futures[future]] = future.result()
-                if progress is not None:
-                    progress(done, len(pixels), frames)
+            try:
+                for done, future in enumerate(as_completed(futures), 1):
+                    frames[futures[future]] = future.result()
+                    if progress is not None:
+                        progress(done, len(pixels), frames)
+            except BaseException:
+                for future in futures:  # a failed read or a caller that gave up: read no further
+                    future.cancel()
+                raise
         return frames
+
+
+class FilteredCounts(PartitionLoader):
+    """Rows passing a filter per HEALPix pixel of ``order``, one small cache entry per partition and filter.
+
+    The density of a filtered view too wide to draw its rows: each partition is read (only the
+    columns the filter needs, with ra and dec), filtered and counted, and the counts kept; the
+    rows are not.
+
+    >>> counts = FilteredCounts(cache, catalog, 8, ["z_phot"], keep, "z 0.5-1")
+    >>> frame = counts.density(counts.load(catalog.partitions))
+    """
+
+    def __init__(self, cache, catalog: HatsCatalog, order: int, columns: list[str],
+                 keep: Callable[[pd.DataFrame], object], signature: str, workers: int = 4) -> None:
+        super().__init__(cache, catalog, workers)
+        self.order = order
+        self.columns = columns
+        self.keep = keep  # frame -> boolean mask (or None: every row passes)
+        self.signature = signature  # what identifies the filter in cache keys (and shows in the monitor)
+
+    def key(self, pixel) -> tuple:
+        return (*super().key(pixel), f"rows per order-{self.order} pixel", self.signature)
+
+    def read(self, pixel) -> Sized:
+        frame = self.catalog.load_columns(pixel, self.columns)
+        mask = self.keep(frame)
+        if mask is not None:
+            frame = frame[np.asarray(mask, dtype=bool)]
+        pixels, counts = np.unique(healpix_of(self.order, frame["ra"].to_numpy(np.float64), frame["dec"].to_numpy(np.float64)),
+                                   return_counts=True)
+        return Sized((pixels, counts), int(pixels.nbytes + counts.nbytes))
+
+    def density(self, parts: list) -> pd.DataFrame:
+        """The density frame (as the catalog's own overview) of the counts read so far."""
+        parts = [p for p in parts if p is not None]
+        pixels = np.concatenate([p[0] for p in parts]) if parts else np.array([], dtype=np.int64)
+        counts = np.concatenate([p[1] for p in parts]) if parts else np.array([], dtype=np.int64)
+        # Partitions never share a pixel of an order at least as fine as theirs, but coarser
+        # orders can: sum per pixel.
+        unique, where = np.unique(pixels, return_inverse=True)
+        return density_frame(self.order, unique, np.bincount(where, weights=counts, minlength=len(unique)).astype(np.int64))

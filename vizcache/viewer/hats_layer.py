@@ -5,6 +5,11 @@ pixel, coloured by rows per square degree: no row is read). When the partitions 
 the view hold at most ``max_points`` rows, those partitions are read — each one cache entry
 under the configured policy, in parallel, single-flight across sessions — and their rows
 replace the density. Panning back over cached partitions is a cache hit per partition.
+
+A filter (SNR, redshift) on a view too wide for rows cannot use the skymap, which counts every
+row: the partitions are then read (only the filtered columns, with ra and dec), in view first,
+and the rows passing are counted per skymap pixel — one small cache entry per partition and
+filter. Served, this runs on a thread with a progress bar, the map filling in as counts come.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import panel as pn
 import param
 
 from ..catalogs.source import Catalog
-from ..catalogs.viewport import PartitionLoader, box_from_allsky, partition_rows_in_view, partitions_in_view
+from ..catalogs.source import OVERVIEW_ORDER
+from ..catalogs.viewport import FilteredCounts, PartitionLoader, box_from_allsky, partition_rows_in_view, partitions_in_view
+from .filters import RowFilter
 
 DENSITY = "density"
 
@@ -53,36 +60,53 @@ class HatsLayer(param.Parameterized):
             return box_from_allsky(x_range, y_range)
         return tuple(x_range), tuple(y_range)
 
-    def wanted(self, projection: str, x_range, y_range) -> tuple[object, list]:
-        """(DENSITY or a frozenset of partitions, those partitions in load order) for a view."""
-        box = self.box(projection, x_range, y_range)
-        if box is None:
-            return DENSITY, []
-        pixels = partitions_in_view(self.hats, *box)
-        rows = partition_rows_in_view(self.hats, pixels)
-        if not pixels or rows > self.max_points:
-            return DENSITY, []
-        return frozenset(pixels), sorted(pixels, key=lambda p: (p.order, p.pixel))
+    def wanted(self, projection: str, x_range, y_range, row_filter: RowFilter | None = None) -> tuple[object, list]:
+        """What to draw for a view, and the partitions to read for it, in load order.
 
-    def frame_for(self, projection: str, x_range, y_range, progress=None) -> pd.DataFrame | None:
+        DENSITY (the skymap), a ``RowFilter`` (the density of the rows it passes: every partition,
+        those in view first), or a frozenset of partitions (their rows).
+        """
+        box = self.box(projection, x_range, y_range)
+        pixels = partitions_in_view(self.hats, *box) if box is not None else []
+        if pixels and partition_rows_in_view(self.hats, pixels) <= self.max_points:
+            return frozenset(pixels), sorted(pixels, key=lambda p: (p.order, p.pixel))
+        if row_filter is None or not set(row_filter.columns()) & set(self.hats.mapping):
+            return DENSITY, []
+        in_view = set(pixels)
+        return row_filter, sorted(self.hats.partitions, key=lambda p: (p not in in_view, p.order, p.pixel))
+
+    def _counts(self, row_filter: RowFilter) -> FilteredCounts:
+        return FilteredCounts(self.loader.cache, self.hats, OVERVIEW_ORDER, row_filter.columns(), row_filter.mask, str(row_filter),
+                              workers=self.workers)
+
+    def frame_for(self, projection: str, x_range, y_range, progress=None, row_filter: RowFilter | None = None) -> pd.DataFrame | None:
         """The frame to draw for this view, or None when it is what is already drawn."""
-        want, pixels = self.wanted(projection, x_range, y_range)
+        want, pixels = self.wanted(projection, x_range, y_range, row_filter)
         if want == self._shown:
             return None
         frame = self._frame(want, pixels, progress)
         self._mark_shown(want, pixels)
         return frame
 
+    def _loader(self, want) -> PartitionLoader:
+        return self._counts(want) if isinstance(want, RowFilter) else self.loader
+
     def _frame(self, want, pixels: list, progress=None) -> pd.DataFrame:
         if want == DENSITY:
             return self.catalog.data
-        frames = self.loader.load(pixels, progress)
+        return self._assemble(want, self._loader(want).load(pixels, progress))
+
+    def _assemble(self, want, parts: list) -> pd.DataFrame:
+        """One frame of what the partitions read so far give (None for those still being read)."""
+        if isinstance(want, RowFilter):
+            return self._counts(want).density(parts)
+        frames = [f for f in parts if f is not None]
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
     def _mark_shown(self, want, pixels: list) -> None:
         self._shown = want
         with param.edit_constant(self):
-            self.partitions_shown = 0 if want == DENSITY else len(pixels)
+            self.partitions_shown = len(pixels) if isinstance(want, frozenset) else 0
 
     @classmethod
     def attach(cls, skymap, catalog: Catalog) -> HatsLayer | None:
@@ -115,14 +139,15 @@ class HatsLayer(param.Parameterized):
         view = self._view(skymap)
         if view is None:
             return False
-        want, pixels = self.wanted(*view)
+        want, pixels = self.wanted(*view, skymap.row_filter())
         if want in (self._shown, self._pending):
             return False
-        reads = want != DENSITY and self.loader.cached(pixels) < len(pixels)
+        reads = want != DENSITY and self._loader(want).cached(pixels) < len(pixels)
         doc = pn.state.curdoc
         if reads and skymap._served and doc is not None and doc.session_context is not None:
             self._pending = want
             skymap._map.loading = True
+            self._report(skymap, want, 0, len(pixels))
             threading.Thread(target=self._read_then_show, args=(skymap, doc, want, pixels), name="vizcache-partitions",
                              daemon=True).start()
             return False
@@ -138,6 +163,7 @@ class HatsLayer(param.Parameterized):
         return True
 
     def _show(self, skymap, want, pixels: list, frame: pd.DataFrame) -> None:
+        self._report(skymap, want, len(pixels), len(pixels))  # nothing left to count: hidden
         self._mark_shown(want, pixels)
         skymap.frame = frame
         skymap.frame_version += 1  # its watcher brings the view (histograms, table) up to date
@@ -147,13 +173,17 @@ class HatsLayer(param.Parameterized):
 
         def progress(done: int, total: int, frames: list) -> None:
             nonlocal last_draw
+            if self._pending != want:
+                raise _Superseded  # the view or the filter has moved on: stop reading for this one
             if done < total and time.monotonic() - last_draw >= self.draw_every:  # draw what is ready so far
                 last_draw = time.monotonic()
-                ready = pd.concat([f for f in frames if f is not None], ignore_index=True)
-                doc.add_next_tick_callback(partial(_with_curdoc, doc, partial(self._show_ready, skymap, want, ready)))
+                ready = self._assemble(want, frames)
+                doc.add_next_tick_callback(partial(_with_curdoc, doc, partial(self._show_ready, skymap, want, ready, done, total)))
 
         try:
             frame, error = self._frame(want, pixels, progress), None
+        except _Superseded:
+            return
         except Exception as exc:
             frame, error = None, exc
 
@@ -162,6 +192,7 @@ class HatsLayer(param.Parameterized):
                 return  # a newer view's read has taken over
             self._pending = None
             skymap._map.loading = False
+            self._report(skymap, want, len(pixels), len(pixels))  # done: hidden
             if error is not None:
                 skymap._notify(f"Catalog {self.catalog.name!r}: the partitions in view could not be read: {error}")
                 return
@@ -174,11 +205,26 @@ class HatsLayer(param.Parameterized):
         doc.add_next_tick_callback(partial(_with_curdoc, doc, show))
 
 
-    def _show_ready(self, skymap, want, ready: pd.DataFrame) -> None:
+    def _show_ready(self, skymap, want, ready: pd.DataFrame, done: int, total: int) -> None:
         """Part of a view's rows, while the rest is read (the spinner stays)."""
         if self._pending == want:
             skymap.frame = ready
             skymap.frame_version += 1
+            self._report(skymap, want, done, total)
+
+    def _report(self, skymap, want, done: int, total: int) -> None:
+        """Progress under the map while a filtered density is counted (hidden otherwise and when done)."""
+        bar, text = skymap._progress, skymap._progress_text
+        counting = isinstance(want, RowFilter) and done < total
+        bar.visible = text.visible = counting
+        if counting:
+            bar.max, bar.value = total, done
+            text.object = (f"Filtering all {self.hats.total_rows:,} rows at this zoom: {done} of {total} partitions "
+                           "counted. The map fills in as they come; zoom in to see the rows themselves.")
+
+
+class _Superseded(Exception):
+    """Raised in a reading thread whose view is no longer wanted."""
 
 
 def _with_curdoc(doc, callback) -> None:

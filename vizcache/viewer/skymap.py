@@ -18,6 +18,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import rasterize
 
+from .filters import RowFilter
 from .find import cursor_readout
 from .graticule import sky_lines
 from .hats_layer import DENSITY, HatsLayer
@@ -191,17 +192,14 @@ class SkyMap(pn.viewable.Viewer):
 
     # -- the pipeline ----------------------------------------------------------------
 
+    def row_filter(self, snr_range=None, z_range=None) -> RowFilter:
+        """The filters now (or with these ranges), as a value a reading thread can keep."""
+        ranges = {"snr": snr_range or self.snr_range, "z": z_range or self.z_range}
+        return RowFilter.of(ranges, {"snr": self.param.snr_range.bounds, "z": self.param.z_range.bounds}, self.keep_unknown_z)
+
     def _mask(self, frame, snr_range, z_range):
         """Rows passing the filters, or None when no filter narrows anything (so nothing is copied)."""
-        mask = None
-        for column, (lo, hi), bounds in (("snr", snr_range, self.param.snr_range.bounds), ("z", z_range, self.param.z_range.bounds),
-                                         ("z_phot", z_range, self.param.z_range.bounds)):
-            if column in frame.columns and (lo, hi) != bounds:
-                m = (frame[column] >= lo) & (frame[column] <= hi)
-                if column != "snr" and self.keep_unknown_z:
-                    m |= frame[column].isna()
-                mask = m if mask is None else mask & m
-        return mask
+        return self.row_filter(snr_range, z_range).mask(frame)
 
     def _filtered(self, frame, snr_range, z_range):
         mask = self._mask(frame, snr_range, z_range)
@@ -329,6 +327,9 @@ class SkyMap(pn.viewable.Viewer):
         self.param.watch(self._show_page, "page")
         self._table_title = pn.pane.Markdown("", margin=(0, 10))
         self._failure = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        # Long work for a view (a HATS catalog's filtered density): how far it is.
+        self._progress_text = pn.pane.Markdown("", visible=False, margin=(0, 10))
+        self._progress = pn.indicators.Progress(value=0, max=1, visible=False, sizing_mode="stretch_width", height=12)
         self.param.watch(self._fill_table, "view_version")
         self._download = pn.widgets.FileDownload(callback=self._csv, filename="catalog_in_view.csv", label="Download CSV",
                                                  color="primary", width=160)
@@ -425,6 +426,8 @@ class SkyMap(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(
             self._failure,
+            self._progress_text,
+            self._progress,
             self._map,
             self._histograms,
             pn.Row(self._table_title, pn.layout.HSpacer(), self._previous, self._pager, self._next, self._download,

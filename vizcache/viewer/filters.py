@@ -1,0 +1,53 @@
+"""The SNR and redshift filters as a value: which rows pass, and a key for what was counted with them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: filtered column -> which range applies to it
+FILTERED = {"snr": "snr", "z": "z", "z_phot": "z"}
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Ranges that narrow (a range equal to its parameter's bounds is left out) and what to do with unknown z.
+
+    A snapshot: a filter handed to a reading thread does not change when the user moves a slider.
+
+    >>> RowFilter.of({"snr": (5, 20), "z": (0, 3)}, {"snr": (0, 100), "z": (0, 3)}, keep_unknown_z=True).ranges
+    (('snr', 5.0, 20.0),)
+    """
+
+    ranges: tuple[tuple[str, float, float], ...]  # (snr | z, lo, hi)
+    keep_unknown_z: bool
+
+    @classmethod
+    def of(cls, ranges: dict[str, tuple[float, float]], bounds: dict[str, tuple[float, float]], keep_unknown_z: bool) -> RowFilter:
+        narrowing = tuple((name, float(lo), float(hi)) for name, (lo, hi) in ranges.items() if (lo, hi) != tuple(bounds[name]))
+        return cls(narrowing, bool(keep_unknown_z))
+
+    def __str__(self) -> str:
+        """What the filter keeps, for people and for cache keys: ``z 0.4-0.9 (unknown z kept)``."""
+        text = ", ".join(f"{name} {lo:g}-{hi:g}" for name, lo, hi in self.ranges) or "no filter"
+        z = any(name == "z" for name, _, _ in self.ranges)
+        return text + (" (unknown z kept)" if z and self.keep_unknown_z else "")
+
+    def columns(self) -> list[str]:
+        """The canonical columns the filter reads."""
+        names = {name for name, _, _ in self.ranges}
+        return [column for column, name in FILTERED.items() if name in names]
+
+    def mask(self, frame: pd.DataFrame) -> pd.Series | None:
+        """Rows passing, or None when nothing in ``frame`` is narrowed (so nothing is copied)."""
+        mask = None
+        for column, name in FILTERED.items():
+            for range_name, lo, hi in self.ranges:
+                if range_name != name or column not in frame.columns:
+                    continue
+                m = (frame[column] >= lo) & (frame[column] <= hi)
+                if name == "z" and self.keep_unknown_z:
+                    m |= frame[column].isna()
+                mask = m if mask is None else mask & m
+        return mask
