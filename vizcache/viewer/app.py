@@ -53,6 +53,12 @@ def _query_catalog(runtime: ViewerRuntime) -> str | None:
     return None
 
 
+# The sky map's column stretches in both directions, and a stretching column is as tall as its
+# children's minimum heights (the table's 400 px left out): its content spilled over whatever came
+# below it. Inside this wrapper it is as tall as what it holds.
+_CONTENT_HEIGHT = ":host > .bk-panel-models-layout-Column { height: auto !important; min-height: fit-content !important; }"
+
+
 def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) -> SkyMap:
     catalog = _query_catalog(runtime)
     params = {"catalog": catalog} if catalog else {}
@@ -64,7 +70,12 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     folder = runtime.config.viewer.get("reports")
     reports = ReportList(folder=(runtime.base / folder).resolve() if folder else None)
     sidebar[:] = [Finder(skymap=skymap), skymap.controls(), pn.layout.Divider(), "### Comparison reports", reports]
-    sky = pn.Row(pn.Column(skymap, sizing_mode="stretch_both"), pn.Column(monitor, width=430), sizing_mode="stretch_both")
+    # Side by side when the window leaves the map >= 720 px beside the monitor (>= ~1580 px windows), the
+    # monitor under the map otherwise: a fixed 430-px monitor squeezed the map to ~370 px at 1440 px.
+    sky = pn.FlexBox(pn.Column(skymap, sizing_mode="stretch_width", styles={"flex": "3 1 720px", "min-width": "0"},
+                               stylesheets=[_CONTENT_HEIGHT]),
+                     pn.Column(monitor, sizing_mode="stretch_width", styles={"flex": "1 1 400px", "min-width": "0"}),
+                     flex_wrap="wrap", sizing_mode="stretch_width")
     if sum(source.spec.kind == "clusters" for source in runtime.sources.values()) >= 2:
         # dynamic tabs render a tab's models when it is opened, but building FinderComparison's panel
         # already loads both catalogs and cross-matches them: a lazy function defers that as well.

@@ -6,6 +6,7 @@ runtime keeps), so polling never touches the cache's hot path.
 
 from __future__ import annotations
 
+import ast
 import time
 
 import numpy as np
@@ -13,11 +14,44 @@ import pandas as pd
 import panel as pn
 import param
 
+from ..sizing import nbytes_size
 from ..units import format_bytes
 from .runtime import ViewerRuntime
 from .text import as_markdown
 
 MiB = 2**20
+#: the policy's memory marks drawn on the RSS plot: attribute, legend label, colour
+MARKS = (("limit_bytes", "limit", "red"), ("high_bytes", "high water", "orange"), ("low_bytes", "low water", "green"))
+LOG_COLUMNS = ["time", "event", "key", "MiB", "why"]
+
+
+def readable_key(key) -> str:
+    """A cache key as the user knows it: the catalog's name, plus the partition for a HATS partition.
+
+    Keys are (name, file fingerprint) or (name, version, "Norder=../Npix=.."); the event log holds
+    them as ``str(key)``. Fingerprints and versions say nothing to a reader and are left out.
+    """
+    if isinstance(key, str):
+        try:
+            key = ast.literal_eval(key) if key.startswith("(") else key
+        except (ValueError, SyntaxError):
+            return key
+    if isinstance(key, tuple) and key:
+        return " ".join(map(str, (key[0], *key[2:])))
+    return str(key)
+
+
+def data_bytes(value) -> int | None:
+    """Memory a cached catalog's rows hold (strings included), or None when it is not in memory
+    (a Dask catalog). The RSS growth around a load can be 0 when freed memory was reused."""
+    data = getattr(value, "data", value)
+    if isinstance(data, pd.DataFrame):
+        return int(data.memory_usage(deep=True, index=True).sum())
+    return nbytes_size(data) or None
+
+
+def _mib(nbytes: int | None) -> str:
+    return "" if nbytes is None else f"{nbytes / MiB:,.1f}"
 
 
 class CacheMonitor(pn.viewable.Viewer):
@@ -30,30 +64,41 @@ class CacheMonitor(pn.viewable.Viewer):
     history_seconds = param.Integer(default=300, bounds=(10, 600), doc="Seconds of RSS history drawn.")
     max_events = param.Integer(default=200, bounds=(10, 1000), doc="Newest events kept in the log table.")
     last_switch_seconds = param.Number(default=None, allow_None=True, bounds=(0.0, 3600.0),
-                                       doc="Latency of the last catalog switch, set by the sky map.")
+                                       doc="Server time of the last catalog switch (load or hit, then aggregation), set by the sky map.")
 
     def __init__(self, runtime: ViewerRuntime, **params) -> None:
         super().__init__(**params)
         self.runtime = runtime
         self._seq = 0
-        self._events = pd.DataFrame(columns=["time", "event", "key", "MB", "seconds", "detail"])
+        self._hits_seen: dict[str, int] | None = None  # per-entry hit counts at the last refresh
+        self._sizes: dict[str, int | None] = {}  # str(key) -> data bytes of the live entries
+        self._sizes_gone: dict[str, int | None] = {}  # ... of the entries at the refresh before
+        self._hits_total: int | None = None
+        self._events = pd.DataFrame(columns=LOG_COLUMNS)
         policy = runtime.cache.policy
         rows = "\n".join(f"| {as_markdown(k)} | {as_markdown(v)} |" for k, v in policy.settings().items())
         self._policy = pn.pane.Markdown(f"**{as_markdown(type(policy).__name__)}** from {as_markdown(runtime.config.path.name)}\n\n"
                                         f"| parameter | value |\n|---|---|\n{rows}",
                                         sizing_mode="stretch_width")
-        self._hit_ratio = pn.indicators.Number(label="hit ratio", value=0, format="{value:.0f}%", font_size="22pt", title_size="10pt")
-        self._rss = pn.indicators.Number(label="RSS MiB", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
-        self._switch = pn.indicators.Number(label="last switch ms", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
+        number = dict(font_size="22pt", title_size="10pt")
+        self._hit_ratio = pn.indicators.Number(label="hit ratio", value=0, format="{value:.0f}%", **number)
+        self._rss = pn.indicators.Number(label="RSS MiB", value=0, format="{value:,.0f}", **number)
+        # Measured in the server: the browser draws the new map after this (see the note below it).
+        self._switch = pn.indicators.Number(label="last switch, server ms", value=0, format="{value:,.0f}", **number)
         self._counts = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self._cache_mib = pn.indicators.Number(label="cache-owned MiB", value=0, format="{value:,.0f}", font_size="22pt", title_size="10pt")
-        self._rest_mib = pn.indicators.Number(label="rest of process MiB", value=0, format="{value:,.0f}", font_size="22pt",
-                                              title_size="10pt")
+        self._cache_mib = pn.indicators.Number(label="cache-owned MiB", value=0, format="{value:,.0f}", **number)
+        self._rest_mib = pn.indicators.Number(label="rest of process MiB", value=0, format="{value:,.0f}", **number)
         self._rss_source, figure = self._rss_figure()
-        self._rss_plot = pn.pane.Bokeh(figure, sizing_mode="stretch_width", height=230)
-        self._entries = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=180)
-        self._log = pn.widgets.Tabulator(self._events, disabled=True, show_index=False, sizing_mode="stretch_width", height=220,
-                                         pagination="local", page_size=8)
+        self._rss_plot = pn.pane.Bokeh(figure, sizing_mode="stretch_width", height=260)
+        # fit_columns: every column inside the table's width (no column scrolled out of sight).
+        # fit_columns: every column inside the table's width, none scrolled out of sight; no sorting
+        # (the order is the cache's), so no header loses its text to a sort arrow.
+        self._entries = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=160,
+                                             layout="fit_columns", sortable=False, titles={"key": "catalog"}, widths={"key": "28%"})
+        self._log = pn.widgets.Tabulator(self._events, disabled=True, show_index=False, sizing_mode="stretch_width",
+                                         pagination="local", page_size=5, layout="fit_columns", sortable=False, titles={"key": "catalog"},
+                                         widths={"time": 68, "event": 58, "key": "22%", "MiB": 48},
+                                         formatters={"why": {"type": "textarea"}})  # wrapped: the reason is read whole
         self.refresh()
         if pn.state.curdoc is not None:  # in a served page: poll; the callback dies with the session
             self._callback = pn.state.add_periodic_callback(self.refresh, period=self.period)
@@ -63,31 +108,79 @@ class CacheMonitor(pn.viewable.Viewer):
         if getattr(self, "_callback", None) is not None:
             self._callback.period = self.period
 
+    def _marks(self) -> list[tuple[str, float, str]]:
+        policy = self.runtime.cache.policy
+        return [(label, getattr(policy, attr) / MiB, color) for attr, label, color in MARKS if getattr(policy, attr, None)]
+
     def _rss_samples(self) -> dict:
         since = time.time() - self.history_seconds
         samples = [sample for sample in list(self.runtime.rss_history) if sample[0] >= since]
         times, rss, managed = (np.array(column, dtype=float) for column in zip(*samples)) if samples else ([], [], [])
-        return {"time": np.asarray(times) * 1e3, "rss": np.asarray(rss) / MiB, "managed": np.asarray(managed) / MiB}
+        data = {"time": np.asarray(times) * 1e3, "rss": np.asarray(rss) / MiB, "managed": np.asarray(managed) / MiB}
+        # The marks as lines of the same source: the y-range then takes them in (a Span it ignores).
+        data.update({label: np.full(len(data["time"]), level) for label, level, _ in self._marks()})
+        return data
 
     def _rss_figure(self):
         """RSS and the part of it the cache owns, over time, with the policy's limit and water marks.
 
         A plain Bokeh figure whose data is replaced each refresh (a HoloViews plot cost every new
         session ~100 ms of server time)."""
-        from bokeh.models import ColumnDataSource, Span
+        from bokeh.models import ColumnDataSource, DatetimeTickFormatter, Legend
         from bokeh.plotting import figure
 
         source = ColumnDataSource(self._rss_samples())
-        plot = figure(height=220, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None, y_axis_label="MiB",
-                      title="process RSS (blue) and cache-owned memory (purple); limit (red), high (orange), low (green) water")
-        plot.title.text_font_size = "9pt"
-        plot.line("time", "rss", source=source, color="#1f77b4", line_width=2)
-        plot.line("time", "managed", source=source, color="#7b1fa2", line_width=2)
-        policy = self.runtime.cache.policy
-        for attr, color in (("limit_bytes", "red"), ("high_bytes", "orange"), ("low_bytes", "green")):
-            if getattr(policy, attr, None):
-                plot.add_layout(Span(location=getattr(policy, attr) / MiB, dimension="width", line_color=color, line_dash="dashed"))
+        plot = figure(sizing_mode="stretch_width", height=250, x_axis_type="datetime", toolbar_location=None,
+                      y_axis_label="MiB", title="Memory over time")
+        plot.title.text_font_size = "10pt"
+        # Clock times only, few of them: dates and 5-minute spans of seconds overlapped in a narrow plot.
+        plot.xaxis.formatter = DatetimeTickFormatter(seconds="%H:%M:%S", minsec="%H:%M:%S", minutes="%H:%M", hourmin="%H:%M",
+                                                     hours="%H:%M", context=None)
+        plot.xaxis.ticker.desired_num_ticks = 4
+        items = [("process RSS", [plot.line("time", "rss", source=source, color="#1f77b4", line_width=2)]),
+                 ("cache-owned", [plot.line("time", "managed", source=source, color="#7b1fa2", line_width=2)])]
+        items += [(label, [plot.line("time", label, source=source, color=color, line_dash="dashed")]) for label, _, color in self._marks()]
+        plot.add_layout(Legend(items=items, orientation="horizontal", ncols=3, label_text_font_size="8pt", spacing=4, padding=2,
+                               margin=2, border_line_alpha=0), "below")
         return source, plot
+
+    # -- one refresh -----------------------------------------------------------------
+
+    def _entry_rows(self) -> pd.DataFrame:
+        cache, known = self.runtime.cache, self._sizes
+        # Sized once per key (a cached value never changes); evicted keys are kept until their events are shown.
+        self._sizes = {str(e.key): known[str(e.key)] if str(e.key) in known else
+                       e.reported_bytes if e.reported_bytes is not None else data_bytes(e.value) for e in cache.entry_objects()}
+        self._sizes_gone = known
+        return pd.DataFrame([
+            {"key": readable_key(e["key"]), "hits": e["hits"], "age s": round(e["age_s"], 1), "load s": round(e["load_seconds"], 3),
+             "data MiB": _mib(self._sizes.get(str(e["key"]))), "RSS +MiB": _mib(e["rss_delta_bytes"])}
+            for e in reversed(cache.entries())
+        ])
+
+    def _hit_row(self, entries: pd.DataFrame, total_new: int) -> dict | None:
+        """One log row for every hit since the last refresh, per catalog.
+
+        A row per hit would flood the log: every page opened hits its catalog, and panning a HATS
+        catalog hits dozens of partitions a second, pushing out the loads and evictions that
+        explain memory. One row a refresh at most keeps them, and still shows that a hit happened."""
+        counts = dict(zip(entries["key"], entries["hits"])) if len(entries) else {}
+        seen, self._hits_seen = self._hits_seen, counts
+        if seen is None or total_new <= 0:  # the first refresh only takes stock
+            return None
+        new = {key: n - seen.get(key, 0) for key, n in counts.items() if n > seen.get(key, 0)}
+        keys = ", ".join(f"{key} ×{n}" for key, n in sorted(new.items(), key=lambda kv: -kv[1])[:4]) + (" …" if len(new) > 4 else "")
+        return {"time": time.strftime("%H:%M:%S"), "event": "hits", "key": keys, "MiB": "",
+                "why": f"{total_new} served from the cache, nothing loaded"}
+
+    def _event_row(self, event) -> dict:
+        if event.kind == "load" and event.latency is not None:
+            timing = f"loaded in {event.latency:.2f} s, counted {format_bytes(event.bytes)}"  # what the policy adds up
+        else:
+            timing = "" if event.latency is None else f"{event.latency:.2f} s"
+        return {"time": time.strftime("%H:%M:%S", time.localtime(event.time)), "event": event.kind, "key": readable_key(event.key),
+                "MiB": _mib({**self._sizes_gone, **self._sizes}.get(event.key, event.bytes)),
+                "why": "; ".join(part for part in (timing, event.detail) if part)}
 
     def refresh(self) -> None:
         cache = self.runtime.cache
@@ -103,20 +196,16 @@ class CacheMonitor(pn.viewable.Viewer):
         self._counts.object = (f"{stats['hits']:,} hits · {stats['misses']:,} misses · {stats['loads']:,} loads · "
                                f"{stats['evictions']:,} evictions · {stats['rejections']:,} rejections · "
                                f"{format_bytes(stats['bytes_reclaimed'])} reclaimed · policy overhead {stats['overhead_seconds'] * 1e3:,.1f} ms{warning}")
-        entries = pd.DataFrame([
-            {"key": " ".join(map(str, (e["key"][0], *e["key"][2:]))) if isinstance(e["key"], tuple) else str(e["key"]), "age s": round(e["age_s"], 1), "hits": e["hits"],
-             "load s": round(e["load_seconds"], 3), "RSS delta MB": round(e["rss_delta_bytes"] / 1e6, 1),
-             "estimated MB": None if e["estimated_bytes"] is None else round(e["estimated_bytes"] / 1e6, 1)}
-            for e in reversed(cache.entries())
-        ])
+        entries = self._entry_rows()
         self._entries.value = entries
+        hits_before, self._hits_total = self._hits_total, stats["hits"]
         new = cache.events.since(self._seq)
         if new:
             self._seq = new[-1].seq
-            rows = pd.DataFrame([{"time": time.strftime("%H:%M:%S", time.localtime(e.time)), "event": e.kind,
-                                  "key": e.key, "MB": None if e.bytes is None else round(e.bytes / 1e6, 1),
-                                  "seconds": None if e.latency is None else round(e.latency, 3), "detail": e.detail} for e in reversed(new)])
-            self._events = pd.concat([rows, self._events], ignore_index=True).head(self.max_events)
+        hit_row = self._hit_row(entries, 0 if hits_before is None else stats["hits"] - hits_before)
+        rows = ([hit_row] if hit_row else []) + [self._event_row(e) for e in reversed(new)]
+        if rows:
+            self._events = pd.concat([pd.DataFrame(rows, columns=LOG_COLUMNS), self._events], ignore_index=True).head(self.max_events)
             self._log.value = self._events
         self._cache_mib.value = stats["managed_bytes"] / MiB
         self._rest_mib.value = stats["unmanaged_bytes"] / MiB
@@ -125,17 +214,19 @@ class CacheMonitor(pn.viewable.Viewer):
         pn.state.execute(lambda: setattr(self._rss_source, "data", samples))
 
     def __panel__(self):
-        return pn.Column(
-            "### Cache monitor",
+        return pn.Card(
             self._policy,
             pn.Row(self._hit_ratio, self._rss, self._switch),
+            pn.pane.Markdown("The switch is timed on the server, from the click to the new map image; the browser "
+                             "draws it after that.", styles={"font-size": "smaller"}, sizing_mode="stretch_width"),
             pn.Row(self._cache_mib, self._rest_mib),
             "Sessions, libraries and anything else outside the cache count in the rest of the process, not in the cache.",
             self._counts,
             self._rss_plot,
-            "**Entries** (most recently used first)",
+            "**Entries** (most recently used first; data: the rows in memory, RSS +: the process's growth while loading, "
+            "which the policy counts and which is 0 when freed memory was reused)",
             self._entries,
-            "**Log** (loads, evictions, rejections, warnings)",
+            "**Log** (loads, hits, evictions, rejections, warnings; newest first)",
             self._log,
-            sizing_mode="stretch_width",
+            title="Cache monitor", collapsible=True, sizing_mode="stretch_width",
         )

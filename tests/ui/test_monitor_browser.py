@@ -1,0 +1,88 @@
+"""The cache monitor read in a real browser at 1440 px: why things happened, in words and in range."""
+
+import time
+
+import pytest
+
+from ..viewer.conftest import CONFIG, make_config
+from .bokeh_figures import columns_inside, overlapping, table_cells, tick_labels, title_fit, y_range
+
+pytestmark = pytest.mark.ui
+
+MiB = 2**20
+CATALOGS = {"PZWAV", "AMICO", "BOTH", "MEMBERS"}
+
+
+def rss_config(limit: str) -> str:
+    return CONFIG.replace('name = "AgeBased"\nmax_age = 3600\nmax_idle = 3600',
+                          f'name = "RSSThresholdLRU"\nlimit = "{limit}"\nhigh_water = 0.8\nlow_water = 0.7')
+
+
+def open_monitor(page, url):
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.goto(url, timeout=120_000)
+    page.get_by_text("Cache monitor").wait_for(timeout=60_000)
+    page.locator(".vizcache-skymap .bk-Canvas").first.wait_for(timeout=60_000)
+    time.sleep(2)
+
+
+def log_table(page):
+    return page.locator(".tabulator:has(.tabulator-col[tabulator-field=why])").first
+
+
+def entries_table(page):
+    return page.locator(".tabulator:has(.tabulator-col[tabulator-field='data MiB'])").first
+
+
+def wait_for_log(page, predicate, timeout=30.0) -> list[str]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = log_table(page).locator(".tabulator-row").all_inner_texts()
+        if predicate(rows):
+            return rows
+        time.sleep(0.5)
+    raise AssertionError(f"log rows: {rows}")
+
+
+def test_monitor_says_what_happened_and_why(viewer_data, serve_viewer, page, tmp_path):
+    url = serve_viewer(make_config(viewer_data, f"ui-monitor-{tmp_path.name}.toml", rss_config("4GB")))
+    open_monitor(page, url)
+    page.get_by_role("button", name="PZWAV", exact=True).click()
+    time.sleep(2)
+    page.get_by_role("button", name="BOTH", exact=True).click()  # a hit: BOTH was loaded first
+    rows = wait_for_log(page, lambda rows: any("hits" in r and "BOTH ×1" in r for r in rows))
+    log = log_table(page)
+    log.scroll_into_view_if_needed()
+    # Every column, the reason included, inside the table's width; the reason in words.
+    assert all(columns_inside(log).values()), columns_inside(log)
+    assert any("loaded in" in r and "RSS delta" in r for r in rows), rows
+    assert not any("(" in key or "'" in key for key in table_cells(page, log, "key")), table_cells(page, log, "key")
+    entries = entries_table(page)
+    assert all(columns_inside(entries).values()), columns_inside(entries)
+    assert set(table_cells(page, entries, "key")) == {"BOTH", "PZWAV"}  # names, not (name, fingerprint) tuples
+    sizes = [float(s) for s in table_cells(page, entries, "data MiB")]
+    assert len(sizes) == 2 and all(s > 0 for s in sizes), sizes  # the rows in memory, never 0.0
+    # The limit and both water marks are inside the plot's y-range.
+    low, high = y_range(page, "Memory over time")
+    for level in (4e9, 0.8 * 4e9, 0.7 * 4e9):
+        assert low <= level / MiB <= high, (low, high, level / MiB)
+    fit = title_fit(page, "Memory over time")
+    assert fit["width"] <= fit["frame"], fit
+    now = time.time() * 1e3
+    for seconds in (30, 120, 300):  # the history the plot keeps grows to 5 minutes
+        labels = tick_labels(page, "Memory over time", "x", now - seconds * 1e3, now)
+        assert len(labels) >= 2 and not overlapping(labels), labels
+    # The switch time says where it was measured.
+    page.get_by_text("last switch, server ms").wait_for(timeout=5_000)
+
+
+def test_warnings_read_without_nan(viewer_data, serve_viewer, page, tmp_path):
+    # A limit under the viewer's own RSS: the policy warns that what is not the cache's keeps RSS up.
+    url = serve_viewer(make_config(viewer_data, f"ui-monitor-low-{tmp_path.name}.toml", rss_config("120MB")))
+    open_monitor(page, url)
+    page.get_by_role("button", name="PZWAV", exact=True).click()
+    rows = wait_for_log(page, lambda rows: any("warning" in r for r in rows))
+    log = log_table(page)
+    assert not any("NaN" in cell for field in ("time", "event", "key", "MiB", "why") for cell in table_cells(page, log, field))
+    warning = next(r for r in rows if "warning" in r)
+    assert "RSS" in warning, warning  # the reason, in words
