@@ -34,3 +34,20 @@ def test_pixel_hover_is_opt_in(runtime):
     assert set(catalog_image(sky).data.data_vars) == {"ra_dec Count"}  # one image, no brightest-cluster images
     sky.pixel_hover = True
     assert {"id", "z", "snr"} <= set(catalog_image(sky).data.data_vars)
+
+
+def test_markers_redraw_only_when_there_are_or_were_markers(runtime):
+    sky = SkyMap(runtime=runtime, served=False)
+    frame, _ = sky.view
+    assert len(frame) > 2_000  # the whole sky: too many rows for markers
+    drawn = []
+    sky.param.watch(lambda event: drawn.append(event.new), "markers_version")
+    sky._range.event(x_range=(0.0, 330.0), y_range=(-90.0, 90.0))  # still too many: the empty layer stays as it is
+    assert int(sky.view[1].sum()) > 2_000
+    sky.snr_range = (2.0, 60.0)
+    assert int(sky.view[1].sum()) > 2_000 and drawn == []
+    target = frame.loc[frame["snr"].idxmax()]
+    sky._range.event(x_range=(target["ra"] - 1, target["ra"] + 1), y_range=(target["dec"] - 1, target["dec"] + 1))
+    assert len(drawn) == 1 and f"id {int(target['id'])}" in list(sky._marker_points(sky.markers_version, "RA/Dec").data["object"])
+    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))  # back to the whole sky: the markers go
+    assert len(drawn) == 2 and len(sky._marker_points(sky.markers_version, "RA/Dec").data) == 0

@@ -22,7 +22,7 @@ from .filters import RowFilter
 from .find import cursor_readout
 from .graticule import sky_lines
 from .hats_layer import DENSITY, HatsLayer
-from .markers import HIGHLIGHT_STYLE, colour_limits, marker_points, raster_hover, rows_in_view, spread
+from .markers import HIGHLIGHT_STYLE, MARKER_LIMIT, colour_limits, marker_points, raster_hover, rows_in_view, spread
 from .runtime import ViewerRuntime
 from .table_rows import CSV_MAX_ROWS, TABLE_FORMATTERS, RowOrder, for_display, table_columns
 from .text import as_markdown
@@ -108,6 +108,8 @@ class SkyMap(pn.viewable.Viewer):
     frame_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `frame` changes.")
     members_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `members_frame` changes.")
     view_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `view` changes.")
+    markers_version = param.Integer(default=0, bounds=(0, None), precedence=-1,
+                                    doc="Bumped when the markers may change: a view with markers, or the first without after one.")
     page = param.Integer(default=1, bounds=(1, None), precedence=-1, doc="Page of the table of rows in view (1 = first).")
     aggregation = param.Selector(default="count", objects=["count", "mean"], precedence=-1, doc="Datashader reduction for color_by.")
 
@@ -125,6 +127,7 @@ class SkyMap(pn.viewable.Viewer):
         self.view = None  # (frame, boolean mask or None): rows in view and passing the filters
         self._switch_started: float | None = None
         self._view_pending = False
+        self._markers_drawn = False
         super().__init__(**params)
         self.param.catalog.objects = names  # this instance's copy: another config may have other catalogs
         self._build()
@@ -286,7 +289,7 @@ class SkyMap(pn.viewable.Viewer):
         # would make HoloViews render every new session's map twice.
         self._range = next(stream for stream in rasterized.streams if isinstance(stream, hv.streams.RangeXY))
         self._range_watcher = self._range.param.watch(self._schedule_view_update, ["x_range", "y_range"])
-        markers = hv.DynamicMap(pn.bind(self._marker_points, p.view_version, projection))
+        markers = hv.DynamicMap(pn.bind(self._marker_points, p.markers_version, projection))
         self._selection = hv.streams.Selection1D(source=markers)
         self._selection.param.watch(self._select, "index")
         self._highlight = hv.streams.Pipe(data=pd.DataFrame({d.name: np.array([], float) for d in self._kdims(projection)}))
@@ -353,6 +356,7 @@ class SkyMap(pn.viewable.Viewer):
         frame = self.frame
         if frame is None or _is_dask(frame):
             self.view = None
+            self._follow_markers()
             self.view_version += 1
             return
         mask = self._mask(frame, self.snr_range, self.z_range)
@@ -363,7 +367,20 @@ class SkyMap(pn.viewable.Viewer):
             in_box = (frame[x] >= x0) & (frame[x] <= x1) & (frame[y] >= y0) & (frame[y] <= y1)
             mask = in_box if mask is None else mask & in_box
         self.view = (frame, None if mask is None else mask.to_numpy())
+        self._follow_markers()
         self.view_version += 1
+
+    def _follow_markers(self) -> None:
+        # A view too wide for markers after another one has none to redraw: re-rendering the empty
+        # layer redrew the whole map (~0.4 s per new session, and per pan or zoom at wide views).
+        if self.view is None:
+            drawn = False
+        else:
+            frame, mask = self.view
+            drawn = (len(frame) if mask is None else int(np.count_nonzero(mask))) <= MARKER_LIMIT
+        if drawn or self._markers_drawn:
+            self.markers_version += 1
+        self._markers_drawn = drawn
 
     def _fill_histograms(self, *_events) -> None:
         frame, mask = self.view if self.view is not None else (None, None)
