@@ -164,7 +164,10 @@ def _catalog_spec(name: str, table: Any, base: Path, folders: tuple[Path, ...], 
 
 
 VIEWER_KEYS = {"title": "the page title", "catalog": "the catalog shown first", "members": "the members catalog the toggle overlays",
-               "reports": "a folder of `vizcache compare` reports to list"}
+               "reports": "a folder of `vizcache compare` reports to list",
+               "max_points": "rows of a HATS catalog a view draws at most; wider views show its density"}
+#: [viewer] max_points: allowed range (the HATS layer's own parameter bounds)
+MAX_POINTS_BOUNDS = (1_000, 500_000_000)
 
 
 def _viewer_settings(table: Any, catalogs: dict[str, CatalogSpec], source: str) -> dict[str, Any]:
@@ -172,6 +175,11 @@ def _viewer_settings(table: Any, catalogs: dict[str, CatalogSpec], source: str) 
     for key, value in table.items():
         if key not in VIEWER_KEYS:
             raise ConfigError(f"{source}: [viewer] unknown key {key!r}; allowed keys: {', '.join(VIEWER_KEYS)}")
+        if key == "max_points":
+            lo, hi = MAX_POINTS_BOUNDS
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise ConfigError(f"{source}: [viewer] max_points = {value!r}: a whole number from {lo:,} to {hi:,} ({VIEWER_KEYS[key]})")
+            continue
         _expect(value, str, source, f"[viewer] {key}", f"a string: {VIEWER_KEYS[key]}")
     for key, kind in (("catalog", None), ("members", "members")):
         name = table.get(key)

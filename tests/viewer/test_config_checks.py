@@ -20,3 +20,19 @@ def test_trace_path_to_a_file_is_accepted(tmp_path):
     config = tmp_path / "viewer.toml"
     config.write_text('[policy]\nname = "AgeBased"\n[trace]\npath = "traces/viewer.jsonl"\n')
     assert load_config(config).trace == tmp_path / "traces" / "viewer.jsonl"
+
+
+@pytest.mark.parametrize("value", ['"many"', "10", "true", "1000000000", "5.5"])
+def test_viewer_max_points_must_be_a_whole_number_in_range(tmp_path, value):
+    config = tmp_path / "viewer.toml"
+    config.write_text(f'[policy]\nname = "AgeBased"\n[viewer]\nmax_points = {value}\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    message = str(info.value)
+    assert str(config) in message and "[viewer] max_points" in message and "1,000 to 500,000,000" in message
+
+
+def test_viewer_max_points_in_range_is_kept(tmp_path):
+    config = tmp_path / "viewer.toml"
+    config.write_text('[policy]\nname = "AgeBased"\n[viewer]\nmax_points = 10000\n')
+    assert load_config(config).viewer["max_points"] == 10_000

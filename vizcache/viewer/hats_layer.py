@@ -23,9 +23,9 @@ import pandas as pd
 import panel as pn
 import param
 
-from ..catalogs.source import Catalog
-from ..catalogs.source import OVERVIEW_ORDER
+from ..catalogs.source import OVERVIEW_ORDER, Catalog
 from ..catalogs.viewport import FilteredCounts, PartitionLoader, box_from_allsky, partition_rows_in_view, partitions_in_view
+from ..config import MAX_POINTS_BOUNDS
 from .filters import RowFilter
 
 DENSITY = "density"
@@ -38,7 +38,7 @@ class HatsLayer(param.Parameterized):
     >>> frame = layer.frame_for("RA/Dec", (40, 50), (-5, 5))  # None when what is shown does not change
     """
 
-    max_points = param.Integer(default=5_000_000, bounds=(1_000, 500_000_000),
+    max_points = param.Integer(default=5_000_000, bounds=MAX_POINTS_BOUNDS,
                                doc="Views whose partitions hold at most this many rows show the rows; wider views show the skymap density.")
     workers = param.Integer(default=4, bounds=(1, 32), doc="Partitions read at the same time when a view needs several.")
     draw_every = param.Number(default=0.5, bounds=(0.0, 10.0),
@@ -116,7 +116,8 @@ class HatsLayer(param.Parameterized):
             skymap.param.unwatch(previous._watcher)
         if catalog.hats is None:
             return None
-        layer = cls(skymap.runtime.cache, catalog)
+        configured = skymap.runtime.config.viewer.get("max_points")
+        layer = cls(skymap.runtime.cache, catalog, **({"max_points": configured} if configured else {}))
         # After each view update: when the view needs other rows, swap the frame; the swap's own
         # view update then finds nothing to change.
         layer._watcher = skymap.param.watch(lambda _event: layer.follow(skymap), "view_version")
@@ -136,10 +137,14 @@ class HatsLayer(param.Parameterized):
         every session meanwhile (the map shows its spinner); the rows are shown when all are in,
         unless the view has moved on by then.
         """
-        view = self._view(skymap)
+        view, row_filter = self._view(skymap), skymap.row_filter()
+        if view is None and row_filter.ranges:
+            # Before the plot's first range event the map shows its whole extent: a filter set
+            # now (a slider, a shared URL) is counted for that.
+            view = (skymap.projection, *(d.range for d in skymap._kdims(skymap.projection)))
         if view is None:
             return False
-        want, pixels = self.wanted(*view, skymap.row_filter())
+        want, pixels = self.wanted(*view, row_filter)
         if want in (self._shown, self._pending):
             return False
         reads = want != DENSITY and self._loader(want).cached(pixels) < len(pixels)
@@ -197,7 +202,7 @@ class HatsLayer(param.Parameterized):
                 skymap._notify(f"Catalog {self.catalog.name!r}: the partitions in view could not be read: {error}")
                 return
             view = self._view(skymap)
-            if view is not None and self.wanted(*view)[0] != want:
+            if view is not None and self.wanted(*view, skymap.row_filter())[0] != want:
                 self.follow(skymap)  # the view moved while reading: follow it from here (the reads are cached)
                 return
             self._show(skymap, want, pixels, frame)
