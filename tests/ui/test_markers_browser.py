@@ -8,6 +8,7 @@ import pytest
 
 from vizcache.catalogs.schema import EUCLID_COLUMNS
 
+from .test_find_browser import psz2_viewer  # noqa: F401  (the PSZ2-like catalog, served)
 from .bokeh_map import colour_mapper, set_view, to_screen, tooltip_texts, wait_for_markers, wait_for_tooltip
 
 pytestmark = pytest.mark.ui
@@ -58,3 +59,29 @@ def test_switching_colour_scaling_back_to_log_logs_no_error(served_viewer, page)
         time.sleep(2)
     assert colour_mapper(page)["type"] == "LogColorMapper"
     assert not errors, errors  # was AttributeError: 'rescale_discrete_levels' going from eq_hist to log
+
+
+def test_hovering_around_an_isolated_cluster_names_it_everywhere(psz2_viewer, page, tmp_path):
+    # A sparse catalog at full sky (PSZ2-like: 60 clusters). Each of a 5x5 grid of points around its
+    # most isolated cluster, up to 3 px off (inside the 9-px ring the user sees), gets a tooltip with
+    # that cluster's own name, RA, Dec, z and SNR (was: 1 of 25, every field "undefined").
+    from astropy.table import Table
+
+    truth = Table.read(tmp_path / "psz2.fits").to_pandas()
+    open_map(page, psz2_viewer)
+    data = wait_for_markers(page, lambda d: len(d.get("object", [])) == len(truth))
+    screen = [to_screen(page, ra, dec) for ra, dec in zip(data["ra"], data["dec"])]
+    apart = [min(abs(x - ox) + abs(y - oy) for j, (ox, oy) in enumerate(screen) if j != i) for i, (x, y) in enumerate(screen)]
+    lonely = max(range(len(screen)), key=apart.__getitem__)
+    assert apart[lonely] > 20  # alone on the screen: every tooltip near it is its own
+    row = truth.iloc[int(data["object"][lonely].rsplit("id ", 1)[1].rstrip(")")) - 1]
+    name = row["NAME"].decode() if isinstance(row["NAME"], bytes) else row["NAME"]
+    expected = [name.strip(), f"RA: {row['RA']:.5f}°", f"Dec: {row['DEC']:.5f}°", f"SNR: {row['SNR']:.2f}",
+                f"z: {row['REDSHIFT']:.3f}" if row["REDSHIFT"] >= 0 else "z: unknown"]
+    x, y = screen[lonely]
+    for dx in (-3, -1.5, 0, 1.5, 3):
+        for dy in (-3, -1.5, 0, 1.5, 3):
+            page.mouse.move(x + dx, y + dy)
+            text = " ".join(wait_for_tooltip(page, expected[0]).split())
+            assert all(field in text for field in expected), (dx, dy, expected, text[:400])
+            page.mouse.move(x + 40, y + 40)  # away, so the next tooltip is a new one

@@ -54,28 +54,33 @@ class _Histogram:
     """A histogram of one column of the rows in view, as a Bokeh figure whose bars are replaced in place."""
 
     def __init__(self, columns: tuple[str, ...], label: str, bins: int = 40) -> None:
-        from bokeh.models import ColumnDataSource, HoverTool
+        from bokeh.models import ColumnDataSource, HoverTool, NumeralTickFormatter, Range1d
         from bokeh.plotting import figure
 
         self.columns, self.label, self.bins = columns, label, bins
         self.source = ColumnDataSource({"left": [], "right": [], "count": []})
-        self.figure = figure(height=200, sizing_mode="stretch_width", toolbar_location=None, x_axis_label=label, y_axis_label="rows in view")
+        # The y-range is set from the counts on every update: a few hundred rows after a filter or zoom
+        # get bars as tall as 25,000 did, from 0 (no padding below it).
+        self.figure = figure(height=200, sizing_mode="stretch_width", toolbar_location=None, x_axis_label=label, y_axis_label="rows in view",
+                             y_range=Range1d(0, 1))
+        self.figure.yaxis.formatter = NumeralTickFormatter(format="0,0")  # 600,000, not 6.000e+5
         self.figure.quad(left="left", right="right", bottom=0, top="count", source=self.source, color="#3f51b5", line_color=None)
-        self.figure.add_tools(HoverTool(tooltips=[(label, "@left{0.00} – @right{0.00}"), ("rows", "@count")]))
+        self.figure.add_tools(HoverTool(tooltips=[(label, "@left{0.00} – @right{0.00}"), ("rows", "@count{0,0}")]))
         self.figure.title.text_font_size = "10pt"
 
     def show(self, frame, mask) -> None:
         column = next((c for c in self.columns if frame is not None and c in frame.columns), None)
         if column is None:
             self.source.data = {"left": [], "right": [], "count": []}
-            self.figure.title.text = f"{self.label}: " + ("out-of-core (Dask) catalog" if frame is None else f"no {self.label} column in this catalog")
+            self.figure.title.text = f"{self.label}: " + ("not counted (out-of-core catalog)" if frame is None else "not in this catalog")
             return
         values = frame[column].to_numpy()
         values = values[mask] if mask is not None else values
         values = values[np.isfinite(values)]
         counts, edges = np.histogram(values, bins=self.bins) if len(values) else (np.zeros(self.bins), np.linspace(0, 1, self.bins + 1))
         self.source.data = {"left": edges[:-1], "right": edges[1:], "count": counts}
-        self.figure.title.text = f"{self.label} of {len(values):,} rows in view"
+        self.figure.y_range.update(start=0, end=1.08 * max(1, counts.max()))
+        self.figure.title.text = f"{self.label}: {len(values):,} rows in view"  # short: it fits a 350-px histogram
 
 
 class SkyMap(pn.viewable.Viewer):
