@@ -94,11 +94,12 @@ class CacheMonitor(pn.viewable.Viewer):
         # fit_columns: every column inside the table's width, none scrolled out of sight; no sorting
         # (the order is the cache's), so no header loses its text to a sort arrow.
         self._entries = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=160,
-                                             layout="fit_columns", sortable=False, titles={"key": "catalog"}, widths={"key": "28%"})
+                                             layout="fit_columns", sortable=False, titles={"key": "catalog"}, widths={"key": "28%"},
+                                             text_align={"data MiB": "right", "RSS +MiB": "right"})
         self._log = pn.widgets.Tabulator(self._events, disabled=True, show_index=False, sizing_mode="stretch_width",
                                          pagination="local", page_size=5, layout="fit_columns", sortable=False, titles={"key": "catalog"},
                                          widths={"time": 68, "event": 58, "key": "22%", "MiB": 48},
-                                         formatters={"why": {"type": "textarea"}})  # wrapped: the reason is read whole
+                                         text_align={"MiB": "right"}, formatters={"why": {"type": "textarea"}})  # wrapped: the reason is read whole
         self.refresh()
         if pn.state.curdoc is not None:  # in a served page: poll; the callback dies with the session
             self._callback = pn.state.add_periodic_callback(self.refresh, period=self.period)
@@ -116,7 +117,8 @@ class CacheMonitor(pn.viewable.Viewer):
         since = time.time() - self.history_seconds
         samples = [sample for sample in list(self.runtime.rss_history) if sample[0] >= since]
         times, rss, managed = (np.array(column, dtype=float) for column in zip(*samples)) if samples else ([], [], [])
-        data = {"time": np.asarray(times) * 1e3, "rss": np.asarray(rss) / MiB, "managed": np.asarray(managed) / MiB}
+        # Log axis: from 1 MiB (an empty cache is drawn there), so RSS stays readable beside a 12-GiB limit.
+        data = {"time": np.asarray(times) * 1e3, "rss": np.maximum(np.asarray(rss) / MiB, 1.0), "managed": np.maximum(np.asarray(managed) / MiB, 1.0)}
         # The marks as lines of the same source: the y-range then takes them in (a Span it ignores).
         data.update({label: np.full(len(data["time"]), level) for label, level, _ in self._marks()})
         return data
@@ -126,13 +128,14 @@ class CacheMonitor(pn.viewable.Viewer):
 
         A plain Bokeh figure whose data is replaced each refresh (a HoloViews plot cost every new
         session ~100 ms of server time)."""
-        from bokeh.models import ColumnDataSource, DatetimeTickFormatter, Legend
+        from bokeh.models import ColumnDataSource, DatetimeTickFormatter, Legend, NumeralTickFormatter
         from bokeh.plotting import figure
 
         source = ColumnDataSource(self._rss_samples())
-        plot = figure(sizing_mode="stretch_width", height=250, x_axis_type="datetime", toolbar_location=None,
-                      y_axis_label="MiB", title="Memory over time")
+        plot = figure(sizing_mode="stretch_width", height=250, x_axis_type="datetime", y_axis_type="log", toolbar_location=None,
+                      y_axis_label="MiB (log)", title="Memory over time")
         plot.title.text_font_size = "10pt"
+        plot.yaxis.formatter = NumeralTickFormatter(format="0,0")  # 10,000 rather than 10⁴
         # Clock times only, few of them: dates and 5-minute spans of seconds overlapped in a narrow plot.
         plot.xaxis.formatter = DatetimeTickFormatter(seconds="%H:%M:%S", minsec="%H:%M:%S", minutes="%H:%M", hourmin="%H:%M",
                                                      hours="%H:%M", context=None)
