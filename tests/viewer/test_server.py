@@ -171,3 +171,40 @@ def test_vizcache_serve_rejects_a_bad_config_in_one_line(tmp_path):
     bad.write_text('[viewer]\ncatalog = "NOPE"\n')
     result = subprocess.run([sys.executable, "-m", "vizcache.cli", "serve", "--config", str(bad)], capture_output=True, text=True)
     assert result.returncode == 2 and "[viewer] catalog = 'NOPE' is not a configured  catalog" in result.stderr
+
+
+def test_a_closed_session_is_destroyed_and_leaves_nothing_on_the_shared_runtime(viewer_data, tmp_path, monkeypatch):
+    """A session's models, plots and frames go when the server destroys it: nothing on the process-wide
+    runtime (cache, watchers, callbacks) keeps its sky map alive."""
+    import gc
+    import weakref
+
+    from bokeh.client import pull_session
+    from bokeh.events import DocumentReady
+
+    import vizcache.viewer.app as app
+
+    config = make_config(viewer_data, f"ended-{tmp_path.name}.toml")
+    monkeypatch.setenv("VIZCACHE_CONFIG", str(config))
+    maps = []
+    build = app.build_viewer
+    monkeypatch.setattr(app, "build_viewer", lambda *a: maps.append(weakref.ref(build(*a))) or maps[-1]())
+    port = free_port()
+    server = pn.serve({"viewer": create_app}, port=port, address="127.0.0.1", threaded=True, show=False, start=True,
+                      websocket_origin=f"127.0.0.1:{port}", unused_session_lifetime_milliseconds=300, check_unused_sessions_milliseconds=100)
+    try:
+        wait_for_port(port)
+        session = pull_session(url=f"http://127.0.0.1:{port}/viewer")
+        session.document.callbacks.send_event(DocumentReady())  # what a browser sends: onload callbacks run
+        assert len(maps) == 1 and maps[0]() is not None
+        session.close()
+        session._connection.io_loop.run_sync(lambda: __import__("asyncio").sleep(0.2))  # the close frame goes out
+        deadline = time.time() + 30
+        while maps[0]() is not None and time.time() < deadline:
+            time.sleep(0.2)
+            gc.collect()
+        assert maps[0]() is None  # destroyed, and nothing the process keeps points to it
+        assert get_runtime(config).cache.stats()["loads"] == 1  # the catalog stays cached for the next session
+    finally:
+        server.stop()
+        pn.state.curdoc = None
