@@ -90,7 +90,6 @@ class CacheMonitor(pn.viewable.Viewer):
         self._rest_mib = pn.indicators.Number(label="rest of process MiB", value=0, format="{value:,.0f}", **number)
         self._rss_source, figure = self._rss_figure()
         self._rss_plot = pn.pane.Bokeh(figure, sizing_mode="stretch_width", height=260)
-        # fit_columns: every column inside the table's width (no column scrolled out of sight).
         # fit_columns: every column inside the table's width, none scrolled out of sight; no sorting
         # (the order is the cache's), so no header loses its text to a sort arrow.
         self._entries = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=160,
@@ -118,7 +117,8 @@ class CacheMonitor(pn.viewable.Viewer):
         samples = [sample for sample in list(self.runtime.rss_history) if sample[0] >= since]
         times, rss, managed = (np.array(column, dtype=float) for column in zip(*samples)) if samples else ([], [], [])
         # Log axis: from 1 MiB (an empty cache is drawn there), so RSS stays readable beside a 12-GiB limit.
-        data = {"time": np.asarray(times) * 1e3, "rss": np.maximum(np.asarray(rss) / MiB, 1.0), "managed": np.maximum(np.asarray(managed) / MiB, 1.0)}
+        data = {"time": np.asarray(times) * 1e3, "rss": np.maximum(np.asarray(rss) / MiB, 1.0),
+                "managed": np.maximum(np.asarray(managed) / MiB, 1.0)}
         # The marks as lines of the same source: the y-range then takes them in (a Span it ignores).
         data.update({label: np.full(len(data["time"]), level) for label, level, _ in self._marks()})
         return data
