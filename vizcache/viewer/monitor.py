@@ -22,7 +22,7 @@ from .text import as_markdown
 MiB = 2**20
 #: the policy's memory marks drawn on the RSS plot: attribute, legend label, colour
 MARKS = (("limit_bytes", "limit", "red"), ("high_bytes", "high water", "orange"), ("low_bytes", "low water", "green"))
-LOG_COLUMNS = ["time", "event", "key", "MiB", "why"]
+LOG_COLUMNS = ["time", "event", "key", "size", "why"]
 
 
 def readable_key(key) -> str:
@@ -50,8 +50,9 @@ def data_bytes(value) -> int | None:
     return nbytes_size(data) or None
 
 
-def _mib(nbytes: int | None) -> str:
-    return "" if nbytes is None else f"{nbytes / MiB:,.1f}"
+def _size(nbytes: int | None) -> str:
+    # In the unit that suits it: a 60-row catalog's 12 KiB is not "0.0 MiB".
+    return "" if nbytes is None else format_bytes(nbytes)
 
 
 class CacheMonitor(pn.viewable.Viewer):
@@ -94,11 +95,11 @@ class CacheMonitor(pn.viewable.Viewer):
         # (the order is the cache's), so no header loses its text to a sort arrow.
         self._entries = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=160,
                                              layout="fit_columns", sortable=False, titles={"key": "catalog"}, widths={"key": "28%"},
-                                             text_align={"data MiB": "right", "RSS +MiB": "right"})
+                                             text_align={"data": "right", "RSS +": "right"})
         self._log = pn.widgets.Tabulator(self._events, disabled=True, show_index=False, sizing_mode="stretch_width",
                                          pagination="local", page_size=5, layout="fit_columns", sortable=False, titles={"key": "catalog"},
-                                         widths={"time": 68, "event": 58, "key": "22%", "MiB": 48},
-                                         text_align={"MiB": "right"}, formatters={"why": {"type": "textarea"}})  # wrapped: the reason is read whole
+                                         widths={"time": 68, "event": 58, "key": "22%", "size": 78},
+                                         text_align={"size": "right"}, formatters={"why": {"type": "textarea"}})  # wrapped: the reason is read whole
         self.refresh()
         if pn.state.curdoc is not None:  # in a served page: poll; the callback dies with the session
             self._callback = pn.state.add_periodic_callback(self.refresh, period=self.period)
@@ -157,7 +158,7 @@ class CacheMonitor(pn.viewable.Viewer):
         self._sizes_gone = known
         return pd.DataFrame([
             {"key": readable_key(e["key"]), "hits": e["hits"], "age s": round(e["age_s"], 1), "load s": round(e["load_seconds"], 3),
-             "data MiB": _mib(self._sizes.get(str(e["key"]))), "RSS +MiB": _mib(e["rss_delta_bytes"])}
+             "data": _size(self._sizes.get(str(e["key"]))), "RSS +": _size(e["rss_delta_bytes"])}
             for e in reversed(cache.entries())
         ])
 
@@ -173,7 +174,7 @@ class CacheMonitor(pn.viewable.Viewer):
             return None
         new = {key: n - seen.get(key, 0) for key, n in counts.items() if n > seen.get(key, 0)}
         keys = ", ".join(f"{key} ×{n}" for key, n in sorted(new.items(), key=lambda kv: -kv[1])[:4]) + (" …" if len(new) > 4 else "")
-        return {"time": time.strftime("%H:%M:%S"), "event": "hits", "key": keys, "MiB": "",
+        return {"time": time.strftime("%H:%M:%S"), "event": "hits", "key": keys, "size": "",
                 "why": f"{total_new} served from the cache, nothing loaded"}
 
     def _event_row(self, event) -> dict:
@@ -182,7 +183,7 @@ class CacheMonitor(pn.viewable.Viewer):
         else:
             timing = "" if event.latency is None else f"{event.latency:.2f} s"
         return {"time": time.strftime("%H:%M:%S", time.localtime(event.time)), "event": event.kind, "key": readable_key(event.key),
-                "MiB": _mib({**self._sizes_gone, **self._sizes}.get(event.key, event.bytes)),
+                "size": _size({**self._sizes_gone, **self._sizes}.get(event.key, event.bytes)),
                 "why": "; ".join(part for part in (timing, event.detail) if part)}
 
     def refresh(self) -> None:
