@@ -230,3 +230,104 @@ def test_a_served_filtered_density_fills_in_with_progress_and_stops_when_superse
     added.clear()
     layer._read_then_show(sky, doc, other, pixels)
     assert added == [] and runtime.cache.counters()["loads"] - loads < len(pixels)
+
+
+def test_a_count_superseded_by_what_is_already_shown_stops_and_the_map_shows_it_again(runtime):
+    """Reverting the filter while its count runs: the count stops, the skymap comes back, no bar is left."""
+    import threading
+
+    from bokeh.document import Document
+
+    from vizcache.catalogs.viewport import FilteredCounts
+
+    sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
+    layer = sky._hats
+    layer.max_points, layer.draw_every, layer.workers = 10_000, 0.0, 1
+    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    total = layer.hats.total_rows
+    assert layer._shown == "density" and sky.frame["rows"].sum() == total
+    row_filter = sky.row_filter(z_range=(0.4, 0.9))
+    want, pixels = layer.wanted("RA/Dec", (0.0, 360.0), (-90.0, 90.0), row_filter)
+    assert want == row_filter and len(pixels) > 3
+
+    first_read, go_on = threading.Event(), threading.Event()
+    real_read = FilteredCounts.read
+
+    def read(counts, pixel):
+        first_read.set()
+        go_on.wait(10)
+        return real_read(counts, pixel)
+
+    FilteredCounts.read = read
+    added = []
+    doc = Document()
+    doc.add_next_tick_callback = added.append
+    try:
+        layer._pending = want  # as follow() does when the filter is set on a served map ...
+        layer._report(sky, want, 0, len(pixels))
+        sky.z_range = (0.4, 0.9)  # ... (its own follow finds the count under way)
+        thread = threading.Thread(target=layer._read_then_show, args=(sky, doc, want, pixels))
+        loads = runtime.cache.counters()["loads"]
+        thread.start()
+        assert first_read.wait(10)
+        sky.z_range = sky.param.z_range.bounds  # the filter is back to its bounds: the skymap, already shown
+        go_on.set()
+        thread.join(20)
+    finally:
+        FilteredCounts.read = real_read
+    assert not thread.is_alive()
+    assert runtime.cache.counters()["loads"] - loads < len(pixels)  # the superseded count stopped reading
+    for callback in added:
+        callback()  # whatever the thread queued, run as the server's loop would
+    assert layer._pending is None and layer._shown == "density"
+    assert sky.frame["rows"].sum() == total  # the skymap, not a partial filtered density
+    assert not sky._progress.visible and not sky._progress_text.visible and not sky._map.loading
+
+
+def test_partial_filtered_density_drawn_then_filter_reverted_redraws_the_skymap(runtime):
+    from bokeh.document import Document
+
+    sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
+    layer = sky._hats
+    layer.max_points, layer.draw_every = 10_000, 0.0
+    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    total = layer.hats.total_rows
+    want, pixels = layer.wanted("RA/Dec", (0.0, 360.0), (-90.0, 90.0), sky.row_filter(z_range=(0.4, 0.9)))
+    added = []
+    doc = Document()
+    doc.add_next_tick_callback = added.append
+    layer._pending = want  # as a served follow() does, then the count's work
+    sky.z_range = (0.4, 0.9)
+    layer._read_then_show(sky, doc, want, pixels)
+    added[0]()  # one partial draw of the filtered density is on the map
+    assert sky.frame["rows"].sum() < total and sky._progress.visible
+    sky.z_range = sky.param.z_range.bounds  # then the filter goes back to its bounds before the count is done
+    for callback in added[1:]:
+        callback()
+    assert sky.frame["rows"].sum() == total and layer._pending is None
+    assert not sky._progress.visible
+
+
+def test_filters_that_differ_below_six_digits_are_counted_apart(runtime):
+    sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
+    layer = sky._hats
+    layer.max_points = 10_000
+    hats = layer.hats
+    column = "z_phot" if "z_phot" in hats.mapping else "z"
+    import pandas as pd
+
+    frame = pd.concat([hats.load_partition(p) for p in hats.partitions], ignore_index=True)
+    values = frame[column].dropna().to_numpy(np.float64)
+    middle = np.sort(values[(values > 0.5) & (values < 2.5)])
+    hi = float(middle[len(middle) // 2])  # a value some rows have exactly
+    below = float(np.nextafter(np.float32(hi), np.float32(0.0)))  # the column is float32
+    lo = 0.2
+    with_hi = sky.row_filter(z_range=(lo, hi))
+    just_below = sky.row_filter(z_range=(lo, below))
+    assert with_hi != just_below and f"{hi:g}" == f"{below:g}"
+    expect = lambda top: int(((frame[column] >= lo) & (frame[column] <= top) | frame[column].isna()).sum())
+    assert expect(hi) > expect(below)
+    first = layer.frame_for("RA/Dec", (0.0, 360.0), (-90.0, 90.0), row_filter=with_hi)
+    second = layer.frame_for("RA/Dec", (0.0, 360.0), (-90.0, 90.0), row_filter=just_below)
+    assert first["rows"].sum() == expect(hi)
+    assert second["rows"].sum() == expect(below)  # not the first filter's cached counts

@@ -29,8 +29,15 @@ class RowFilter:
         return cls(narrowing, bool(keep_unknown_z))
 
     def __str__(self) -> str:
-        """What the filter keeps, for people and for cache keys: ``z 0.4-0.9 (unknown z kept)``."""
+        """What the filter keeps, for people: ``z 0.4-0.9 (unknown z kept)`` (rounded; ``signature`` is exact)."""
         text = ", ".join(f"{name} {lo:g}-{hi:g}" for name, lo, hi in self.ranges) or "no filter"
+        z = any(name == "z" for name, _, _ in self.ranges)
+        return text + (" (unknown z kept)" if z and self.keep_unknown_z else "")
+
+    def signature(self) -> str:
+        """What the filter keeps, exactly (``repr`` of each bound), for cache keys: two filters that
+        ``str`` rounds alike (6 significant digits) pass different rows and must not share counts."""
+        text = ", ".join(f"{name} {lo!r}-{hi!r}" for name, lo, hi in self.ranges) or "no filter"
         z = any(name == "z" for name, _, _ in self.ranges)
         return text + (" (unknown z kept)" if z and self.keep_unknown_z else "")
 

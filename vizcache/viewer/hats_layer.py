@@ -29,6 +29,7 @@ from ..config import MAX_POINTS_BOUNDS
 from .filters import RowFilter
 
 DENSITY = "density"
+_PARTIAL = "part of a frame still being read"
 
 
 class HatsLayer(param.Parameterized):
@@ -51,7 +52,7 @@ class HatsLayer(param.Parameterized):
         self.catalog = catalog
         self.hats = catalog.hats
         self.loader = PartitionLoader(cache, self.hats, workers=self.workers)
-        self._shown: object = DENSITY  # DENSITY or the frozenset of partitions whose rows are shown
+        self._shown: object = DENSITY  # DENSITY, a RowFilter (its density), the frozenset of partitions whose rows are shown, or _PARTIAL
         self._pending: object = None  # served: the partitions being read on a thread
 
     def box(self, projection: str, x_range, y_range):
@@ -76,8 +77,8 @@ class HatsLayer(param.Parameterized):
         return row_filter, sorted(self.hats.partitions, key=lambda p: (p not in in_view, p.order, p.pixel))
 
     def _counts(self, row_filter: RowFilter) -> FilteredCounts:
-        return FilteredCounts(self.loader.cache, self.hats, OVERVIEW_ORDER, row_filter.columns(), row_filter.mask, str(row_filter),
-                              workers=self.workers)
+        return FilteredCounts(self.loader.cache, self.hats, OVERVIEW_ORDER, row_filter.columns(), row_filter.mask,
+                              row_filter.signature(), workers=self.workers)
 
     def frame_for(self, projection: str, x_range, y_range, progress=None, row_filter: RowFilter | None = None) -> pd.DataFrame | None:
         """The frame to draw for this view, or None when it is what is already drawn."""
@@ -145,7 +146,13 @@ class HatsLayer(param.Parameterized):
         if view is None:
             return False
         want, pixels = self.wanted(*view, row_filter)
-        if want in (self._shown, self._pending):
+        if want == self._pending:
+            return False
+        if want == self._shown:
+            if self._pending is not None:  # back to what is shown (a filter reverted): stop the read for the other
+                self._pending = None
+                skymap._map.loading = False
+                self._report(skymap, None, 0, 0)
             return False
         reads = want != DENSITY and self._loader(want).cached(pixels) < len(pixels)
         doc = pn.state.curdoc
@@ -156,6 +163,7 @@ class HatsLayer(param.Parameterized):
             threading.Thread(target=self._read_then_show, args=(skymap, doc, want, pixels), name="vizcache-partitions",
                              daemon=True).start()
             return False
+        self._pending = None  # a read on a thread for another view is superseded: it stops, and draws nothing
         skymap._map.loading = reads  # a spinner only for real reads
         try:
             frame = self._frame(want, pixels)
@@ -213,6 +221,7 @@ class HatsLayer(param.Parameterized):
     def _show_ready(self, skymap, want, ready: pd.DataFrame, done: int, total: int) -> None:
         """Part of a view's rows, while the rest is read (the spinner stays)."""
         if self._pending == want:
+            self._shown = _PARTIAL  # what the map shows is none of the wanted frames: any view's own frame replaces it
             skymap.frame = ready
             skymap.frame_version += 1
             self._report(skymap, want, done, total)
