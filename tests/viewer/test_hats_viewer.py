@@ -331,3 +331,30 @@ def test_filters_that_differ_below_six_digits_are_counted_apart(runtime):
     second = layer.frame_for("RA/Dec", (0.0, 360.0), (-90.0, 90.0), row_filter=just_below)
     assert first["rows"].sum() == expect(hi)
     assert second["rows"].sum() == expect(below)  # not the first filter's cached counts
+
+
+def test_switching_catalog_while_counting_stops_the_count_and_draws_nothing_of_it(runtime):
+    from bokeh.document import Document
+
+    sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
+    layer = sky._hats
+    layer.max_points, layer.draw_every = 10_000, 0.0
+    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    want, pixels = layer.wanted("RA/Dec", (0.0, 360.0), (-90.0, 90.0), sky.row_filter(z_range=(0.4, 0.9)))
+    added = []
+    doc = Document()
+    doc.add_next_tick_callback = added.append
+    layer._pending = want  # a served count under way ...
+    layer._report(sky, want, 0, len(pixels))
+    sky.z_range = (0.4, 0.9)
+    assert sky._progress.visible
+    sky.catalog = "PZWAV"  # ... when the user picks another catalog
+    assert sky._hats is None and "density" not in sky.frame.columns
+    assert not sky._progress.visible and not sky._progress_text.visible  # no bar for a count nobody waits for
+    loads = runtime.cache.counters()["loads"]
+    layer._read_then_show(sky, doc, want, pixels)  # the old layer's thread, still running
+    assert runtime.cache.counters()["loads"] - loads < len(pixels)  # it stops reading
+    for callback in added:
+        callback()
+    assert "density" not in sky.frame.columns and len(sky.frame) == len(runtime.load("PZWAV").data)  # PZWAV, not the old counts
+    assert not sky._progress.visible

@@ -115,6 +115,9 @@ class HatsLayer(param.Parameterized):
         previous = getattr(skymap, "_hats", None)
         if previous is not None:
             skymap.param.unwatch(previous._watcher)
+            if previous._pending is not None:  # its read on a thread stops, and draws nothing on the new catalog
+                previous._pending = None
+                previous._report(skymap, None, 0, 0)
         if catalog.hats is None:
             return None
         configured = skymap.runtime.config.viewer.get("max_points")
