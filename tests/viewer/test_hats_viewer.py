@@ -358,3 +358,38 @@ def test_switching_catalog_while_counting_stops_the_count_and_draws_nothing_of_i
         callback()
     assert "density" not in sky.frame.columns and len(sky.frame) == len(runtime.load("PZWAV").data)  # PZWAV, not the old counts
     assert not sky._progress.visible
+
+
+def test_a_partition_failing_mid_count_puts_back_what_was_shown(hats_data, tmp_path):
+    import shutil
+
+    from bokeh.document import Document
+
+    bad = hats_data / "data" / f"members_hats_one_bad_{tmp_path.name}"
+    shutil.copytree(hats_data / "data" / "members_hats", bad)
+    text = CONFIG + HATS.replace("MEMBERS_HATS", "BAD_HATS").replace("data/members_hats", f"data/{bad.name}")
+    runtime = ViewerRuntime(load_config(make_config(hats_data, f"onebad-{tmp_path.name}.toml", text)), sample_every=60)
+    messages = []
+    sky = SkyMap(runtime=runtime, served=False, catalog="BAD_HATS", notify=messages.append)
+    layer = sky._hats
+    layer.max_points, layer.draw_every, layer.workers = 10_000, 0.0, 1
+    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    total = layer.hats.total_rows
+    want, pixels = layer.wanted("RA/Dec", (0.0, 360.0), (-90.0, 90.0), sky.row_filter(z_range=(0.4, 0.9)))
+    layer.hats.partition_file(pixels[-1]).write_bytes(b"not parquet")  # the last partition read fails
+    added = []
+    doc = Document()
+    doc.add_next_tick_callback = added.append
+    layer._pending = want
+    sky.z_range = (0.4, 0.9)
+    layer._read_then_show(sky, doc, want, pixels)
+    assert len(added) > 1
+    for callback in added:
+        callback()
+    assert len(messages) == 1 and "could not be read" in messages[0]
+    assert sky.frame["rows"].sum() == total  # the skymap again, not a count that misses partitions
+    assert layer._pending is None and not sky._progress.visible and not sky._map.loading
+    sky._range.event(x_range=(10.0, 350.0), y_range=(-90.0, 90.0))  # a pan, the same filter: no read again, no second message
+    assert len(messages) == 1 and sky.frame["rows"].sum() == total
+    sky.z_range = (0.5, 0.9)  # another filter is tried (and fails on the same file)
+    assert len(messages) == 2

@@ -54,6 +54,8 @@ class HatsLayer(param.Parameterized):
         self.loader = PartitionLoader(cache, self.hats, workers=self.workers)
         self._shown: object = DENSITY  # DENSITY, a RowFilter (its density), the frozenset of partitions whose rows are shown, or _PARTIAL
         self._pending: object = None  # served: the partitions being read on a thread
+        self._failed: object = None  # what the last read failed for: not read again while it is what the view wants
+        self._before_partial: tuple | None = None  # (_shown, frame) before a read's partial draws; dropped once shown
 
     def box(self, projection: str, x_range, y_range):
         """The view as an RA/Dec box, or None for a view that misses the sky."""
@@ -105,7 +107,7 @@ class HatsLayer(param.Parameterized):
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
     def _mark_shown(self, want, pixels: list) -> None:
-        self._shown = want
+        self._shown, self._before_partial = want, None  # the frame shown before is not held any longer
         with param.edit_constant(self):
             self.partitions_shown = len(pixels) if isinstance(want, frozenset) else 0
 
@@ -149,8 +151,9 @@ class HatsLayer(param.Parameterized):
         if view is None:
             return False
         want, pixels = self.wanted(*view, row_filter)
-        if want == self._pending:
+        if want == self._pending or want == self._failed:  # under way, or failed: not again until the view moves on
             return False
+        self._failed = None
         if want == self._shown:
             if self._pending is not None:  # back to what is shown (a filter reverted): stop the read for the other
                 self._pending = None
@@ -171,6 +174,7 @@ class HatsLayer(param.Parameterized):
         try:
             frame = self._frame(want, pixels)
         except Exception as exc:  # a bad partition file: say so, keep what is shown
+            self._failed = want
             skymap._notify(f"Catalog {self.catalog.name!r}: the partitions in view could not be read: {exc}")
             return False
         finally:
@@ -210,7 +214,11 @@ class HatsLayer(param.Parameterized):
             skymap._map.loading = False
             self._report(skymap, want, len(pixels), len(pixels))  # done: hidden
             if error is not None:
+                self._failed = want
                 skymap._notify(f"Catalog {self.catalog.name!r}: the partitions in view could not be read: {error}")
+                if self._shown is _PARTIAL and self._before_partial is not None:  # part of what failed is drawn: put back what was
+                    (self._shown, skymap.frame), self._before_partial = self._before_partial, None
+                    skymap.frame_version += 1
                 return
             view = self._view(skymap)
             if view is not None and self.wanted(*view, skymap.row_filter())[0] != want:
@@ -224,6 +232,8 @@ class HatsLayer(param.Parameterized):
     def _show_ready(self, skymap, want, ready: pd.DataFrame, done: int, total: int) -> None:
         """Part of a view's rows, while the rest is read (the spinner stays)."""
         if self._pending == want:
+            if self._shown is not _PARTIAL:  # kept to put back should the rest fail
+                self._before_partial = (self._shown, skymap.frame)
             self._shown = _PARTIAL  # what the map shows is none of the wanted frames: any view's own frame replaces it
             skymap.frame = ready
             skymap.frame_version += 1
