@@ -393,3 +393,17 @@ def test_a_partition_failing_mid_count_puts_back_what_was_shown(hats_data, tmp_p
     assert len(messages) == 1 and sky.frame["rows"].sum() == total
     sky.z_range = (0.5, 0.9)  # another filter is tried (and fails on the same file)
     assert len(messages) == 2
+
+
+def test_a_filter_on_a_column_the_catalog_lacks_does_not_recount(runtime):
+    sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
+    layer = sky._hats
+    layer.max_points = 10_000
+    assert "snr" not in layer.hats.mapping  # members: no SNR column
+    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    sky.z_range = (0.4, 0.9)
+    counted = sky.frame["rows"].sum()
+    entries, loads = len(runtime.cache.entries()), runtime.cache.counters()["loads"]
+    sky.snr_range = (5.0, 20.0)  # narrows nothing this catalog has
+    assert sky.frame["rows"].sum() == counted
+    assert runtime.cache.counters()["loads"] == loads and len(runtime.cache.entries()) == entries  # no second set of counts

@@ -41,6 +41,12 @@ class RowFilter:
         z = any(name == "z" for name, _, _ in self.ranges)
         return text + (" (unknown z kept)" if z and self.keep_unknown_z else "")
 
+    def only(self, columns) -> RowFilter:
+        """This filter on a frame of these ``columns``: ranges on columns it lacks narrow nothing (as in
+        ``mask``), and unknown z matters only under a z range, so filters passing the same rows are equal."""
+        ranges = tuple(r for r in self.ranges if any(name == r[0] and column in columns for column, name in FILTERED.items()))
+        return RowFilter(ranges, self.keep_unknown_z and any(name == "z" for name, _, _ in ranges))
+
     def columns(self) -> list[str]:
         """The canonical columns the filter reads."""
         names = {name for name, _, _ in self.ranges}

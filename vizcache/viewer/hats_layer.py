@@ -73,7 +73,8 @@ class HatsLayer(param.Parameterized):
         pixels = partitions_in_view(self.hats, *box) if box is not None else []
         if pixels and partition_rows_in_view(self.hats, pixels) <= self.max_points:
             return frozenset(pixels), sorted(pixels, key=lambda p: (p.order, p.pixel))
-        if row_filter is None or not set(row_filter.columns()) & set(self.hats.mapping):
+        row_filter = row_filter.only(self.hats.mapping) if row_filter is not None else None
+        if row_filter is None or not row_filter.ranges:  # no filter narrows a column this catalog has: the skymap
             return DENSITY, []
         in_view = set(pixels)
         return row_filter, sorted(self.hats.partitions, key=lambda p: (p not in in_view, p.order, p.pixel))
