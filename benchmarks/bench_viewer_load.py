@@ -148,7 +148,10 @@ class DrivenClient:
         import asyncio
 
         self.session.close()
-        self.session._connection.io_loop.run_sync(lambda: asyncio.sleep(0.2))  # noqa: SLF001  the close frame goes out
+        try:
+            self.session._connection.io_loop.run_sync(lambda: asyncio.sleep(0.2))  # noqa: SLF001  the close frame goes out
+        except RuntimeError:  # the loop stopped as the connection closed: the frame went out
+            pass
 
 
 def drive_client(url: str, plan: dict, results: dict, all_open: threading.Barrier, hold: threading.Event) -> None:
@@ -182,7 +185,7 @@ def sessions_ended(base_url: str) -> int:
     import json
     import urllib.request
 
-    with urllib.request.urlopen(f"{base_url}/rest/session_info", timeout=10) as response:
+    with urllib.request.urlopen(f"{base_url}/rest/session_info", timeout=60) as response:  # answered between page builds
         info = json.load(response)["session_info"]
     return sum(1 for session in info["sessions"].values() if session.get("ended") is not None)
 

@@ -51,3 +51,19 @@ def test_markers_redraw_only_when_there_are_or_were_markers(runtime):
     assert len(drawn) == 1 and f"id {int(target['id'])}" in list(sky._marker_points(sky.markers_version, "RA/Dec").data["object"])
     sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))  # back to the whole sky: the markers go
     assert len(drawn) == 2 and len(sky._marker_points(sky.markers_version, "RA/Dec").data) == 0
+
+
+def test_switching_the_pixel_hover_on_rebuilds_the_map_with_the_brightest_cluster_hover(runtime):
+    def image_hover(plot):
+        # the catalog layer: the image with a hover (the members' image below it has none)
+        return next(p.handles["hover"].tooltips for p in plot.subplots.values()
+                    if isinstance(p.current_frame, hv.Image) and p.handles.get("hover") is not None)
+
+    sky = SkyMap(runtime=runtime, served=False)
+    shown = sky._map.object
+    plot = hv.renderer("bokeh").get_plot(shown)
+    assert list(image_hover(plot)) == [("objects per pixel", "@{ra_dec Count}")]
+    sky.pixel_hover = True
+    assert list(image_hover(plot)) == [("objects per pixel", "@{ra_dec Count}")]  # a drawn map keeps its first hover tool
+    assert sky._map.object is not shown  # so the map is rebuilt, with HoloViews' selector tooltip (count + brightest cluster)
+    assert type(image_hover(hv.renderer("bokeh").get_plot(sky._map.object))).__name__ == "Div"

@@ -303,8 +303,9 @@ class SkyMap(pn.viewable.Viewer):
             responsive=True, min_height=420, active_tools=["wheel_zoom"], legend_position="top_left",
             hooks=[cursor_readout(projection == "all-sky")])
 
-    @param.depends("projection", watch=True)
+    @param.depends("projection", "pixel_hover", watch=True)
     def _reproject(self) -> None:
+        # A new map: its hover tool is made from the first image (the pixel hover's fields), once.
         self._map.object = self._overlay()
 
     def _build(self) -> None:
