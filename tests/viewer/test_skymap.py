@@ -154,9 +154,12 @@ def test_report_list_reads_only_report_folders(tmp_path):
     found = find_reports(tmp_path / "reports")
     assert [r["name"] for r in found] == ["ab"]
     assert found[0]["verdicts"] == ["hit ratio: best rss (0.9)", "peak RSS: best deep (100 MiB)"]
-    card = ReportList(folder=tmp_path / "reports").__panel__()[0]
-    assert card.title == "vizcache compare: ab" and "* hit ratio: best rss \\(0\\.9\\)" in card[0].object  # shown as text
-    assert "No comparison reports" in str(ReportList(folder=None).__panel__().object)
+    shown = ReportList(folder=tmp_path / "reports").__panel__()
+    card = shown[2]
+    assert shown.visible and card.title == "vizcache compare: ab" and "* hit ratio: best rss \\(0\\.9\\)" in card[0].object  # shown as text
+    # Nothing to list: no section at all (and no server path shown to the page's users).
+    assert not ReportList(folder=None).__panel__().visible
+    assert not ReportList(folder=tmp_path / "outside" / "none").__panel__().visible
 
 
 def test_catalog_choices_belong_to_each_instance(runtime, viewer_data, tmp_path):

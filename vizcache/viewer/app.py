@@ -69,7 +69,7 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     skymap.param.watch(lambda event: setattr(monitor, "last_switch_seconds", event.new), "last_switch_seconds")
     folder = runtime.config.viewer.get("reports")
     reports = ReportList(folder=(runtime.base / folder).resolve() if folder else None)
-    sidebar[:] = [Finder(skymap=skymap), skymap.controls(), pn.layout.Divider(), "### Comparison reports", reports]
+    sidebar[:] = [Finder(skymap=skymap), skymap.controls(), reports]  # reports: a section only when there are some
     # Side by side when the window leaves the map >= 720 px beside the monitor (windows from ~1,550 px), the
     # monitor under the map otherwise: a fixed 430-px monitor squeezed the map to ~370 px at 1440 px.
     sky = pn.FlexBox(pn.Column(skymap, sizing_mode="stretch_width", styles={"flex": "3 1 720px", "min-width": "0"},

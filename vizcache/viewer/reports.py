@@ -42,15 +42,15 @@ class ReportList(pn.viewable.Viewer):
         self.folder = folder
 
     def __panel__(self):
-        if self.folder is None or not self.folder.is_dir():
-            where = as_markdown(self.folder) if self.folder else "no `[viewer] reports` folder configured"
-            return pn.pane.Markdown(f"No comparison reports ({where}).", sizing_mode="stretch_width")
+        # The sidebar is for the people looking at the sky: no section (and no server path) when
+        # there is nothing to list.
+        found = find_reports(self.folder) if self.folder is not None and self.folder.is_dir() else []
         cards = []
-        for report in find_reports(self.folder)[: self.max_reports]:
+        for report in found[: self.max_reports]:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(report["mtime"]))
             lines = "\n".join(f"* {as_markdown(v)}" for v in report["verdicts"][: self.max_verdicts])
             download = pn.widgets.FileDownload(file=str(report["html"]), filename=f"{report['name']}.html", label="report.html", width=140)
             cards.append(pn.Card(pn.pane.Markdown(f"{when}\n\n{lines}", sizing_mode="stretch_width"), download,
                                  title=as_html(report["title"]), collapsed=len(cards) > 0, sizing_mode="stretch_width"))
-        return pn.Column(*cards, sizing_mode="stretch_width") if cards else pn.pane.Markdown(
-            as_markdown(f"No reports in {self.folder} yet."))
+        heading = pn.pane.Markdown("### Comparison reports", sizing_mode="stretch_width")
+        return pn.Column(pn.layout.Divider(), heading, *cards, visible=bool(cards), sizing_mode="stretch_width")
