@@ -1,5 +1,7 @@
 """Small generated catalogs and a config for the viewer, plus a broken catalog."""
 
+import sys
+
 import pytest
 
 from vizcache.catalogs.generate import generate
@@ -51,3 +53,9 @@ def make_config(root, name="viewer.toml", text=CONFIG):
     path = root / name
     path.write_text(text)
     return path
+
+
+@pytest.fixture
+def no_served_document(monkeypatch):
+    """In-process server tests leave Bokeh's current document pointing at a session; not ours."""
+    monkeypatch.setattr(sys.modules["panel.io.state"], "curdoc_locked", lambda: None)

@@ -1,7 +1,5 @@
 """A Dask-backed cluster catalog renders (HoloViews' hover where-summary used to crash on Dask frames)."""
 
-import sys
-
 import holoviews as hv
 import pytest
 
@@ -20,9 +18,7 @@ backend = "dask"
 '''
 
 
-@pytest.fixture(autouse=True)
-def no_served_document(monkeypatch):
-    monkeypatch.setattr(sys.modules["panel.io.state"], "curdoc_locked", lambda: None)
+pytestmark = pytest.mark.usefixtures("no_served_document")  # see conftest
 
 
 def test_dask_cluster_catalog_renders_in_every_colouring(viewer_data, tmp_path):

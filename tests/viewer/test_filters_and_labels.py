@@ -1,7 +1,5 @@
 """Filters that say what they drop (rows without a redshift kept unless told), and labels that say what is shown."""
 
-import sys
-
 import numpy as np
 import pytest
 
@@ -13,9 +11,7 @@ from ..catalogs.conftest import write_config
 from ..catalogs.psz2 import PSZ2_MAPPING, write_psz2
 
 
-@pytest.fixture(autouse=True)
-def no_served_document(monkeypatch):
-    monkeypatch.setattr(sys.modules["panel.io.state"], "curdoc_locked", lambda: None)
+pytestmark = pytest.mark.usefixtures("no_served_document")  # see conftest
 
 
 def rows_in_view(sky):

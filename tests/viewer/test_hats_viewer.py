@@ -1,7 +1,5 @@
 """The viewer on a HATS catalog: density zoomed out, partitions in view as cache entries zoomed in."""
 
-import sys
-
 import holoviews as hv
 import numpy as np
 import pytest
@@ -26,9 +24,7 @@ kind = "members"
 '''
 
 
-@pytest.fixture(autouse=True)
-def no_served_document(monkeypatch):
-    monkeypatch.setattr(sys.modules["panel.io.state"], "curdoc_locked", lambda: None)
+pytestmark = pytest.mark.usefixtures("no_served_document")  # see conftest
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,5 @@
 """What a new session pays for: no per-session work the user did not ask for."""
 
-import sys
-
 import holoviews as hv
 import pytest
 
@@ -14,10 +12,7 @@ from .conftest import make_config
 hv.extension("bokeh")
 
 
-@pytest.fixture(autouse=True)
-def no_served_document(monkeypatch):
-    """In-process server tests leave Bokeh's current document pointing at a session; not ours."""
-    monkeypatch.setattr(sys.modules["panel.io.state"], "curdoc_locked", lambda: None)
+pytestmark = pytest.mark.usefixtures("no_served_document")  # see conftest
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """SkyMap without a server: switching through the cache, re-aggregation, filters, errors, hover."""
 
-import sys
 import time
 
 import datashader as ds
@@ -17,10 +16,7 @@ from .conftest import make_config
 hv.extension("bokeh")
 
 
-@pytest.fixture(autouse=True)
-def no_served_document(monkeypatch):
-    """In-process server tests leave Bokeh's current document pointing at a session; not ours."""
-    monkeypatch.setattr(sys.modules["panel.io.state"], "curdoc_locked", lambda: None)
+pytestmark = pytest.mark.usefixtures("no_served_document")  # see conftest
 
 
 @pytest.fixture
