@@ -89,21 +89,12 @@ def write_config(folder: Path, files: dict[str, list[str]], members: int, first:
     return load_config(path)
 
 
-def draw(skymap) -> None:
-    """The map's aggregate, as the page computes it after a switch: a HoloViews map is evaluated here
-    (filter, rasterize, colour); a map the viewer draws itself on the switch has nothing left to do."""
-    view = skymap._map.object
-    if hasattr(view, "opts"):  # a HoloViews object, lazy until asked
-        view[()]
-
-
 def switch_all(skymap, names: list[str]) -> None:
-    """Switch the map to each catalog in turn and draw it. The heap is trimmed before each switch, so
-    that RSS before the load holds no freed memory of the last one."""
+    """Switch the map to each catalog in turn (a switch aggregates the new map before it returns). The heap
+    is trimmed before each switch, so that RSS before the load holds no freed memory of the last one."""
     for name in names:
         release_memory()
         skymap.catalog = name  # what the catalog selector does
-        draw(skymap)
 
 
 def main() -> None:
@@ -118,12 +109,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     args = parser.parse_args()
 
-    import holoviews as hv
-
     from vizcache.viewer.runtime import ViewerRuntime
     from vizcache.viewer.skymap import SkyMap
 
-    hv.extension("bokeh")
     harness_memory()  # Arrow through glibc, glibc returning freed memory at once: as in every compare run
 
     def fail(message: str) -> None:
@@ -139,7 +127,7 @@ def main() -> None:
         names = [*CLUSTER_CATALOGS, *(f"MEMBERS-{i:03d}" for i in range(args.members))]
         order = zipf_switches(names, args.requests, args.seed, args.skew)
         # Warm-up, not recorded: a map on a runtime of its own opens one catalog of each kind, so the readers',
-        # HoloViews' and datashader's first-use imports and caches are in memory before the first recorded load.
+        # Bokeh's and datashader's first-use imports and caches are in memory before the first recorded load.
         warm = SkyMap(runtime=ViewerRuntime(write_config(folder, generated.files, args.members, "MEMBERS-000")),
                       notify=fail, served=False)
         switch_all(warm, ["BOTH", "MEMBERS-001"])
@@ -152,7 +140,6 @@ def main() -> None:
         release_memory()
         start = time.perf_counter()
         skymap = SkyMap(runtime=runtime, notify=fail, served=False)  # opens on order[0]: the first request
-        draw(skymap)
         switch_all(skymap, order[1:])
         elapsed = time.perf_counter() - start
         sizes = {name: runtime.load(name).memory_bytes() for name in names}  # all cached: hits, after the recording

@@ -59,3 +59,9 @@ def make_config(root, name="viewer.toml", text=CONFIG):
 def no_served_document(monkeypatch):
     """In-process server tests leave Bokeh's current document pointing at a session; not ours."""
     monkeypatch.setattr(sys.modules["panel.io.state"], "curdoc_locked", lambda: None)
+
+
+def catalog_image(sky) -> dict:
+    """What the sky map's catalog image shows: its data source's columns (the image, its placement
+    and the pixel hover's arrays), one value each."""
+    return {column: values[0] for column, values in sky._figure.images.data.items()}

@@ -27,8 +27,8 @@ def test_unknown_redshifts_are_kept_by_default_and_dropped_on_request(tmp_path):
     in_range = int(((truth["z"] >= 0) & (truth["z"] <= 0.5)).sum())
     sky.z_range = (0.0, 0.5)
     assert rows_in_view(sky) == in_range + unknown
-    points = sky._points(sky.frame_version, sky.snr_range, sky.z_range, sky.projection, sky.aggregation)
-    assert len(points) == in_range + unknown  # the map draws what the table counts
+    drawn = sky._filtered(sky.frame, sky.snr_range, sky.z_range)  # the rows the map's image aggregates
+    assert len(drawn) == in_range + unknown  # the map draws what the table counts
     sky.keep_unknown_z = False
     assert rows_in_view(sky) == in_range
     assert np.isfinite(sky.view[0]["z"].to_numpy()[sky.view[1]]).all()
@@ -36,13 +36,17 @@ def test_unknown_redshifts_are_kept_by_default_and_dropped_on_request(tmp_path):
 
 def test_labels_read_as_words():
     assert SkyMap.param.snr_range.label == "SNR range" and SkyMap.param.cmap.label == "Colour map"
+    # One spelling in the sidebar: the colour controls all say "Colour".
+    assert [SkyMap.param[n].label for n in ("color_by", "cmap", "color_scaling")] == ["Colour by", "Colour map", "Colour scaling"]
 
 
 def test_the_map_names_the_catalog_shown(tmp_path):
     write_psz2(tmp_path / "psz2.fits")
     runtime = ViewerRuntime(load_config(write_config(tmp_path / "c.toml", PSZ2_MAPPING)), sample_every=60)
     sky = SkyMap(runtime=runtime, served=False, color_by="mean SNR")
-    assert sky._title(sky.frame_version, sky.color_by) == "PSZ2: mean SNR"
+    assert sky._figure.figure.title.text == "PSZ2: mean SNR"
+    sky.color_by = "density"
+    assert sky._figure.figure.title.text == "PSZ2: density"
 
 
 def test_no_member_switch_without_a_members_catalog(tmp_path):

@@ -1,6 +1,5 @@
 """The viewer on a HATS catalog: density zoomed out, partitions in view as cache entries zoomed in."""
 
-import holoviews as hv
 import numpy as np
 import pytest
 
@@ -12,9 +11,7 @@ from vizcache.viewer.monitor import CacheMonitor
 from vizcache.viewer.runtime import ViewerRuntime
 from vizcache.viewer.skymap import SkyMap
 
-from .conftest import CONFIG, make_config
-
-hv.extension("bokeh")
+from .conftest import CONFIG, catalog_image, make_config
 
 HATS = '''
 [catalogs.MEMBERS_HATS]
@@ -42,10 +39,6 @@ def runtime(hats_data, tmp_path):
     return ViewerRuntime(config, sample_every=60)
 
 
-def catalog_image(skymap):
-    return [el for el in skymap._map.object[()] if isinstance(el, hv.Image)][-1]
-
-
 def partition_keys(runtime):
     return [e["key"] for e in runtime.cache.entries() if len(e["key"]) == 3]
 
@@ -55,8 +48,7 @@ def test_zoomed_out_shows_density_without_reading_rows(runtime):
     total = runtime.sources["MEMBERS_HATS"].open_hats().total_rows
     assert "density" in sky.frame.columns and sky.frame["rows"].sum() == total
     assert sky.aggregation == "mean"  # mean rows per deg² of the HEALPix pixels under a screen pixel
-    image = catalog_image(sky)
-    assert image.data[image.vdims[0].name].notnull().any()
+    assert np.isfinite(catalog_image(sky)["image"]).any()
     sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))  # the whole sky: more rows than max_points?
     assert partition_keys(runtime) == [] or sky._hats.max_points >= total
 
@@ -71,8 +63,7 @@ def test_zooming_in_loads_the_partitions_in_view_as_cache_entries(runtime):
     assert keys and sky._hats.partitions_shown == len(keys) and "density" not in sky.frame.columns
     assert len(sky.frame) == sum(runtime.sources["MEMBERS_HATS"].open_hats().partition_rows()[p] for p in sky._hats._shown)
     assert sky.view is not None and sky.view[0] is sky.frame  # histograms and table follow the rows in view
-    image = catalog_image(sky)
-    assert image.data[image.vdims[0].name].sum() > 0
+    assert np.nansum(catalog_image(sky)["image"]) > 0
     # The monitor lists each partition as its own entry.
     monitor = CacheMonitor(runtime=runtime)
     monitor.refresh()
@@ -122,7 +113,7 @@ def test_an_unreadable_partition_is_a_notification_and_the_map_stays(hats_data, 
     sky._hats.max_points = 10_000
     sky._range.event(x_range=(40.0, 60.0), y_range=(-60.0, -45.0))
     assert len(messages) == 1 and "could not be read" in messages[0] and "not a readable HATS partition" in messages[0]
-    assert "density" in sky.frame.columns and catalog_image(sky) is not None  # the density map stays
+    assert "density" in sky.frame.columns and np.isfinite(catalog_image(sky)["image"]).any()  # the density map stays
 
 
 def test_served_reads_draw_what_is_ready_then_the_whole_view(runtime):

@@ -208,3 +208,31 @@ def test_a_closed_session_is_destroyed_and_leaves_nothing_on_the_shared_runtime(
     finally:
         server.stop()
         pn.state.curdoc = None
+
+
+def test_a_new_page_goes_out_with_its_map_and_sends_what_is_below_it_once_shown(server):
+    # A Bokeh client opens the page as a browser does: the first document has the sky map, the
+    # monitor and the histograms come once the page says it is ready (defer_load).
+    from bokeh.client import pull_session
+    from bokeh.events import DocumentReady
+
+    url, _ = server
+    session = pull_session(url=url)
+    try:
+        doc = session.document
+
+        def titles() -> set[str]:
+            return {str(m.title.text) for m in list(doc.models) if m.__view_model__ == "Figure" and m.title is not None}
+
+        assert any(m.__view_model__ == "Figure" and m.x_range.start > m.x_range.end for m in doc.models)  # the map
+        assert "Memory over time" not in titles() and not any(t.startswith("SNR") for t in titles())
+        doc.callbacks.send_event(DocumentReady())
+        connection = session._connection  # noqa: SLF001  the client's loop, run until the server has sent them
+        timer = connection.io_loop.call_later(60, connection.io_loop.stop)
+        connection._loop_until(lambda: "Memory over time" in titles() and any(t.startswith("SNR") for t in titles()))  # noqa: SLF001
+        connection.io_loop.remove_timeout(timer)
+        assert "Memory over time" in titles() and any(t.startswith("SNR: ") for t in titles())
+        monitors = [m for m in doc.models if m.__view_model__ == "Figure" and m.title is not None and m.title.text == "Memory over time"]
+        assert len(monitors) == 1  # one monitor, however often Panel asks for the deferred part
+    finally:
+        session.close()

@@ -65,8 +65,16 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     skymap = SkyMap(runtime=runtime, notify=_notify_error, **params)
     url_state.restore(skymap, pn.state.session_args or {}, lambda message: pn.state.onload(lambda: _notify_error(message)))
     url_state.follow(skymap)
-    monitor = CacheMonitor(runtime=runtime)
-    skymap.param.watch(lambda event: setattr(monitor, "last_switch_seconds", event.new), "last_switch_seconds")
+    built = []
+
+    def monitor() -> CacheMonitor:
+        # Built once the page is in the browser (defer_load): a monitor is ~140 Bokeh models, and a new
+        # session's page goes out without waiting for them. Once: Panel may call a deferred function again.
+        if not built:
+            built.append(CacheMonitor(runtime=runtime, last_switch_seconds=skymap.last_switch_seconds))
+            skymap.param.watch(lambda event: setattr(built[0], "last_switch_seconds", event.new), "last_switch_seconds")
+        return built[0]
+
     folder = runtime.config.viewer.get("reports")
     reports = ReportList(folder=(runtime.base / folder).resolve() if folder else None)
     sidebar[:] = [Finder(skymap=skymap), skymap.controls(), reports]  # reports: a section only when there are some
@@ -74,7 +82,8 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     # monitor under the map otherwise: a fixed 430-px monitor squeezed the map to ~370 px at 1440 px.
     sky = pn.FlexBox(pn.Column(skymap, sizing_mode="stretch_width", styles={"flex": "3 1 720px", "min-width": "0"},
                                stylesheets=[_CONTENT_HEIGHT]),
-                     pn.Column(monitor, sizing_mode="stretch_width", styles={"flex": "1 1 400px", "min-width": "0"}),
+                     pn.Column(pn.panel(monitor, defer_load=True, sizing_mode="stretch_width"), sizing_mode="stretch_width",
+                               styles={"flex": "1 1 400px", "min-width": "0"}),
                      flex_wrap="wrap", sizing_mode="stretch_width")
     if sum(source.spec.kind == "clusters" for source in runtime.sources.values()) >= 2:
         # dynamic tabs render a tab's models when it is opened, but building FinderComparison's panel

@@ -105,20 +105,13 @@ label.text = `RA ${ra.toFixed(4)}°  Dec ${dec.toFixed(4)}°   ${pad(hh, 2)}:${p
 """
 
 
-def cursor_readout(allsky: bool):
-    """A HoloViews hook: the sky position under the cursor, written in a corner of the map."""
-
-    def hook(plot, element) -> None:
-        figure = plot.state
-        if any(getattr(r, "name", None) == "cursor-readout" for r in figure.center):
-            return
-        label = Label(x=6, y=6, x_units="screen", y_units="screen", text="", name="cursor-readout", text_font_size="12px",
-                      background_fill_color="white", background_fill_alpha=0.8, text_color="#222")
-        figure.add_layout(label)
-        figure.js_on_event("mousemove", CustomJS(args=dict(label=label, allsky=allsky), code=_READOUT_JS))
-        figure.js_on_event("mouseleave", CustomJS(args=dict(label=label), code="label.text = ''"))
-
-    return hook
+def cursor_readout(figure, allsky: bool) -> None:
+    """The sky position under the cursor, written in a corner of ``figure`` by the browser."""
+    label = Label(x=6, y=6, x_units="screen", y_units="screen", text="", name="cursor-readout", text_font_size="12px",
+                  background_fill_color="white", background_fill_alpha=0.8, text_color="#222")
+    figure.add_layout(label)
+    figure.js_on_event("mousemove", CustomJS(args=dict(label=label, allsky=allsky), code=_READOUT_JS))
+    figure.js_on_event("mouseleave", CustomJS(args=dict(label=label), code="label.text = ''"))
 
 
 def view_box(ra: float, dec: float, radius_deg: float, projection: str) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -135,23 +128,7 @@ def view_box(ra: float, dec: float, radius_deg: float, projection: str) -> tuple
 
 def show_region(skymap, ra: float, dec: float, radius_deg: float) -> None:
     """Move the sky map (in the browser and for the server's view) to a region."""
-    set_ranges(skymap, *view_box(ra, dec, radius_deg, skymap.projection))
-
-
-def set_ranges(skymap, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
-    """Move the sky map to plot ranges (x as drawn: backwards in RA/Dec)."""
-    for plot, _ in list(skymap._map._plots.values()):
-        def move(plot=plot) -> None:
-            plot.handles["x_range"].update(start=x_range[0], end=x_range[1])
-            plot.handles["y_range"].update(start=y_range[0], end=y_range[1])
-
-        # Callbacks run in Panel's thread pool; Bokeh models change only under the document's lock.
-        if plot.document is not None:
-            plot.document.add_next_tick_callback(move)
-        else:
-            move()
-    # The browser does not echo a range set by the server: the aggregate and the view follow this event.
-    skymap._range.event(x_range=tuple(sorted(x_range)), y_range=tuple(sorted(y_range)))
+    skymap.move_to(*view_box(ra, dec, radius_deg, skymap.projection))
 
 
 class Finder(pn.viewable.Viewer):

@@ -7,13 +7,14 @@ The all-sky map's axes are Hammer-Aitoff x/y, which mean nothing to a reader: li
 
 from __future__ import annotations
 
-import holoviews as hv
+from functools import cache
+
 import numpy as np
 
 from ..catalogs.projections import hammer_aitoff
 
-GRID_STYLE = dict(color="#9e9e9e", line_width=0.6, alpha=0.7)
-PLANE_STYLE = dict(color="#26a69a", line_width=1.5, alpha=0.9)
+GRID_STYLE = dict(line_color="#9e9e9e", line_width=0.6, line_alpha=0.7)
+PLANE_STYLE = dict(line_color="#26a69a", line_width=1.5, line_alpha=0.9)
 
 
 def _split(ra: np.ndarray, dec: np.ndarray, projection: str) -> list[np.ndarray]:
@@ -47,22 +48,24 @@ def graticule(projection: str) -> list[np.ndarray]:
     return lines
 
 
-def labels(projection: str) -> hv.Labels:
+def labels(projection: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(x, y, text) of the graticule's labels: RA along the equator, Dec along RA 0 (all-sky only)."""
     if projection != "all-sky":
-        return hv.Labels([], ["x_allsky", "y_allsky"])
+        return np.empty(0), np.empty(0), []
     ras = np.arange(0, 360, 60.0)
     x, y = hammer_aitoff(ras, np.zeros_like(ras))
     dx, dy = hammer_aitoff(np.full(5, 0.5), np.arange(-60, 61, 30.0))
     text = [f"{int(r)}°" for r in ras] + [f"{int(d):+d}°" for d in np.arange(-60, 61, 30)]
-    return hv.Labels((np.concatenate([x, dx]), np.concatenate([y, dy]), text), ["x_allsky", "y_allsky"], "text").opts(
-        text_color="#757575", text_font_size="9pt", text_align="left", text_baseline="bottom")
+    return np.concatenate([x, dx]), np.concatenate([y, dy]), text
 
 
-def sky_lines(projection: str) -> hv.Overlay:
-    """Graticule, its labels and the Galactic plane for a projection, in its kdims."""
-    kdims = ["x_allsky", "y_allsky"] if projection == "all-sky" else ["ra", "dec"]
-    grid = hv.Path(graticule(projection), kdims).opts(**GRID_STYLE)
-    plane = hv.Path(galactic_plane(projection), kdims, label="Galactic plane").opts(**PLANE_STYLE)
-    band = hv.Path(galactic_plane(projection, 10.0) + galactic_plane(projection, -10.0), kdims).opts(**PLANE_STYLE, line_dash="dashed")
-    text = labels(projection).redim(x_allsky=kdims[0], y_allsky=kdims[1])
-    return grid * plane * band * text
+def multi_line(pieces: list[np.ndarray]) -> dict[str, list]:
+    """Line pieces as a Bokeh MultiLine's data."""
+    return {"xs": [p[:, 0] for p in pieces], "ys": [p[:, 1] for p in pieces]}
+
+
+@cache  # the same for every session; Bokeh sends the arrays, never changes them
+def sky_lines(projection: str) -> dict[str, dict[str, list]]:
+    """The projection's graticule, Galactic plane and the plane's ±10° band, as MultiLine data each."""
+    band = galactic_plane(projection, 10.0) + galactic_plane(projection, -10.0)
+    return {"grid": multi_line(graticule(projection)), "plane": multi_line(galactic_plane(projection)), "band": multi_line(band)}

@@ -148,7 +148,7 @@ class HatsLayer(param.Parameterized):
         if view is None and row_filter.ranges:
             # Before the plot's first range event the map shows its whole extent: a filter set
             # now (a slider, a shared URL) is counted for that.
-            view = (skymap.projection, *(d.range for d in skymap._kdims(skymap.projection)))
+            view = (skymap.projection, *skymap.extents())
         if view is None:
             return False
         want, pixels = self.wanted(*view, row_filter)

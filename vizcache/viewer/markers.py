@@ -1,78 +1,29 @@
-"""What the user can point at: spread sparse aggregates, honest colour limits, and markers when zoomed in.
+"""What the user can point at when zoomed in: markers, each with a hover naming the cluster.
 
-The HoloViz pattern for catalogs: rasterize while a view holds many objects, draw them as
-markers (each with a hover naming the cluster) once it holds few enough. Between the two, a
-rasterized pixel that holds one cluster is spread over a few screen pixels (``dynspread``)
-so an isolated cluster never is a single pixel.
+The HoloViz pattern for catalogs: rasterize while a view holds many objects (raster.py), draw
+them as markers once it holds few enough.
 """
 
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
-from holoviews.operation.datashader import dynspread
 
 #: at most this many rows in view are drawn as markers: PSZ2 (1,653) at full sky, a dense survey patch only zoomed in
 MARKER_LIMIT = 2_000
-#: spread pixels until this fraction of non-empty pixels touch another, up to SPREAD_PX pixels
-SPREAD_THRESHOLD, SPREAD_PX = 0.5, 3
 #: the hover of a marker: (label, column of text prepared on the server). One fixed set of columns
-#: for every catalog: a HoloViews DynamicMap keeps the hover tool and columns of its first frame.
+#: for every catalog: the map's hover tool is made once.
 HOVER = (("object", "object"), ("RA", "RA"), ("Dec", "Dec"), ("z", "z"), ("SNR", "SNR"), ("richness", "richness"), ("more", "more"))
 #: canonical columns the hover already shows (the rest of a catalog's columns go to "more")
 SHOWN = ("name", "id", "ra", "dec", "z", "z_phot", "snr", "richness")
 #: canonical columns never shown to the user (derived for drawing)
 INTERNAL = ("x_allsky", "y_allsky")
-MARKER_STYLE = dict(marker="circle", size=9, color="#00e5ff", fill_alpha=0.0, line_width=1.5, nonselection_alpha=0.35,
-                    selection_color="#ffeb3b", selection_line_width=3)
+#: Bokeh scatter styles: rings, so the density below stays visible; a selection turns them yellow
+MARKER_STYLE = dict(marker="circle", size=9, line_color="#00e5ff", fill_alpha=0.0, line_width=1.5, nonselection_line_alpha=0.35,
+                    nonselection_fill_alpha=0.0, selection_line_color="#ffeb3b", selection_fill_alpha=0.0, selection_line_width=3)
 
 #: the cluster of the table row last clicked
-HIGHLIGHT_STYLE = dict(marker="circle", size=26, color="#ffeb3b", fill_alpha=0.0, line_width=3)
-
-
-def spread(rasterized):
-    """``rasterized`` with sparse pixels spread (datashader's dynspread, max of neighbours: counts stay counts)."""
-    return dynspread(rasterized, threshold=SPREAD_THRESHOLD, max_px=SPREAD_PX, how="max")
-
-
-def colour_limits(image: hv.Image) -> hv.Image:
-    """The image with colour limits that every scaling can draw: positive for log, never low == high.
-
-    HoloViews widens equal limits by ±1, so an image of single clusters (all counts 1) got a log
-    colour bar from 0 to 2: no ticks and nothing drawn.
-    """
-    if not image.vdims:
-        return image
-    values = np.asarray(image.dimension_values(image.vdims[0], flat=True), dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return image
-    low, high = float(values.min()), float(values.max())
-    if low == high:
-        low, high = (low / 2, high * 2) if low > 0 else (low - 1, high + 1)
-    return image.opts(clim=(low, high))
-
-
-#: columns of a pixel's brightest cluster (HoloViews' selector) worth showing in the raster's hover
-PIXEL_HOVER = ("name", "id", "z", "snr", "richness")
-
-
-def raster_hover(image: hv.Image) -> hv.Image:
-    """The aggregate named for what it is (colour bar and hover) and a hover without internal fields.
-
-    Rasterize names the aggregate ``ra_dec Count`` or ``ra_dec snr`` and its hover lists every
-    column it carries (projection coordinates, the selector); the user sees the count or the mean,
-    and the brightest cluster of the pixel.
-    """
-    if not image.vdims:
-        return image
-    agg = image.vdims[0]
-    column = agg.name.split(" ", 1)[-1]
-    label = "objects per pixel" if column == "Count" else f"mean {column} per pixel"
-    image = image.redim(**{agg.name: agg.clone(label=label)})
-    brightest = [c for c in PIXEL_HOVER if c in [d.name for d in image.vdims[1:]]]
-    return image.opts(hover_tooltips=[(label, f"@{{{agg.name}}}")] + [(f"brightest: {c}", f"@{{{c}}}") for c in brightest])
+HIGHLIGHT_STYLE = dict(marker="circle", size=26, line_color="#ffeb3b", fill_alpha=0.0, line_width=3)
 
 
 def _number(values, fmt: str) -> list[str]:
@@ -125,18 +76,13 @@ def rows_in_view(view) -> np.ndarray | None:
     return np.arange(len(frame)) if mask is None else np.flatnonzero(mask)
 
 
-def marker_points(view, kdims: list[hv.Dimension], limit: int = MARKER_LIMIT) -> hv.Points:
-    """The rows in ``view`` as markers when there are at most ``limit`` of them, else no markers."""
-    names = [d.name for d in kdims]
+def marker_data(view, names: list[str], limit: int = MARKER_LIMIT) -> dict[str, list]:
+    """The rows in ``view`` as the marker layer's data (the projection's x and y columns ``names``, and
+    the hover's text) when there are at most ``limit`` of them, else no markers."""
     rows = rows_in_view(view)
     if rows is None or len(rows) > limit:
         rows = np.empty(0, dtype=np.int64)
-    if view is None:
-        data = pd.DataFrame({n: np.array([], float) for n in names})
-        data = pd.concat([data, hover_text(pd.DataFrame({"ra": [], "dec": []}))], axis=1)
-    else:
-        picked = view[0].iloc[rows]
-        data = pd.concat([picked[names].reset_index(drop=True), hover_text(picked).reset_index(drop=True)], axis=1)
-    return hv.Points(data, kdims, [c for _, c in HOVER]).opts(
-        tools=["hover", "tap", "box_select", "lasso_select"], hover_tooltips=[(label, f"@{{{c}}}") for label, c in HOVER],
-        **MARKER_STYLE)
+    picked = pd.DataFrame({"ra": [], "dec": []}) if view is None else view[0].iloc[rows]
+    xy = {name: (picked[name].to_numpy(dtype=float) if name in picked.columns else np.empty(0)) for name in names}
+    text = hover_text(picked)
+    return xy | {column: text[column].tolist() for _, column in HOVER}

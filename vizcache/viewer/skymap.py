@@ -1,7 +1,8 @@
 """SkyMap: every point of a catalog, rasterized with datashader, with linked histograms and a table.
 
-Colormap and opacity are passed into the pipeline as parameter references after the
-aggregation, so changing them re-colours the existing aggregate instead of re-aggregating.
+The map is a plain Bokeh figure (sky_figure.py) whose image the server replaces when the view,
+the catalog or a filter changes. Colour map, scaling and opacity are applied in the browser, so
+changing them re-colours the image it has instead of re-aggregating.
 """
 
 from __future__ import annotations
@@ -10,20 +11,17 @@ import io
 import logging
 import time
 
-import datashader as ds
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from holoviews.operation.datashader import rasterize
 
 from .filters import RowFilter
-from .find import cursor_readout
-from .graticule import sky_lines
 from .hats_layer import DENSITY, HatsLayer
-from .markers import HIGHLIGHT_STYLE, MARKER_LIMIT, colour_limits, marker_points, raster_hover, rows_in_view, spread
+from .markers import MARKER_LIMIT, marker_data, rows_in_view
+from .raster import Raster, empty, rasterize
 from .runtime import ViewerRuntime
+from .sky_figure import SkyFigure
 from .table_rows import CSV_MAX_ROWS, TABLE_FORMATTERS, RowOrder, for_display, table_columns
 from .text import as_markdown
 
@@ -37,11 +35,9 @@ COLOR_BY = {
     "richness": ("mean", "richness", None),
 }
 PROJECTIONS = {"RA/Dec": ("ra", "dec"), "all-sky": ("x_allsky", "y_allsky")}
-# Declared extents (python floats): without them HoloViews takes bounds from float32 data and
-# rejects its own float64 pixel grid; with them every catalog shares one stable frame.
+# Every catalog shares one stable frame per projection: the map starts at it, and no view aggregates beyond it.
 EXTENTS = {"ra": (0.0, 360.0), "dec": (-90.0, 90.0), "x_allsky": (-2.0 * 2**0.5, 2.0 * 2**0.5), "y_allsky": (-(2**0.5), 2**0.5)}
 LABELS = {"ra": "RA [deg]", "dec": "Dec [deg]", "x_allsky": "Hammer-Aitoff x (RA increases to the left)", "y_allsky": "Hammer-Aitoff y"}
-HOVER = ("id", "z", "snr")
 PAGE_ROWS = 12
 WIDTH, HEIGHT = 900, 450
 
@@ -83,6 +79,17 @@ class _Histogram:
         self.figure.title.text = f"{self.label}: {len(values):,} rows in view"  # short: it fits a 350-px histogram
 
 
+class MapRange(param.Parameterized):
+    """The map's view as the browser last reported it (None before its first pan or zoom)."""
+
+    x_range = param.Range(default=None, allow_None=True, doc="x from low to high, in the projection's units (its extent bounds it).")
+    y_range = param.Range(default=None, allow_None=True, doc="y from low to high, in the projection's units (its extent bounds it).")
+
+    def event(self, **ranges) -> None:
+        """New ranges, together: watchers of both run once."""
+        self.param.update(**ranges)
+
+
 class SkyMap(pn.viewable.Viewer):
     """A datashaded sky map of the configured catalogs, switched through the shared cache.
 
@@ -90,7 +97,7 @@ class SkyMap(pn.viewable.Viewer):
     """
 
     catalog = param.Selector(default=None, objects=[], doc="Catalog shown on the map (any configured catalog).")
-    color_by = param.Selector(default="density", objects=list(COLOR_BY), doc="What a pixel's colour says about the points in it.")
+    color_by = param.Selector(default="density", objects=list(COLOR_BY), label="Colour by", doc="What a pixel's colour says about the points in it.")
     snr_range = param.Range(default=(0.0, 60.0), bounds=(0.0, 60.0), label="SNR range", doc="Clusters with SNR in this range are shown.")
     z_range = param.Range(default=(0.0, 3.0), bounds=(0.0, 3.0), label="Redshift range", doc="Points with (photometric) redshift in this range are shown.")
     keep_unknown_z = param.Boolean(default=True, label="keep rows without a redshift",
@@ -98,7 +105,7 @@ class SkyMap(pn.viewable.Viewer):
     projection = param.Selector(default="RA/Dec", objects=list(PROJECTIONS), doc="RA/Dec (RA increasing to the left) or all-sky Hammer-Aitoff.")
     show_members = param.Boolean(default=False, doc="Overlay the member galaxies catalog under the clusters.")
     cmap = param.Selector(default="fire", objects=["fire", "kbc", "viridis", "inferno", "bmy"], label="Colour map", doc="Colormap; changing it does not re-aggregate.")
-    color_scaling = param.Selector(default="log", objects=["log", "eq_hist", "linear"],
+    color_scaling = param.Selector(default="log", objects=["log", "eq_hist", "linear"], label="Colour scaling",
                                    doc="Colour normalisation, done in the browser: eq_hist shows most structure but costs "
                                        "~280 ms per redraw there; log is the fast default. Changing it does not re-aggregate.")
     opacity = param.Number(default=1.0, bounds=(0.1, 1.0), step=0.05, doc="Opacity of the catalog layer; changing it does not re-aggregate.")
@@ -139,6 +146,8 @@ class SkyMap(pn.viewable.Viewer):
         with param.parameterized.discard_events(self):
             self.catalog = catalog
         self._switch()
+        if self.frame is None:  # the first catalog failed: an empty map, drawn linear
+            self._draw()
         self._schedule_view_update()
 
     # -- loading through the cache ---------------------------------------------------
@@ -213,34 +222,93 @@ class SkyMap(pn.viewable.Viewer):
         mask = self._mask(frame, snr_range, z_range)
         return frame if mask is None else frame[mask]
 
-    @staticmethod
-    def _kdims(projection: str) -> list[hv.Dimension]:
-        return [hv.Dimension(c, label=LABELS[c], range=EXTENTS[c]) for c in PROJECTIONS[projection]]
+    def extents(self, projection: str | None = None) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The whole map's (x, y) extent in a projection (default: the one shown)."""
+        x, y = PROJECTIONS[projection or self.projection]
+        return EXTENTS[x], EXTENTS[y]
 
-    def _points(self, version, snr_range, z_range, projection: str, aggregation, keep_unknown_z=True):
-        frame, kdims = self.frame, self._kdims(projection)
+    def _view_box(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The map's ranges, low to high; its whole extent before the first pan or zoom."""
+        ranges = (self._range.x_range, self._range.y_range)
+        return ranges if all(r is not None and np.isfinite(r).all() for r in ranges) else self.extents()
+
+    def _rasterize(self, frame, column: str | None = None, brightest_by: str | None = None, snr_range=None) -> Raster:
+        x, y = PROJECTIONS[self.projection]
         if frame is None:
-            return hv.Points(pd.DataFrame({d.name: np.array([], float) for d in kdims}), kdims)
-        df = self._filtered(frame, snr_range, z_range)
-        color = self._color_column()
-        vdims = ([color] if color else []) + [c for c in HOVER if c in df.columns and c != color]
-        return hv.Points(df, kdims, vdims)
+            return empty(*self._view_box())
+        rows = self._filtered(frame, snr_range or self.snr_range, self.z_range)
+        return rasterize(rows, x, y, *self._view_box(), self.extents(), column=column, width=WIDTH, height=HEIGHT, brightest_by=brightest_by)
 
-    def _member_points(self, version, z_range, projection: str):
-        frame, kdims = self.members_frame, self._kdims(projection)
-        if frame is None:
-            return hv.Points(pd.DataFrame({d.name: np.array([], float) for d in kdims}), kdims)
-        return hv.Points(self._filtered(frame, self.param.snr_range.bounds, z_range), kdims)
+    def _pixel_hover_column(self) -> str | None:
+        # The brightest cluster of a pixel is 25x dearer than a count at 10M points: only for cluster-sized
+        # catalogs, and not for Dask frames (len() would read every file).
+        frame = self.frame
+        wanted = self.pixel_hover and frame is not None and not _is_dask(frame) and "snr" in frame.columns and len(frame) < 2_000_000
+        return "snr" if wanted else None
 
-    def _marker_points(self, version, projection: str):
+    def _on_figure(self, change) -> None:
+        """``change(figure)``: at once before the map is in a page (or unserved), else on the server's
+        loop, where its document is locked (watchers also run on Panel's threads)."""
+        figure = self._figure
+        doc = figure.figure.document
+        if self._served and doc is not None:
+            doc.add_next_tick_callback(lambda: change(figure))
+        else:
+            change(figure)
+
+    def _draw(self, *_events) -> None:
+        """The catalog's image for the view and filters now."""
+        self._draws += 1
+        draw = self._draws
+        raster = self._rasterize(self.frame, self._color_column(), self._pixel_hover_column())
+        title = f"{self._shown}: {self.color_by}" if self._shown else ""  # Bokeh draws titles as text, never HTML
+
+        def show(figure: SkyFigure) -> None:
+            if draw != self._draws:
+                return  # a newer image is on its way (two changes aggregated on two of Panel's threads)
+            figure.show(raster)
+            figure.figure.title.text = title
+            self._restyle(figure=figure)
+
+        self._on_figure(show)
+        if self._switch_started is not None:
+            with param.edit_constant(self):
+                self.last_switch_seconds = time.perf_counter() - self._switch_started
+            self._switch_started = None
+
+    def _restyle(self, *_events, figure: SkyFigure | None = None) -> None:
+        # With no catalog (the first one failed) the image is empty: drawn linear, which needs no limits.
+        scaling = self.color_scaling if self.frame is not None else "linear"
+        if figure is not None:
+            figure.restyle(self.cmap, scaling, self.opacity)
+        else:
+            self._on_figure(lambda figure: figure.restyle(self.cmap, scaling, self.opacity))
+
+    def _draw_members(self, *_events) -> None:
+        if self.members_frame is None and not self._members_drawn:
+            return  # no members shown, none to take away: nothing to send on every pan
+        raster = None if self.members_frame is None else self._rasterize(self.members_frame, snr_range=self.param.snr_range.bounds)
+        self._members_drawn = raster is not None
+        self._on_figure(lambda figure: figure.show_members(raster))
+
+    def _draw_markers(self, *_events) -> None:
         # Few rows in view: each one a marker with its own hover (see markers.py).
-        return marker_points(self.view, self._kdims(projection))
+        data = marker_data(self.view, list(PROJECTIONS[self.projection]))
+        self._on_figure(lambda figure: setattr(figure.markers, "data", data))
 
-    def _select(self, event) -> None:
+    def _ranges_changed(self, x_range, y_range) -> None:
+        self._range.event(x_range=x_range, y_range=y_range)
+
+    def move_to(self, x_range, y_range) -> None:
+        """Show plot ranges (x as drawn: backwards in RA/Dec); the image and the view follow."""
+        self._on_figure(lambda figure: figure.move_to(x_range, y_range))
+        self._range.event(x_range=tuple(sorted(x_range)), y_range=tuple(sorted(y_range)))
+
+    def _select(self, indices) -> None:
         # Indices are positions among the markers, which are the rows in view in frame order.
         shown = rows_in_view(self.view)
-        valid = shown is not None and event.new and max(event.new) < len(shown)
-        self._order.select(shown[event.new] if valid else None, self.view_version)
+        valid = shown is not None and len(indices) > 0 and max(indices) < len(shown)
+        self._order.select(shown[list(indices)] if valid else None, self.view_version)
         self._fill_table()
 
     def _highlight_row(self, event) -> None:
@@ -248,77 +316,45 @@ class SkyMap(pn.viewable.Viewer):
         rows = self._order(self.view, self.view_version, self._table.sorters)
         position = (self.page - 1) * PAGE_ROWS + event.row
         if rows is not None and 0 <= position < len(rows):
-            names = [d.name for d in self._kdims(self.projection)]
-            self._highlight.send(self.view[0].iloc[[rows[position]]][names].reset_index(drop=True))
+            x, y = PROJECTIONS[self.projection]
+            row = self.view[0].iloc[rows[position]]
+            point = {x: [float(row[x])], y: [float(row[y])]}
+            self._on_figure(lambda figure: setattr(figure.highlighted, "data", point))
 
-    def _selector(self, version, pixel_hover: bool):
-        # The hover selector (the brightest cluster in a pixel) is 25x dearer than a count at
-        # 10M points, so only cluster-sized catalogs get one. Not on Dask frames: HoloViews' where-summary
-        # assigns into a Dask array of unknown chunk sizes and raises (and len() would read every file).
-        frame = self.frame
-        wanted = pixel_hover and frame is not None and not _is_dask(frame) and "snr" in frame.columns and len(frame) < 2_000_000
-        return ds.max("snr") if wanted else None
+    def _new_figure(self) -> SkyFigure:
+        x, y = PROJECTIONS[self.projection]
+        return SkyFigure(self.projection, (x, y), self.extents(), (LABELS[x], LABELS[y]), self._ranges_changed, self._select)
 
-    def _title(self, version: int, color_by: str) -> str:
-        # Which catalog is on the map, and what its colour says (Bokeh draws titles as text, never HTML).
-        return f"{self._shown}: {color_by}" if self._shown else ""
-
-    def _cnorm(self, scaling: str, version: int) -> str:
-        # With no catalog (the first one failed) the image is all NaN, and a log colour bar
-        # over it raises in HoloViews (its low is None): the empty map is drawn linear.
-        return scaling if self.frame is not None else "linear"
-
-    def _rendered(self, image):
-        if self._switch_started is not None:
-            with param.edit_constant(self):
-                self.last_switch_seconds = time.perf_counter() - self._switch_started
-            self._switch_started = None
-        return image
-
-    def _overlay(self) -> hv.DynamicMap:
-        """The map for the current projection. Catalog switches update it in place; a projection
-        change builds a new one (new axes), which is cheaper than `framewise` on every update."""
-        p, projection = self.param, self.projection
-        points = hv.DynamicMap(pn.bind(self._points, p.frame_version, p.snr_range, p.z_range, projection, p.aggregation, p.keep_unknown_z))
-        selector = pn.bind(self._selector, p.frame_version, p.pixel_hover)
-        rasterized = rasterize(points, aggregator=p.aggregation, selector=selector, width=WIDTH, height=HEIGHT)
-        shaded = spread(rasterized).apply(colour_limits).apply(raster_hover).apply(self._rendered)
-        catalog_layer = shaded.apply.opts(cmap=p.cmap, alpha=p.opacity, cnorm=pn.bind(self._cnorm, p.color_scaling, p.frame_version),
-                                          colorbar=True, tools=["hover"], title=pn.bind(self._title, p.frame_version, p.color_by),
-                                          invert_xaxis=projection == "RA/Dec")
-        members = hv.DynamicMap(pn.bind(self._member_points, p.members_version, p.z_range, projection))
-        member_layer = rasterize(members, width=WIDTH, height=HEIGHT).opts(cmap="gray", cnorm="eq_hist", alpha=0.6)
-        if getattr(self, "_range", None) is not None:
-            self._range.param.unwatch(self._range_watcher)
-        # The view's ranges are the ones rasterize already follows: a stream of our own on the points
-        # would make HoloViews render every new session's map twice.
-        self._range = next(stream for stream in rasterized.streams if isinstance(stream, hv.streams.RangeXY))
-        self._range_watcher = self._range.param.watch(self._schedule_view_update, ["x_range", "y_range"])
-        markers = hv.DynamicMap(pn.bind(self._marker_points, p.markers_version, projection))
-        self._selection = hv.streams.Selection1D(source=markers)
-        self._selection.param.watch(self._select, "index")
-        self._highlight = hv.streams.Pipe(data=pd.DataFrame({d.name: np.array([], float) for d in self._kdims(projection)}))
-        highlight = hv.DynamicMap(lambda data: hv.Points(data, self._kdims(projection)).opts(**HIGHLIGHT_STYLE), streams=[self._highlight])
-        return (member_layer * catalog_layer * sky_lines(projection) * markers * highlight).opts(
-            responsive=True, min_height=420, active_tools=["wheel_zoom"], legend_position="top_left",
-            hooks=[cursor_readout(projection == "all-sky")])
-
-    @param.depends("projection", "pixel_hover", watch=True)
+    @param.depends("projection", watch=True)
     def _reproject(self) -> None:
-        # A new map: its hover tool is made from the first image (the pixel hover's fields), once.
-        self._map.object = self._overlay()
+        # A new figure (new axes) whose view starts at the whole extent: the old ranges are in other units.
+        with param.discard_events(self._range):
+            self._range.param.update(x_range=None, y_range=None)
+        self._figure = self._new_figure()
+        self._draw()
+        self._draw_members()
+        self._map_pane.object = self._figure.figure
 
     def _build(self) -> None:
-        p = self.param
-        self._range = None
-        self._map = pn.pane.HoloViews(self._overlay(), sizing_mode="stretch_both", min_height=420, linked_axes=False,
-                                      css_classes=["vizcache-skymap"])  # how tests and benchmarks find the map
+        self._range = MapRange()
+        self._draws = 0  # images aggregated so far: only the newest is shown
+        self._members_drawn = False
+        self._figure = self._new_figure()
+        self._map_pane = pn.pane.Bokeh(self._figure.figure, sizing_mode="stretch_both", min_height=420)
+        # The spinner goes on a wrapper: `loading` on a Bokeh pane syncs the themed figure's stylesheets
+        # back into the pane, which rejects them (Panel 1.9).
+        self._map = pn.Column(self._map_pane, sizing_mode="stretch_both", min_height=420,
+                              css_classes=["vizcache-skymap"])  # how tests and benchmarks find the map
         self.param.watch(self._schedule_view_update, ["frame_version", "snr_range", "z_range", "keep_unknown_z", "projection"])
-        # Plain Bokeh figures whose data is replaced in place: a HoloViews plot per histogram cost
-        # every new session ~100 ms of server time, and every view change a new plot.
-        self._histogram_plots = [_Histogram(columns, label) for columns, label in ((("z", "z_phot"), "redshift"), (("snr",), "SNR"))]
-        self._histograms = pn.Row(*(pn.pane.Bokeh(h.figure, sizing_mode="stretch_width", height=210) for h in self._histogram_plots),
-                                  sizing_mode="stretch_width")
+        self._range.param.watch(self._schedule_view_update, ["x_range", "y_range"])
+        self.param.watch(self._draw, ["frame_version", "snr_range", "z_range", "keep_unknown_z", "color_by", "pixel_hover"])
+        self._range.param.watch(self._draw, ["x_range", "y_range"])
+        self.param.watch(self._restyle, ["cmap", "color_scaling", "opacity"])
+        self.param.watch(self._draw_members, ["members_version", "z_range", "keep_unknown_z"])
+        self._range.param.watch(self._draw_members, ["x_range", "y_range"])
+        self.param.watch(self._draw_markers, "markers_version")
+        self._histogram_plots = []  # made with what is below the map (_below_the_map)
+        self._below = None
         self.param.watch(self._fill_histograms, "view_version")
         # The table holds one page: the server slices the view, so a session never copies (or sends)
         # the rows in view, however many there are.
@@ -377,8 +413,7 @@ class SkyMap(pn.viewable.Viewer):
         self.view_version += 1
 
     def _follow_markers(self) -> None:
-        # A view too wide for markers after another one has none to redraw: re-rendering the empty
-        # layer redrew the whole map (~0.4 s per new session, and per pan or zoom at wide views).
+        # A view too wide for markers after another one has none to send: no empty update per pan or zoom.
         if self.view is None:
             drawn = False
         else:
@@ -446,15 +481,31 @@ class SkyMap(pn.viewable.Viewer):
                            show_name=False, sizing_mode="stretch_width")
         return pn.Column(widgets, sizing_mode="stretch_width")
 
+    def _below_the_map(self) -> pn.Column:
+        """Histograms and table, made once (Panel may call a deferred function again)."""
+        if self._below is None:
+            # Plain Bokeh figures whose data is replaced in place: a HoloViews plot per histogram cost
+            # every new session ~100 ms of server time, and every view change a new plot.
+            self._histogram_plots = [_Histogram(columns, label) for columns, label in ((("z", "z_phot"), "redshift"), (("snr",), "SNR"))]
+            self._fill_histograms()
+            self._below = pn.Column(
+                pn.Row(*(pn.pane.Bokeh(h.figure, sizing_mode="stretch_width", height=210) for h in self._histogram_plots),
+                       sizing_mode="stretch_width"),
+                pn.Row(self._table_title, pn.layout.HSpacer(), self._previous, self._pager, self._next, self._download,
+                       sizing_mode="stretch_width"),
+                self._table,
+                sizing_mode="stretch_width",
+            )
+        return self._below
+
     def __panel__(self):
+        # What is below the map goes out once the page is in the browser (defer_load): a new
+        # session's page, with its map, is sent without waiting for the histograms and the table.
         return pn.Column(
             self._failure,
             self._progress_text,
             self._progress,
             self._map,
-            self._histograms,
-            pn.Row(self._table_title, pn.layout.HSpacer(), self._previous, self._pager, self._next, self._download,
-                   sizing_mode="stretch_width"),
-            self._table,
+            pn.panel(self._below_the_map, defer_load=True, sizing_mode="stretch_width", min_height=600),
             sizing_mode="stretch_both",
         )

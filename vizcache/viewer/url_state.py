@@ -12,7 +12,6 @@ import json
 import numpy as np
 import panel as pn
 
-from .find import set_ranges
 
 #: query key -> SkyMap parameter
 PARAMS = {"snr": "snr_range", "z": "z_range", "color": "color_by", "projection": "projection", "keep_unknown_z": "keep_unknown_z"}
@@ -51,7 +50,7 @@ def restore(skymap, args: dict, notify) -> None:
         except ValueError:
             notify(f"Ignored view={text!r} in the URL: use x0,x1,y0,y1 (the map's axes)")
         else:
-            pn.state.onload(lambda: set_ranges(skymap, *ranges))
+            pn.state.onload(lambda: skymap.move_to(*ranges))
 
 
 def follow(skymap) -> None:

@@ -1,0 +1,95 @@
+"""A view of a catalog as an image: datashader aggregates the rows in a box into a fixed pixel grid.
+
+What HoloViews' ``rasterize`` + ``dynspread`` did for the sky map, without a HoloViews plot per
+session: the sky map draws the result as one Bokeh image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import datashader as ds
+import datashader.transfer_functions as tf
+import numpy as np
+
+#: spread pixels until this fraction of non-empty pixels touch another, up to SPREAD_PX pixels:
+#: an isolated cluster is a few screen pixels, never one
+SPREAD_THRESHOLD, SPREAD_PX = 0.5, 3
+#: columns of a pixel's brightest cluster shown in the pixel hover (numbers: an image's hover reads
+#: other columns as arrays of the image's shape)
+PIXEL_HOVER = ("id", "z", "snr", "richness")
+
+
+@dataclass(frozen=True)
+class Raster:
+    """An aggregate placed on the sky: ``image`` (rows: y, from the bottom) spans x0..x0+dw, y0..y0+dh.
+
+    Empty pixels are NaN (drawn transparent). ``brightest`` holds, per hover column, the value of
+    each pixel's brightest cluster (same shape as ``image``).
+    """
+
+    image: np.ndarray
+    x0: float
+    y0: float
+    dw: float
+    dh: float
+    label: str = "objects per pixel"
+    brightest: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def limits(self) -> tuple[float, float] | None:
+        return colour_limits(self.image)
+
+    def source_data(self) -> dict:
+        """The image's ColumnDataSource data (pixel hover columns beside the image)."""
+        data = {"image": [self.image], "x": [self.x0], "y": [self.y0], "dw": [self.dw], "dh": [self.dh]}
+        return data | {column: [values] for column, values in self.brightest.items()}
+
+
+def colour_limits(image: np.ndarray) -> tuple[float, float] | None:
+    """Colour limits every scaling can draw: never low == high (a log bar from 0 to 2 draws nothing)."""
+    values = image[np.isfinite(image)]
+    if values.size == 0:
+        return None
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        low, high = (low / 2, high * 2) if low > 0 else (low - 1, high + 1)
+    return low, high
+
+
+def empty(x_range, y_range) -> Raster:
+    (x0, x1), (y0, y1) = x_range, y_range
+    return Raster(np.full((1, 1), np.nan), x0, y0, x1 - x0, y1 - y0)
+
+
+def _clipped(view: tuple[float, float], extent: tuple[float, float]) -> tuple[float, float] | None:
+    low, high = max(min(view), extent[0]), min(max(view), extent[1])
+    return (low, high) if high > low else None
+
+
+def rasterize(frame, x: str, y: str, x_range, y_range, extents, column: str | None = None, width: int = 900, height: int = 450,
+              brightest_by: str | None = None) -> Raster:
+    """``frame``'s rows in the box as a ``width`` x ``height`` image: counts, or the mean of ``column``.
+
+    The box is clipped to the projection's ``extents`` (a zoomed-out view spends no pixels off the
+    sky). With ``brightest_by``, each pixel also names its row with the highest ``brightest_by``.
+    """
+    xs, ys = _clipped(x_range, extents[0]), _clipped(y_range, extents[1])
+    if xs is None or ys is None or frame is None:
+        return empty(xs or tuple(extents[0]), ys or tuple(extents[1]))
+    canvas = ds.Canvas(plot_width=width, plot_height=height, x_range=xs, y_range=ys)
+    reduction = ds.count() if column is None else ds.mean(column)
+    agg = tf.dynspread(canvas.points(frame, x, y, agg=reduction), threshold=SPREAD_THRESHOLD, max_px=SPREAD_PX, how="max")
+    image = agg.values.astype(float)
+    if column is None:
+        image[image == 0] = np.nan  # no rows: transparent, not the bottom of the colour map
+    label = "objects per pixel" if column is None else f"mean {column} per pixel"
+    hover = {}
+    if brightest_by is not None:
+        rows = canvas.points(frame, x, y, agg=ds.where(ds.max(brightest_by))).values
+        found = rows >= 0
+        for name in (c for c in PIXEL_HOVER if c in frame.columns):
+            filled = np.full(rows.shape, np.nan)
+            filled[found] = frame[name].to_numpy(dtype=float, na_value=np.nan)[rows[found]]
+            hover[name] = filled
+    return Raster(image, xs[0], ys[0], xs[1] - xs[0], ys[1] - ys[0], label, hover)
