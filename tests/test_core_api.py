@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vizcache import AgeBased, Cache, CachePolicy, RSSThresholdLRU, SizeEstimatedLRU, Sized, cached
+from vizcache import Cache, CachePolicy, RSSThresholdLRU, SizeEstimatedLRU, Sized, cached
 
 from .conftest import MiB
 from .ports import free_port, wait_for_port

@@ -7,7 +7,6 @@ import shutil
 import hats
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 from cdshealpix.nested import healpix_to_lonlat, lonlat_to_healpix
 import astropy.units as u

@@ -17,7 +17,7 @@ from vizcache.memory import RSSProbe
 NAMES = ["AMICO", "BOTH", "PZWAV"] + [f"MEMBERS-{i:03d}" for i in range(20)]
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(ROOT.joinpath("policies").glob("ab_*.toml"))
-ORDER_EXPERIMENTS = {"ab_orders_zipf", "ab_hats_trace"}
+ORDER_EXPERIMENTS = {"ab_orders_zipf", "ab_orders_recorded_zipf", "ab_hats_trace"}
 HATS_TRACE = ROOT / "benchmarks" / "traces" / "hats_large_pan_zoom.jsonl"
 MiB = 2**20
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import param
-
 from ..sizing import ESTIMATORS
 from ..units import parse_bytes
 from .base import ByteSize

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datashader as ds
 import holoviews as hv
 import numpy as np
-import pandas as pd
 import panel as pn
 import param
 from holoviews.operation.datashader import datashade, dynspread
