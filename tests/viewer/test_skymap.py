@@ -209,3 +209,19 @@ def test_an_unserved_sky_map_renders_into_a_document_and_follows_switches_and_zo
     image = catalog_image(sky)
     assert (image["x"], image["dw"]) == (100.0, 100.0) and np.isfinite(image["image"]).any()
     assert sky._figure.figure.document is doc and sky._figure.figure.title.text == "AMICO: density"
+
+
+def test_served_the_new_image_goes_to_the_page_before_the_histograms_and_table(runtime, monkeypatch):
+    # Next-tick callbacks run in the order they are queued: the switch's image first, then the view.
+    from bokeh.document import Document
+
+    sky = SkyMap(runtime=runtime, served=True)
+    queued, view_updates = [], []
+    doc = Document()
+    doc.add_root(sky._figure.figure)
+    doc.add_next_tick_callback = queued.append
+    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule="auto": view_updates.append(callback) or queued.append(callback))
+    sky.catalog = "AMICO"
+    assert view_updates and queued.index(view_updates[0]) > 0  # something went first: the image
+    queued[0]()
+    assert sky._figure.figure.title.text == "AMICO: density"

@@ -345,13 +345,14 @@ class SkyMap(pn.viewable.Viewer):
         # back into the pane, which rejects them (Panel 1.9).
         self._map = pn.Column(self._map_pane, sizing_mode="stretch_both", min_height=420,
                               css_classes=["vizcache-skymap"])  # how tests and benchmarks find the map
-        self.param.watch(self._schedule_view_update, ["frame_version", "snr_range", "z_range", "keep_unknown_z", "projection"])
-        self._range.param.watch(self._schedule_view_update, ["x_range", "y_range"])
+        # The image first: watchers run, and queue their changes for the page, in the order they are added.
         self.param.watch(self._draw, ["frame_version", "snr_range", "z_range", "keep_unknown_z", "color_by", "pixel_hover"])
         self._range.param.watch(self._draw, ["x_range", "y_range"])
         self.param.watch(self._restyle, ["cmap", "color_scaling", "opacity"])
         self.param.watch(self._draw_members, ["members_version", "z_range", "keep_unknown_z"])
         self._range.param.watch(self._draw_members, ["x_range", "y_range"])
+        self.param.watch(self._schedule_view_update, ["frame_version", "snr_range", "z_range", "keep_unknown_z", "projection"])
+        self._range.param.watch(self._schedule_view_update, ["x_range", "y_range"])
         self.param.watch(self._draw_markers, "markers_version")
         self._histogram_plots = []  # made with what is below the map (_below_the_map)
         self._below = None
