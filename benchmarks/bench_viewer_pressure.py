@@ -78,6 +78,7 @@ def main() -> None:
     runtime = ViewerRuntime(load_config(config(2**40)), sample_every=3600)
     idle = [SkyMap(runtime=runtime, catalog=names[0], notify=fail, served=False) for _ in range(args.sessions)]  # noqa: F841  held, as open pages hold theirs
     active = SkyMap(runtime=runtime, catalog=names[1], notify=fail, served=False)
+    release_memory()  # garbage of the loads and first aggregates is not memory the sessions hold
     base = runtime.cache.rss_unmetered()
     # High water a third of a catalog above RSS with one switched-to catalog in: no room for a second one
     # (freed heap the allocator keeps makes RSS grow by less than a catalog per load).
