@@ -76,13 +76,14 @@ def rows_in_view(view) -> np.ndarray | None:
     return np.arange(len(frame)) if mask is None else np.flatnonzero(mask)
 
 
-def marker_data(view, names: list[str], limit: int = MARKER_LIMIT) -> dict[str, list]:
+def marker_data(view, names: list[str], limit: int = MARKER_LIMIT) -> tuple[dict[str, list], np.ndarray]:
     """The rows in ``view`` as the marker layer's data (the projection's x and y columns ``names``, and
-    the hover's text) when there are at most ``limit`` of them, else no markers."""
+    the hover's text) when there are at most ``limit`` of them, else no markers; and the rows' positions
+    in the view's frame, one per marker."""
     rows = rows_in_view(view)
     if rows is None or len(rows) > limit:
         rows = np.empty(0, dtype=np.int64)
     picked = pd.DataFrame({"ra": [], "dec": []}) if view is None else view[0].iloc[rows]
     xy = {name: (picked[name].to_numpy(dtype=float) if name in picked.columns else np.empty(0)) for name in names}
     text = hover_text(picked)
-    return xy | {column: text[column].tolist() for _, column in HOVER}
+    return xy | {column: text[column].tolist() for _, column in HOVER}, rows

@@ -79,8 +79,8 @@ def rasterize(frame, x: str, y: str, x_range, y_range, extents, column: str | No
         return empty(xs or tuple(extents[0]), ys or tuple(extents[1]))
     canvas = ds.Canvas(plot_width=width, plot_height=height, x_range=xs, y_range=ys)
     reduction = ds.count() if column is None else ds.mean(column)
-    agg = tf.dynspread(canvas.points(frame, x, y, agg=reduction), threshold=SPREAD_THRESHOLD, max_px=SPREAD_PX, how="max")
-    image = agg.values.astype(float)
+    agg = canvas.points(frame, x, y, agg=reduction)
+    image = tf.dynspread(agg, threshold=SPREAD_THRESHOLD, max_px=SPREAD_PX, how="max").values.astype(float)
     if column is None:
         image[image == 0] = np.nan  # no rows: transparent, not the bottom of the colour map
     label = "objects per pixel" if column is None else f"mean {column} per pixel"
@@ -88,8 +88,28 @@ def rasterize(frame, x: str, y: str, x_range, y_range, extents, column: str | No
     if brightest_by is not None:
         rows = canvas.points(frame, x, y, agg=ds.where(ds.max(brightest_by))).values
         found = rows >= 0
+        brightness = np.full(rows.shape, -np.inf)
+        brightness[found] = np.nan_to_num(frame[brightest_by].to_numpy(dtype=float, na_value=np.nan)[rows[found]], nan=-np.inf)
+        occupied = agg.values != 0 if column is None else np.isfinite(agg.values)
+        rows = _spread_rows(agg, rows, brightness, occupied)
+        found = rows >= 0
         for name in (c for c in PIXEL_HOVER if c in frame.columns):
             filled = np.full(rows.shape, np.nan)
             filled[found] = frame[name].to_numpy(dtype=float, na_value=np.nan)[rows[found]]
             hover[name] = filled
     return Raster(image, xs[0], ys[0], xs[1] - xs[0], ys[1] - ys[0], label, hover)
+
+
+def _spread_rows(agg, rows: np.ndarray, brightness: np.ndarray, occupied: np.ndarray) -> np.ndarray:
+    """Each pixel's brightest row, spread as the image was: a pixel the spreading filled names the
+    brightest row within reach, so the whole disc an isolated cluster is drawn as names it.
+
+    The keys spread have the image's empty pixels (dynspread picks the same width from them) and
+    grow with brightness (spread with max); an occupied pixel keeps its own row.
+    """
+    keys = np.zeros(rows.shape, dtype=np.uint32)  # uint32: datashader's spreading leaves 0 as empty
+    order = np.flatnonzero(occupied)[np.argsort(brightness[occupied], kind="stable")]
+    keys.flat[order] = np.arange(1, len(order) + 1, dtype=np.uint32)
+    spread = tf.dynspread(agg.copy(data=keys), threshold=SPREAD_THRESHOLD, max_px=SPREAD_PX, how="max").values
+    spread[occupied] = keys[occupied]
+    return np.concatenate([[-1], rows.flat[order]])[spread]

@@ -9,6 +9,7 @@ readout. A HoloViews plot of the same layers cost every new session ~0.45 s of s
 from __future__ import annotations
 
 import colorcet
+import numpy as np
 from bokeh.events import RangesUpdate
 from bokeh.models import (BoxSelectTool, ColorBar, ColumnDataSource, EqHistColorMapper, HoverTool, Image, LabelSet, LassoSelectTool,
                           Legend, LegendItem, LinearColorMapper, LogColorMapper, MultiLine, Range1d, Scatter, TapTool)
@@ -32,10 +33,23 @@ def _image_data(raster: Raster | None, columns=()) -> dict:
     return raster.source_data()
 
 
+def _shared(data: dict) -> dict:
+    """Data cached for every session as one session's: a client can send stream and patch messages
+    for any source in its page, and Bokeh applies them. It leaves tuples as they are (a stream makes
+    the session a new list), and a patch into a read-only array raises."""
+    def frozen(array: np.ndarray) -> np.ndarray:
+        view = array.view()
+        view.flags.writeable = False
+        return view
+
+    return {name: tuple(frozen(a) for a in column) for name, column in data.items()}
+
+
 class SkyFigure:
     """The figure of one projection, whose x and y are the catalog's ``columns`` (markers and the
     highlighted cluster carry them by name). ``on_ranges(x_range, y_range)`` gets the view after every
-    pan or zoom (sorted ranges); ``on_select(indices)`` the markers a box, lasso or tap selected."""
+    pan or zoom (sorted ranges); ``on_select(rows)`` the rows (see show_markers) of the markers a box,
+    lasso or tap selected, None for none."""
 
     def __init__(self, projection: str, columns: tuple[str, str], extents, axis_labels, on_ranges, on_select) -> None:
         (x0, x1), y_extent = extents
@@ -57,10 +71,10 @@ class SkyFigure:
         self.colour_bar = ColorBar(color_mapper=self.mapper, width=12)
         fig.add_layout(self.colour_bar, "right")
         self.pixel_hover = HoverTool(renderers=[self.image], tooltips=[("objects per pixel", "@image")])
-        lines = sky_lines(projection)
-        fig.add_glyph(ColumnDataSource(lines["grid"]), MultiLine(xs="xs", ys="ys", **GRID_STYLE))
-        plane = fig.add_glyph(ColumnDataSource(lines["plane"]), MultiLine(xs="xs", ys="ys", **PLANE_STYLE))
-        fig.add_glyph(ColumnDataSource(lines["band"]), MultiLine(xs="xs", ys="ys", line_dash="dashed", **PLANE_STYLE))
+        grid, plane_lines, band = (_shared(sky_lines(projection)[name]) for name in ("grid", "plane", "band"))
+        fig.add_glyph(ColumnDataSource(grid), MultiLine(xs="xs", ys="ys", **GRID_STYLE))
+        plane = fig.add_glyph(ColumnDataSource(plane_lines), MultiLine(xs="xs", ys="ys", **PLANE_STYLE))
+        fig.add_glyph(ColumnDataSource(band), MultiLine(xs="xs", ys="ys", line_dash="dashed", **PLANE_STYLE))
         label_x, label_y, text = labels(projection)
         if text:
             fig.add_layout(LabelSet(x="x", y="y", text="text", source=ColumnDataSource({"x": label_x, "y": label_y, "text": text}),
@@ -68,6 +82,7 @@ class SkyFigure:
         fig.add_layout(Legend(items=[LegendItem(label="Galactic plane", renderers=[plane])], location="top_left"))
         x, y = columns
         self.markers = ColumnDataSource({x: [], y: [], **{column: [] for _, column in HOVER}})
+        self.marker_rows = np.empty(0, dtype=np.int64)  # what each marker stands for (show_markers)
         markers = fig.scatter(x, y, source=self.markers, **MARKER_STYLE)  # its selection styles are used
         self.highlighted = ColumnDataSource({x: [], y: []})
         fig.add_glyph(self.highlighted, Scatter(x=x, y=y, **HIGHLIGHT_STYLE))
@@ -76,7 +91,7 @@ class SkyFigure:
                       LassoSelectTool(renderers=[markers]))
         cursor_readout(fig, projection == "all-sky")
         fig.on_event(RangesUpdate, lambda event: on_ranges(tuple(sorted((event.x0, event.x1))), tuple(sorted((event.y0, event.y1)))))
-        self.markers.selected.on_change("indices", lambda _attr, _old, new: on_select(new))
+        self.markers.selected.on_change("indices", lambda _attr, _old, new: on_select(self._selected_rows(new)))
 
     def show(self, raster: Raster) -> None:
         """The catalog's new image; its colour limits and its hover's fields follow it."""
@@ -86,6 +101,19 @@ class SkyFigure:
             self._limit(self.mapper, limits)
         self.pixel_hover.tooltips = [(raster.label, "@image")] + [(f"brightest: {c}", f"@{{{c}}}") for c in raster.brightest]
         self.colour_bar.title = raster.label
+
+    def show_markers(self, data: dict, rows: np.ndarray) -> None:
+        """New markers, marker i standing for ``rows[i]``. The browser keeps a selection's indices
+        across new data: cleared, else they would ring (and select) whichever markers now hold them."""
+        self.marker_rows = rows
+        self.markers.data = data
+        self.markers.selected.indices = []
+
+    def _selected_rows(self, indices) -> np.ndarray | None:
+        # Indices past the markers shown come from markers since replaced: they name no row.
+        if len(indices) == 0 or max(indices) >= len(self.marker_rows):
+            return None
+        return self.marker_rows[list(indices)]
 
     def show_members(self, raster: Raster | None) -> None:
         self.members.data = _image_data(raster)

@@ -8,6 +8,7 @@ changing them re-colours the image it has instead of re-aggregating.
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import time
 
@@ -18,7 +19,7 @@ import param
 
 from .filters import RowFilter
 from .hats_layer import DENSITY, HatsLayer
-from .markers import MARKER_LIMIT, marker_data, rows_in_view
+from .markers import MARKER_LIMIT, marker_data
 from .raster import Raster, empty, rasterize
 from .runtime import ViewerRuntime
 from .sky_figure import SkyFigure
@@ -256,16 +257,23 @@ class SkyMap(pn.viewable.Viewer):
         else:
             change(figure)
 
+    def _newest(self, layer: str):
+        """A check that this change of ``layer`` is still its newest. Taken before reading the state the
+        change is made of, so the last one taken saw the newest state: changes made on two of Panel's
+        threads can reach the server's loop in either order."""
+        ticket = next(self._tickets)  # one C call: no two threads get the same
+        self._newest_ticket[layer] = ticket
+        return lambda: self._newest_ticket[layer] == ticket
+
     def _draw(self, *_events) -> None:
         """The catalog's image for the view and filters now."""
-        self._draws += 1
-        draw = self._draws
+        newest = self._newest("image")
         raster = self._rasterize(self.frame, self._color_column(), self._pixel_hover_column())
         title = f"{self._shown}: {self.color_by}" if self._shown else ""  # Bokeh draws titles as text, never HTML
 
         def show(figure: SkyFigure) -> None:
-            if draw != self._draws:
-                return  # a newer image is on its way (two changes aggregated on two of Panel's threads)
+            if not newest():
+                return  # a newer image is on its way
             figure.show(raster)
             figure.figure.title.text = title
             self._restyle(figure=figure)
@@ -277,53 +285,66 @@ class SkyMap(pn.viewable.Viewer):
             self._switch_started = None
 
     def _restyle(self, *_events, figure: SkyFigure | None = None) -> None:
-        # With no catalog (the first one failed) the image is empty: drawn linear, which needs no limits.
-        scaling = self.color_scaling if self.frame is not None else "linear"
-        if figure is not None:
+        def restyle(figure: SkyFigure) -> None:
+            # Read when applied, so the last applied is the newest whatever order changes arrive in.
+            # With no catalog (the first one failed) the image is empty: drawn linear, which needs no limits.
+            scaling = self.color_scaling if self.frame is not None else "linear"
             figure.restyle(self.cmap, scaling, self.opacity)
+
+        if figure is not None:
+            restyle(figure)
         else:
-            self._on_figure(lambda figure: figure.restyle(self.cmap, scaling, self.opacity))
+            self._on_figure(restyle)
 
     def _draw_members(self, *_events) -> None:
+        newest = self._newest("members")  # before the check below: switched off, an image being made is outdated
         if self.members_frame is None and not self._members_drawn:
             return  # no members shown, none to take away: nothing to send on every pan
         raster = None if self.members_frame is None else self._rasterize(self.members_frame, snr_range=self.param.snr_range.bounds)
         self._members_drawn = raster is not None
-        self._on_figure(lambda figure: figure.show_members(raster))
+        self._on_figure(lambda figure: newest() and figure.show_members(raster))
 
     def _draw_markers(self, *_events) -> None:
         # Few rows in view: each one a marker with its own hover (see markers.py).
-        data = marker_data(self.view, list(PROJECTIONS[self.projection]))
-        self._on_figure(lambda figure: setattr(figure.markers, "data", data))
-
-    def _ranges_changed(self, x_range, y_range) -> None:
-        self._range.event(x_range=x_range, y_range=y_range)
+        data, rows = marker_data(self.view, list(PROJECTIONS[self.projection]))
+        self._on_figure(lambda figure: figure.show_markers(data, rows))
 
     def move_to(self, x_range, y_range) -> None:
         """Show plot ranges (x as drawn: backwards in RA/Dec); the image and the view follow."""
         self._on_figure(lambda figure: figure.move_to(x_range, y_range))
         self._range.event(x_range=tuple(sorted(x_range)), y_range=tuple(sorted(y_range)))
 
-    def _select(self, indices) -> None:
-        # Indices are positions among the markers, which are the rows in view in frame order.
-        shown = rows_in_view(self.view)
-        valid = shown is not None and len(indices) > 0 and max(indices) < len(shown)
-        self._order.select(shown[list(indices)] if valid else None, self.view_version)
+    def _select(self, rows) -> None:
+        # The rows of the markers selected (None: none); the table keeps those still in view.
+        self._order.select(rows, self.view_version)
         self._fill_table()
 
     def _highlight_row(self, event) -> None:
         # A click on a table row: ring that cluster on the map.
+        newest = self._newest("highlight")
         rows = self._order(self.view, self.view_version, self._table.sorters)
         position = (self.page - 1) * PAGE_ROWS + event.row
         if rows is not None and 0 <= position < len(rows):
             x, y = PROJECTIONS[self.projection]
             row = self.view[0].iloc[rows[position]]
             point = {x: [float(row[x])], y: [float(row[y])]}
-            self._on_figure(lambda figure: setattr(figure.highlighted, "data", point))
+            self._on_figure(lambda figure: newest() and setattr(figure.highlighted, "data", point))
 
     def _new_figure(self) -> SkyFigure:
         x, y = PROJECTIONS[self.projection]
-        return SkyFigure(self.projection, (x, y), self.extents(), (LABELS[x], LABELS[y]), self._ranges_changed, self._select)
+
+        # Events of a figure since replaced (a projection change) are dropped: its ranges are in the
+        # other projection's units, and its markers are gone.
+        def ranges(x_range, y_range) -> None:
+            if figure is self._figure:
+                self._range.event(x_range=x_range, y_range=y_range)
+
+        def select(rows) -> None:
+            if figure is self._figure:
+                self._select(rows)
+
+        figure = SkyFigure(self.projection, (x, y), self.extents(), (LABELS[x], LABELS[y]), ranges, select)
+        return figure
 
     @param.depends("projection", watch=True)
     def _reproject(self) -> None:
@@ -337,7 +358,7 @@ class SkyMap(pn.viewable.Viewer):
 
     def _build(self) -> None:
         self._range = MapRange()
-        self._draws = 0  # images aggregated so far: only the newest is shown
+        self._tickets, self._newest_ticket = itertools.count(1), {}  # see _newest
         self._members_drawn = False
         self._figure = self._new_figure()
         self._map_pane = pn.pane.Bokeh(self._figure.figure, sizing_mode="stretch_both", min_height=420)

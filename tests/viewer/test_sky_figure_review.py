@@ -1,0 +1,170 @@
+"""The plain Bokeh sky map: its pixel hover over spread pixels, markers' selections, events of a
+replaced figure, the order in which changes reach a served page, and the shared coordinate lines."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from bokeh.core.serialization import Serializer
+from bokeh.document import Document
+from bokeh.document.events import ColumnsPatchedEvent, ColumnsStreamedEvent
+from bokeh.events import RangesUpdate
+from bokeh.models import MultiLine
+
+from vizcache.config import load_config
+from vizcache.viewer.graticule import GRID_STYLE, graticule, sky_lines
+from vizcache.viewer.raster import PIXEL_HOVER, rasterize
+from vizcache.viewer.runtime import ViewerRuntime
+from vizcache.viewer.sky_figure import SkyFigure
+from vizcache.viewer.skymap import EXTENTS, SkyMap
+
+from .conftest import catalog_image, make_config
+
+pytestmark = pytest.mark.usefixtures("no_served_document")  # see conftest
+
+SKY = ((0.0, 360.0), (-90.0, 90.0))
+
+
+@pytest.fixture
+def runtime(viewer_data, tmp_path):
+    return ViewerRuntime(load_config(make_config(viewer_data, f"review-{tmp_path.name}.toml")), sample_every=60)
+
+
+def served(runtime, **params):
+    """A SkyMap as served: its figure in a document whose next-tick callbacks the test runs."""
+    sky = SkyMap(runtime=runtime, served=True, **params)
+    queued = []
+    doc = Document()
+    doc.add_root(sky._figure.figure)
+    doc.add_next_tick_callback = queued.append
+    return sky, queued
+
+
+def run(queued, order=iter) -> None:
+    callbacks = list(queued)
+    queued.clear()
+    for change in order(callbacks):
+        change()
+
+
+def test_the_pixel_hover_names_a_cluster_over_the_whole_disc_it_is_spread_to():
+    # An isolated cluster is drawn as a disc of a few pixels (dynspread): each of them, not only the
+    # centre, names it, as HoloViews spread the hover's columns with the image.
+    clusters = pd.DataFrame({"ra": [100.0, 102.0, 250.0, 30.0, 180.0], "dec": [0.0, 0.0, 40.0, -50.0, 60.0],
+                             "snr": [5.0, 9.0, 7.0, 3.0, 4.0], "id": [1, 2, 3, 4, 5], "z": [0.1, 0.2, 0.3, 0.4, 0.5],
+                             "richness": [10.0, 20.0, 30.0, 40.0, 50.0]})
+    raster = rasterize(clusters, "ra", "dec", *SKY, SKY, width=360, height=180, brightest_by="snr")  # 1° pixels
+    drawn = np.isfinite(raster.image)
+    assert drawn.sum() > 5 * 9  # spread: discs, not single pixels
+    assert set(raster.brightest) == set(PIXEL_HOVER)
+    for column in PIXEL_HOVER:
+        assert (np.isfinite(raster.brightest[column]) == drawn).all()
+    ids = raster.brightest["id"]
+    assert set(np.unique(ids[drawn])) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    # Each cluster's own pixel names it; a pixel both discs reach names the brighter.
+    assert ids[90, 100] == 1.0 and ids[90, 102] == 2.0 and ids[90, 101] == ids[90, 99] == 2.0
+    assert (ids[127:134, 250] == 3.0).all() and (raster.brightest["snr"][127:134, 250] == 7.0).all()
+
+
+def test_the_maps_pixel_hover_covers_every_pixel_drawn(runtime):
+    sky = SkyMap(runtime=runtime, served=False, pixel_hover=True, snr_range=(15.0, 60.0))  # few clusters: spread
+    image = catalog_image(sky)
+    drawn = np.isfinite(image["image"])
+    assert drawn.sum() > 9 * int(sky.view[1].sum())
+    assert (np.isfinite(image["snr"]) == drawn).all() and np.nanmin(image["snr"]) >= 15.0
+
+
+def test_a_selection_among_markers_since_replaced_selects_nothing(runtime):
+    sky = SkyMap(runtime=runtime, served=False)
+    frame, _ = sky.view
+    target = frame.loc[frame["snr"].idxmax()]
+    sky._range.event(x_range=(target["ra"] - 5, target["ra"] + 5), y_range=(target["dec"] - 5, target["dec"] + 5))
+    markers = sky._figure.markers
+    assert len(markers.data["object"]) >= 2
+    markers.selected.indices = [1]
+    assert sky._table_title.object == "**1 rows selected**"
+    assert f"id {sky._table.value['id'].iloc[0]}" in markers.data["object"][1]  # the marker's own row
+    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))  # too many rows for markers: none
+    assert len(markers.data["object"]) == 0
+    assert markers.selected.indices == []  # not left for the browser to ring other markers with
+    assert sky._table_title.object == f"**{len(frame):,} rows in view**"
+    markers.selected.indices = [0, 1, 2]  # a late selection among the old markers
+    assert sky._table_title.object == f"**{len(frame):,} rows in view**"
+
+
+def test_ranges_of_a_replaced_figure_are_not_taken_for_the_new_projections(runtime):
+    sky = SkyMap(runtime=runtime, served=False)
+    old = sky._figure.figure
+    sky.projection = "all-sky"
+    old._trigger_event(RangesUpdate(old, x0=200.0, x1=100.0, y0=0.0, y1=50.0))  # RA/Dec degrees, sent before the swap
+    assert sky._range.x_range is None and sky._range.y_range is None
+    image = catalog_image(sky)
+    assert image["x"] == pytest.approx(EXTENTS["x_allsky"][0]) and np.isfinite(image["image"]).any()
+
+
+def test_an_older_member_image_never_replaces_a_newer_one(runtime):
+    sky, queued = served(runtime)
+    sky.show_members = True  # (a SkyMap made with show_members=True loads no members: param runs no watcher for it)
+    run(queued)
+    sky.z_range = (0.0, 0.2)  # few members: the older image
+    sky.z_range = (0.0, 3.0)  # all of them: the newer one
+    run(queued, order=reversed)  # the older one arrives last
+    unserved = SkyMap(runtime=runtime, served=False)
+    unserved.show_members = True
+    expected = unserved._figure.members.data["image"][0]
+    assert np.nansum(sky._figure.members.data["image"][0]) == np.nansum(expected) > 0
+
+
+def test_an_older_colour_scaling_never_replaces_a_newer_one(runtime):
+    sky, queued = served(runtime)
+    run(queued)
+    sky.color_scaling = "eq_hist"
+    sky.color_scaling = "linear"
+    run(queued, order=reversed)
+    assert type(sky._figure.mapper).__name__ == "LinearColorMapper"
+    assert sky._figure.image.glyph.color_mapper is sky._figure.mapper
+
+
+def test_an_older_highlight_never_replaces_a_newer_one(runtime):
+    sky, queued = served(runtime)
+    run(queued)
+    sky._highlight_row(SimpleNamespace(row=0))
+    sky._highlight_row(SimpleNamespace(row=1))  # the newer click
+    run(queued, order=reversed)
+    row = sky.view[0].iloc[sky._order(sky.view, sky.view_version, sky._table.sorters)[1]]
+    assert sky._figure.highlighted.data == {"ra": [float(row["ra"])], "dec": [float(row["dec"])]}
+
+
+def test_a_clients_stream_or_patch_message_leaves_other_sessions_coordinate_lines_alone():
+    # The lines are cached once per process and every session's figure shows them; a page's client
+    # can send stream and patch messages for any data source in its document, which Bokeh applies.
+    def figure():
+        return SkyFigure("all-sky", ("x_allsky", "y_allsky"), (EXTENTS["x_allsky"], EXTENTS["y_allsky"]), ("x", "y"),
+                         lambda *_: None, lambda *_: None)
+
+    def grid(sky_figure):
+        return next(r.data_source for r in sky_figure.figure.renderers
+                    if isinstance(r.glyph, MultiLine) and r.glyph.line_color == GRID_STYLE["line_color"])
+
+    expected = graticule("all-sky")
+    theirs = figure()
+    doc = Document()
+    doc.add_root(theirs.figure)
+    source = grid(theirs)
+    serializer = Serializer(references=set(doc.models), deferred=False)
+
+    def send(event) -> None:
+        doc.apply_json_patch({"events": [event.to_serializable(serializer)]})
+
+    with pytest.warns(UserWarning, match="immutable"):  # Bokeh declines to patch a tuple
+        send(ColumnsPatchedEvent(Document(), source, "data", {"xs": [(0, np.zeros(2))]}))
+    send(ColumnsStreamedEvent(Document(), source, "data", {"xs": [np.zeros(2)], "ys": [np.zeros(2)]}))
+    assert len(source.data["xs"]) == len(expected) + 1  # their own session has what they sent
+    send(ColumnsPatchedEvent(Document(), source, "data", {"xs": [(0, np.zeros(2))]}))  # now a list of their own
+    with pytest.raises(ValueError, match="read-only"):
+        send(ColumnsPatchedEvent(Document(), source, "data", {"ys": [((1, slice(0, 2)), np.zeros(2))]}))
+    for lines in (sky_lines("all-sky")["grid"], grid(figure()).data):
+        assert len(lines["xs"]) == len(expected)
+        assert all(np.array_equal(x, line[:, 0]) and np.array_equal(y, line[:, 1])
+                   for x, y, line in zip(lines["xs"], lines["ys"], expected))
