@@ -168,3 +168,17 @@ def test_a_clients_stream_or_patch_message_leaves_other_sessions_coordinate_line
         assert len(lines["xs"]) == len(expected)
         assert all(np.array_equal(x, line[:, 0]) and np.array_equal(y, line[:, 1])
                    for x, y, line in zip(lines["xs"], lines["ys"], expected))
+
+
+def test_a_range_event_without_bounds_is_ignored_and_one_with_them_followed(runtime):
+    sky = SkyMap(runtime=runtime, served=False)
+    figure = sky._figure.figure
+    figure._trigger_event(RangesUpdate(figure, x0=None, x1=None, y0=None, y1=None))  # a hostile or broken client
+    assert sky._range.x_range is None
+    figure._trigger_event(RangesUpdate(figure, x0=200.0, x1=100.0, y0=0.0, y1=50.0))
+    assert (sky._range.x_range, sky._range.y_range) == ((100.0, 200.0), (0.0, 50.0))
+
+
+def test_members_asked_for_at_construction_are_loaded_and_drawn(runtime):
+    sky = SkyMap(runtime=runtime, served=False, show_members=True)
+    assert sky.members_frame is not None and sky._figure.members.data["image"]

@@ -90,8 +90,15 @@ class SkyFigure:
         fig.add_tools(self.pixel_hover, marker_hover, TapTool(renderers=[markers]), BoxSelectTool(renderers=[markers]),
                       LassoSelectTool(renderers=[markers]))
         cursor_readout(fig, projection == "all-sky")
-        fig.on_event(RangesUpdate, lambda event: on_ranges(tuple(sorted((event.x0, event.x1))), tuple(sorted((event.y0, event.y1)))))
+        fig.on_event(RangesUpdate, lambda event: self._ranges_update(event, on_ranges))
         self.markers.selected.on_change("indices", lambda _attr, _old, new: on_select(self._selected_rows(new)))
+
+    @staticmethod
+    def _ranges_update(event, on_ranges) -> None:
+        # A client's message, not only BokehJS's: a missing bound is no view to follow.
+        bounds = (event.x0, event.x1, event.y0, event.y1)
+        if all(isinstance(v, (int, float)) for v in bounds):
+            on_ranges(tuple(sorted(bounds[:2])), tuple(sorted(bounds[2:])))
 
     def show(self, raster: Raster) -> None:
         """The catalog's new image; its colour limits and its hover's fields follow it."""

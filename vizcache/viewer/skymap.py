@@ -149,6 +149,8 @@ class SkyMap(pn.viewable.Viewer):
         self._switch()
         if self.frame is None:  # the first catalog failed: an empty map, drawn linear
             self._draw()
+        if self.show_members:  # asked for at construction: param runs no watcher for that
+            self._load_members()
         self._schedule_view_update()
 
     # -- loading through the cache ---------------------------------------------------
