@@ -116,8 +116,8 @@ class SkyMap(pn.viewable.Viewer):
                                     "each cluster anyway.")
     last_switch_seconds = param.Number(default=None, allow_None=True, bounds=(0.0, 3600.0), constant=True,
                                        doc="Seconds from the last catalog switch to its new aggregate.")
-    # Frames travel through the pipeline as version numbers: HoloViews memoizes on a hash of
-    # its stream values, and hashing a 10M-row frame on every switch costs seconds.
+    # Frames are watched through version numbers: comparing or hashing a 10M-row frame on every
+    # switch costs seconds (as HoloViews' memoization did), an integer nothing.
     frame_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `frame` changes.")
     members_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `members_frame` changes.")
     view_version = param.Integer(default=0, bounds=(0, None), precedence=-1, doc="Bumped whenever `view` changes.")
