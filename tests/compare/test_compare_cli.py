@@ -163,8 +163,11 @@ def test_ctrl_c_stops_and_still_writes_the_report(tmp_path):
     out = tmp_path / "report"
     path = write(tmp_path, reps=3)
     path.write_text(path.read_text().replace('label = "rss"\nname = "RSSThresholdLRU"', 'label = "slow"\nname = "Slow"'))
+    # SIGINT as a terminal's Ctrl-C finds it, even when this suite runs in the background (a
+    # non-interactive shell starts background jobs with SIGINT ignored, and children inherit that).
     proc = subprocess.Popen([sys.executable, "-m", "vizcache.cli", "compare", str(path), "--out", str(out)], env=plugin_env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for_slow_run(out, proc)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
