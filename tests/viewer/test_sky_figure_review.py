@@ -182,3 +182,41 @@ def test_a_range_event_without_bounds_is_ignored_and_one_with_them_followed(runt
 def test_members_asked_for_at_construction_are_loaded_and_drawn(runtime):
     sky = SkyMap(runtime=runtime, served=False, show_members=True)
     assert sky.members_frame is not None and sky._figure.members.data["image"]
+
+
+COMPILES_WHILE_DRAWING = """
+import sys, threading
+import numpy as np, pandas as pd
+from numba.core import event
+from vizcache.viewer import raster
+if sys.argv[1] == "warm":
+    raster.compile_kernels_in_background()
+    next(t for t in threading.enumerate() if t.name == "vizcache-warm-up").join()
+rng = np.random.default_rng(1)
+frame = pd.DataFrame({c: rng.uniform(0, 1, 300) for c in ("z", "snr", "richness")})
+frame["ra"], frame["dec"] = rng.uniform(0, 360, 300), rng.uniform(-90, 90, 300)
+frame["x_allsky"], frame["y_allsky"] = rng.uniform(-2, 2, 300), rng.uniform(-1, 1, 300)
+with event.install_recorder("numba:compile") as compiles:
+    for (x, y), extents in ((("ra", "dec"), ((0.0, 360.0), (-90.0, 90.0))), (("x_allsky", "y_allsky"), ((-2.9, 2.9), (-1.5, 1.5)))):
+        for column in (None, "snr", "z"):
+            for zoom in (1, 8, 200):  # the whole map, then views sparse enough to spread 1-3 pixels
+                box = [(lo, lo + (hi - lo) / zoom) for lo, hi in extents]
+                raster.rasterize(frame, x, y, *box, extents, column=column, brightest_by="snr")
+spreading = [e for _, e in compiles.buffer if e.is_start and "stencilled" in str(e.data["dispatcher"])]
+print(len(spreading))
+"""
+
+
+def test_the_spreading_kernels_are_compiled_once_per_process_before_users_pan_and_zoom():
+    # Fresh processes: this one has compiled them already. Without the warm-up, the same views
+    # compile a spreading kernel per width and dtype (~0.2-0.3 s each) on the first pans and zooms.
+    import subprocess
+    import sys
+
+    def compiles(mode: str) -> int:
+        result = subprocess.run([sys.executable, "-c", COMPILES_WHILE_DRAWING, mode], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return int(result.stdout.split()[-1])
+
+    assert compiles("cold") > 0
+    assert compiles("warm") == 0

@@ -17,6 +17,7 @@ from .find import Finder
 from .finder_comparison import FinderComparison
 from . import url_state
 from .monitor import CacheMonitor
+from .raster import compile_kernels_in_background
 from .reports import ReportList
 from .runtime import ViewerRuntime, runtime_from_environment
 from .skymap import SkyMap
@@ -126,6 +127,7 @@ def create_app() -> pn.template.FastListTemplate:
     title = "vizcache"
     try:
         runtime = runtime_from_environment()
+        compile_kernels_in_background()  # once per process: the first pans and zooms do not compile them
         title = runtime.config.viewer.get("title", title)
         if runtime.needs_generation():
             _show_generation(runtime, sidebar, main)

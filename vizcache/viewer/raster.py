@@ -6,11 +6,13 @@ session: the sky map draws the result as one Bokeh image.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import datashader as ds
 import datashader.transfer_functions as tf
 import numpy as np
+import pandas as pd
 
 #: spread pixels until this fraction of non-empty pixels touch another, up to SPREAD_PX pixels:
 #: an isolated cluster is a few screen pixels, never one
@@ -55,6 +57,38 @@ def colour_limits(image: np.ndarray) -> tuple[float, float] | None:
     if low == high:
         low, high = (low / 2, high * 2) if low > 0 else (low - 1, high + 1)
     return low, high
+
+
+_compiling = threading.Lock()
+_compiled = False
+
+
+def compile_kernels() -> bool:
+    """Compile datashader's spreading kernels (every width, counts and means), once per process;
+    True if this call did.
+
+    numba compiles each on first use, ~0.2-0.3 s apiece, and it fell on a server's first pans and
+    zooms. (The aggregation kernels are compiled per catalog schema: those cannot be made ahead.)
+    """
+    global _compiled
+    with _compiling:
+        if _compiled:
+            return False
+        canvas = ds.Canvas(plot_width=8, plot_height=8, x_range=(0.0, 2.0), y_range=(0.0, 2.0))
+        frame = pd.DataFrame({"x": [0.5, 1.5], "y": [0.5, 1.5], "v": [1.0, 2.0]})
+        for reduction in (ds.count(), ds.mean("v")):  # uint32 counts (and the pixel hover's keys), float means
+            layer = canvas.points(frame, "x", "y", agg=reduction)
+            tf.dynspread(layer, threshold=SPREAD_THRESHOLD, max_px=SPREAD_PX, how="max")
+            for px in range(1, SPREAD_PX + 1):
+                tf.spread(layer, px=px, how="max")
+        _compiled = True
+        return True
+
+
+def compile_kernels_in_background() -> None:
+    """:func:`compile_kernels` on a thread of its own: a server's first page is not kept waiting for it."""
+    if not _compiled:
+        threading.Thread(target=compile_kernels, name="vizcache-warm-up", daemon=True).start()
 
 
 def empty(x_range, y_range) -> Raster:
