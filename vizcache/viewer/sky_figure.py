@@ -27,10 +27,8 @@ MAPPERS = {"log": LogColorMapper, "eq_hist": EqHistColorMapper, "linear": Linear
 TRANSPARENT = "rgba(0, 0, 0, 0)"
 
 
-def _image_data(raster: Raster | None, columns=()) -> dict:
-    if raster is None:
-        return {"image": [], "x": [], "y": [], "dw": [], "dh": []} | {c: [] for c in columns}
-    return raster.source_data()
+def _image_data(raster: Raster | None) -> dict:
+    return {"image": [], "x": [], "y": [], "dw": [], "dh": []} if raster is None else raster.source_data()
 
 
 def _shared(data: dict) -> dict:
