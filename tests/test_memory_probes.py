@@ -1,6 +1,8 @@
 """Probes: RSS fast path against psutil, cgroup v1/v2 limits from a fake filesystem, sizes."""
 
 import gc
+import subprocess
+import sys
 
 import numpy as np
 import psutil
@@ -78,3 +80,36 @@ def test_parse_bytes_rejects(bad):
 
 def test_format_bytes():
     assert format_bytes(1536 * 2**20) == "1.50 GiB" and format_bytes(512) == "512 B" and format_bytes(None) == "-"
+
+
+FREEZE_CHECK = r"""
+import gc, os, sys, weakref
+from vizcache.memory import freeze_startup_heap
+
+class Node:
+    pass
+
+def cycle():
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return weakref.ref(a)
+
+before = cycle()  # garbage already, but not yet collected when the heap is frozen
+assert freeze_startup_heap() is True and gc.get_freeze_count() > 1000
+assert freeze_startup_heap() is False  # once per process
+after = cycle()
+gc.collect()
+assert before() is not None  # frozen: never walked again
+assert after() is None  # what came after the freeze is collected as before
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if freeze_startup_heap() is True else 3)  # a forked child freezes its own start-up
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_freeze_startup_heap_once_per_process_and_later_garbage_still_collected():
+    # In a child: a frozen pytest process would never collect its earlier tests' garbage.
+    done = subprocess.run([sys.executable, "-c", FREEZE_CHECK], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -11,6 +11,7 @@ import ctypes
 import ctypes.util
 import gc
 import os
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -219,6 +220,30 @@ class ThrottledGC:
             return False
         gc.collect()
         self._last_start, self._last_duration = start, self._clock() - start
+        return True
+
+
+_freeze_lock = threading.Lock()
+_frozen_in: int | None = None  # the pid that froze: a forked child starts unfrozen in this sense too
+
+
+def freeze_startup_heap() -> bool:
+    """Move every object alive now out of the garbage collector's sight (``gc.freeze()``), once
+    per process; True if this call did.
+
+    For a server, after its imports and shared state and before its first page. A full
+    collection walks every tracked object: ~200 ms in a process that imports panel, bokeh and
+    pandas, and the viewer collects after every session that ends, on the thread that serves
+    every page. The ~480,000 objects of the libraries and the shared runtime live as long as
+    the process; once frozen a collection walks only what came after (the sessions): ~10 ms.
+    Frozen objects are still freed by reference counting; only cycles among them stay.
+    """
+    global _frozen_in
+    with _freeze_lock:
+        if _frozen_in == os.getpid():
+            return False
+        gc.freeze()
+        _frozen_in = os.getpid()
         return True
 
 

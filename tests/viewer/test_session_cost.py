@@ -1,6 +1,7 @@
 """What a new session pays for: no per-session work the user did not ask for."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from vizcache.config import load_config
@@ -55,3 +56,17 @@ def test_switching_the_pixel_hover_on_names_the_brightest_cluster_in_the_drawn_m
     assert np.nanmax(snr) == frame["snr"].max()  # the brightest cluster of the brightest pixel is the catalog's brightest
     sky.pixel_hover = False
     assert sky._figure.pixel_hover.tooltips == [("objects per pixel", "@image")]
+
+
+
+def test_the_image_goes_out_as_float32_and_counts_stay_exact(runtime):
+    # Every session's first message carries the image: float32 halves it, and counts stay exact
+    # (float32 holds every integer below 2**24).
+    from vizcache.viewer.raster import rasterize
+
+    dense = pd.DataFrame({"ra": np.r_[np.full(1_000_003, 10.5), [200.5]], "dec": np.r_[np.full(1_000_003, 0.5), [40.5]]})
+    raster = rasterize(dense, "ra", "dec", (0.0, 360.0), (-90.0, 90.0), ((0.0, 360.0), (-90.0, 90.0)), width=360, height=180)
+    assert raster.image.dtype == np.float32
+    assert np.nanmax(raster.image) == 1_000_003 and np.nanmin(raster.image) == 1
+    sky = SkyMap(runtime=runtime, served=False)
+    assert catalog_image(sky)["image"].dtype == np.float32

@@ -12,7 +12,7 @@ import panel as pn
 
 from ..catalogs.readers import CatalogError
 from ..config import ConfigError
-from ..memory import release_memory
+from ..memory import freeze_startup_heap, release_memory
 from .find import Finder
 from .finder_comparison import FinderComparison
 from . import url_state
@@ -141,15 +141,17 @@ def create_app() -> pn.template.FastListTemplate:
 
 
 def _session_ended(_context) -> None:
-    # A closed session's Bokeh models, plots and frames are cycles of objects: collect them now and
-    # hand the freed heap back to the OS, so sessions that come and go do not ratchet RSS up (the
-    # cache's RSS-threshold policy would otherwise evict shared catalogs to pay for dead sessions).
+    # A closed session's Bokeh models, plots and frames are cycles of objects: collect them now (a
+    # few ms: the startup heap is frozen) and hand the freed heap back to the OS, so sessions that
+    # come and go do not ratchet RSS up (the cache's RSS-threshold policy would otherwise evict
+    # shared catalogs to pay for dead sessions).
     release_memory()
 
 
 def serve_page() -> None:
     """What a served script does per session: load Panel's extensions and mark this page servable."""
     pn.extension("tabulator", notifications=True, nthreads=4)
+    freeze_startup_heap()  # once per server process, before its first page: what sessions leave is cheap to collect
     page = create_app()
     pn.state.on_session_destroyed(_session_ended)
     page.servable()

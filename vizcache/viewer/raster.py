@@ -26,7 +26,8 @@ PIXEL_HOVER = ("id", "z", "snr", "richness")
 class Raster:
     """An aggregate placed on the sky: ``image`` (rows: y, from the bottom) spans x0..x0+dw, y0..y0+dh.
 
-    Empty pixels are NaN (drawn transparent). ``brightest`` holds, per hover column, the value of
+    Empty pixels are NaN (drawn transparent). The image is float32, half the bytes of float64 to
+    every browser (a 900 x 450 image: 1.6 MB, not 3.2 MB) and exact for counts below 2**24. ``brightest`` holds, per hover column, the value of
     each pixel's brightest cluster (same shape as ``image``).
     """
 
@@ -93,7 +94,7 @@ def compile_kernels_in_background() -> None:
 
 def empty(x_range, y_range) -> Raster:
     (x0, x1), (y0, y1) = x_range, y_range
-    return Raster(np.full((1, 1), np.nan), x0, y0, x1 - x0, y1 - y0)
+    return Raster(np.full((1, 1), np.nan, dtype=np.float32), x0, y0, x1 - x0, y1 - y0)
 
 
 def _clipped(view: tuple[float, float], extent: tuple[float, float]) -> tuple[float, float] | None:
@@ -114,7 +115,7 @@ def rasterize(frame, x: str, y: str, x_range, y_range, extents, column: str | No
     canvas = ds.Canvas(plot_width=width, plot_height=height, x_range=xs, y_range=ys)
     reduction = ds.count() if column is None else ds.mean(column)
     agg = canvas.points(frame, x, y, agg=reduction)
-    image = tf.dynspread(agg, threshold=SPREAD_THRESHOLD, max_px=SPREAD_PX, how="max").values.astype(float)
+    image = tf.dynspread(agg, threshold=SPREAD_THRESHOLD, max_px=SPREAD_PX, how="max").values.astype(np.float32)
     if column is None:
         image[image == 0] = np.nan  # no rows: transparent, not the bottom of the colour map
     label = "objects per pixel" if column is None else f"mean {column} per pixel"
