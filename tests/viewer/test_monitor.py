@@ -1,9 +1,17 @@
 """The cache monitor's words: keys by name, sizes from the rows in memory, hits summarised."""
 
+import time
+
 import numpy as np
 import pandas as pd
+import pytest
+from bokeh.models import ColumnDataSource
 
-from vizcache.viewer.monitor import data_bytes, readable_key
+from vizcache.config import load_config
+from vizcache.viewer.monitor import MiB, CacheMonitor, data_bytes, readable_key
+from vizcache.viewer.runtime import ViewerRuntime
+
+from .conftest import make_config
 
 
 def test_keys_read_as_catalog_and_partition_names():
@@ -22,3 +30,59 @@ def test_data_size_counts_the_rows_in_memory_strings_included():
 
     assert data_bytes(Catalog()) == data_bytes(frame) > 1000 * 8 + 1000 * len("PSZ2 G266.04-21.25")
     assert data_bytes(object()) is None  # not in memory (a Dask catalog): no size, not 0
+
+
+@pytest.fixture
+def runtime(viewer_data, tmp_path):
+    """A runtime whose RSS history holds only the samples a test adds (its sampler thread's first
+    sample taken and dropped; the next is a minute away)."""
+    runtime = ViewerRuntime(load_config(make_config(viewer_data, f"monitor-{tmp_path.name}.toml")), sample_every=60)
+    deadline = time.time() + 10
+    while not runtime.rss_history and time.time() < deadline:
+        time.sleep(0.01)
+    runtime.rss_history.clear()
+    return runtime
+
+
+def sample(runtime, at: float) -> None:
+    """An RSS sample as the runtime's sampler thread takes it, at time ``at``."""
+    runtime.rss_history.append((at, runtime.cache.rss_unmetered(), runtime.cache.managed_bytes()))
+
+
+def streams(monkeypatch) -> list:
+    """What the monitor streams to its RSS plot: (times in ms, rollover) per call."""
+    calls = []
+    monkeypatch.setattr(ColumnDataSource, "stream", lambda self, data, rollover=None: calls.append((list(data["time"]), rollover)))
+    return calls
+
+
+def test_a_refresh_sends_only_what_changed(runtime, monkeypatch):
+    # Every open page refreshes its monitor each second: an unchanged entries table and the RSS
+    # history already drawn must not go to the page again.
+    runtime.cache.put("entry", bytearray(16), size=MiB)
+    now = time.time()
+    for t in (now - 3, now - 2):
+        sample(runtime, t)
+    monitor = CacheMonitor(runtime=runtime)
+    tables, streamed = [], streams(monkeypatch)
+    monitor._entries.param.watch(lambda event: tables.append(event.new), "value")
+    monitor.refresh()
+    assert tables == [] and streamed == []  # nothing new: nothing sent
+    sample(runtime, now - 1)
+    monitor.refresh()
+    assert tables == [] and streamed == [([(now - 1) * 1e3], 3)]  # the new sample only; the window holds 3
+    runtime.cache.put("another", bytearray(16), size=MiB)
+    monitor.refresh()
+    assert len(tables) == 1 and set(tables[0]["key"]) == {"entry", "another"}
+
+
+def test_samples_that_leave_the_window_roll_over(runtime, monkeypatch):
+    now = time.time()
+    sample(runtime, now - 500)  # older than the 300-s window
+    sample(runtime, now - 2)
+    monitor = CacheMonitor(runtime=runtime)
+    assert len(monitor._rss_source.data["time"]) == 1
+    streamed = streams(monkeypatch)
+    sample(runtime, now - 1)
+    monitor.refresh()
+    assert streamed == [([(now - 1) * 1e3], 2)]

@@ -113,16 +113,19 @@ class CacheMonitor(pn.viewable.Viewer):
         policy = self.runtime.cache.policy
         return [(label, getattr(policy, attr) / MiB, color) for attr, label, color in MARKS if getattr(policy, attr, None)]
 
-    def _rss_samples(self) -> dict:
+    def _rss_samples(self, after: float | None = None) -> tuple[dict, int, float | None]:
+        """The plot's columns for the RSS samples of the last ``history_seconds`` (only those taken
+        after ``after``, if given), how many samples that window holds, and the newest one's time."""
         since = time.time() - self.history_seconds
-        samples = [sample for sample in list(self.runtime.rss_history) if sample[0] >= since]
+        window = [sample for sample in list(self.runtime.rss_history) if sample[0] >= since]
+        samples = window if after is None else [sample for sample in window if sample[0] > after]
         times, rss, managed = (np.array(column, dtype=float) for column in zip(*samples)) if samples else ([], [], [])
         # Log axis: from 1 MiB (an empty cache is drawn there), so RSS stays readable beside a 12-GiB limit.
         data = {"time": np.asarray(times) * 1e3, "rss": np.maximum(np.asarray(rss) / MiB, 1.0),
                 "managed": np.maximum(np.asarray(managed) / MiB, 1.0)}
         # The marks as lines of the same source: the y-range then takes them in (a Span it ignores).
         data.update({label: np.full(len(data["time"]), level) for label, level, _ in self._marks()})
-        return data
+        return data, len(window), samples[-1][0] if samples else after
 
     def _rss_figure(self):
         """RSS and the part of it the cache owns, over time, with the policy's limit and water marks.
@@ -132,7 +135,8 @@ class CacheMonitor(pn.viewable.Viewer):
         from bokeh.models import ColumnDataSource, DatetimeTickFormatter, Legend, NumeralTickFormatter
         from bokeh.plotting import figure
 
-        source = ColumnDataSource(self._rss_samples())
+        data, _, self._drawn_until = self._rss_samples()  # the newest sample drawn
+        source = ColumnDataSource(data)
         plot = figure(sizing_mode="stretch_width", height=250, x_axis_type="datetime", y_axis_type="log", toolbar_location=None,
                       y_axis_label="MiB (log)", title="Memory over time")
         plot.title.text_font_size = "10pt"
@@ -157,7 +161,10 @@ class CacheMonitor(pn.viewable.Viewer):
                        e.reported_bytes if e.reported_bytes is not None else data_bytes(e.value) for e in cache.entry_objects()}
         self._sizes_gone = known
         return pd.DataFrame([
-            {"key": readable_key(e["key"]), "hits": e["hits"], "age s": round(e["age_s"], 1), "load s": round(e["load_seconds"], 3),
+            # when it was loaded, not its age: a row that changes every second would resend the table
+            # to every open page every second
+            {"key": readable_key(e["key"]), "hits": e["hits"], "loaded": time.strftime("%H:%M:%S", time.localtime(e["inserted"])),
+             "load s": round(e["load_seconds"], 3),
              "data": _size(self._sizes.get(str(e["key"]))), "RSS +": _size(e["rss_delta_bytes"])}
             for e in reversed(cache.entries())
         ])
@@ -201,7 +208,8 @@ class CacheMonitor(pn.viewable.Viewer):
                                f"{stats['evictions']:,} evictions · {stats['rejections']:,} rejections · "
                                f"{format_bytes(stats['bytes_reclaimed'])} reclaimed · policy overhead {stats['overhead_seconds'] * 1e3:,.1f} ms{warning}")
         entries = self._entry_rows()
-        self._entries.value = entries
+        if not entries.equals(self._entries.value):  # unchanged: nothing goes to the page
+            self._entries.value = entries
         hits_before, self._hits_total = self._hits_total, stats["hits"]
         new = cache.events.since(self._seq)
         if new:
@@ -213,9 +221,11 @@ class CacheMonitor(pn.viewable.Viewer):
             self._log.value = self._events
         self._cache_mib.value = stats["managed_bytes"] / MiB
         self._rest_mib.value = stats["unmanaged_bytes"] / MiB
-        samples = self._rss_samples()
-        # A raw Bokeh model changes only under its document's lock: from the refresh thread, on the next tick.
-        pn.state.execute(lambda: setattr(self._rss_source, "data", samples))
+        new, window, self._drawn_until = self._rss_samples(after=self._drawn_until)
+        if len(new["time"]):
+            # Only the new samples go to the page; rollover drops those that left the window. A raw
+            # Bokeh model changes only under its document's lock: from the refresh thread, on the next tick.
+            pn.state.execute(lambda: self._rss_source.stream(new, rollover=window))
 
     def __panel__(self):
         return pn.Card(
