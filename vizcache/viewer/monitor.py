@@ -93,12 +93,12 @@ class CacheMonitor(pn.viewable.Viewer):
         self._rss_plot = pn.pane.Bokeh(figure, sizing_mode="stretch_width", height=260)
         # fit_columns: every column inside the table's width, none scrolled out of sight; no sorting
         # (the order is the cache's), so no header loses its text to a sort arrow.
-        self._entries = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=160,
+        self._entries = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=200,
                                              layout="fit_columns", sortable=False, titles={"key": "catalog"}, widths={"key": "28%"},
                                              text_align={"data": "right", "RSS +": "right"})
         self._log = pn.widgets.Tabulator(self._events, disabled=True, show_index=False, sizing_mode="stretch_width",
                                          pagination="local", page_size=5, layout="fit_columns", sortable=False, titles={"key": "catalog"},
-                                         widths={"time": 68, "event": 58, "key": "22%", "size": 78},
+                                         widths={"time": 84, "event": 76, "key": "22%", "size": 84},
                                          text_align={"size": "right"}, formatters={"why": {"type": "textarea"}})  # wrapped: the reason is read whole
         self.refresh()
         if pn.state.curdoc is not None:  # in a served page: poll; the callback dies with the session
