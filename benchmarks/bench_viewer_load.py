@@ -51,9 +51,11 @@ MAP_DRAWN = """
   return false;
 }
 """
-WHEEL_TO_PIXELS = CLICK_TO_PIXELS.replace("button.click();", "canvasBox.dispatchEvent(new WheelEvent('wheel', {deltaY: -400, clientX: "
-                                          "canvasBox.getBoundingClientRect().x + 300, clientY: canvasBox.getBoundingClientRect().y + 200, "
-                                          "bubbles: true, composed: true}));")
+# The wheel goes where a real one would: to the element under the pointer inside the canvas's shadow
+# root (BokehJS listens on its events layer there; an event dispatched on the host never reaches it).
+WHEEL_TO_PIXELS = CLICK_TO_PIXELS.replace("button.click();", "const box = canvasBox.getBoundingClientRect(); "
+                                          "canvasBox.shadowRoot.elementFromPoint(box.x + 300, box.y + 200).dispatchEvent(new WheelEvent('wheel', "
+                                          "{deltaY: -400, clientX: box.x + 300, clientY: box.y + 200, bubbles: true, composed: true, cancelable: true}));")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -101,6 +103,7 @@ class DrivenClient:
         from bokeh.events import DocumentReady
 
         doc.callbacks.send_event(DocumentReady())
+        self._run_loop(0.05)  # out now, as BokehJS sends it once the page is shown, not with the first interaction
         self.images = {r.data_source for r in self.figure.renderers if getattr(getattr(r, "glyph", None), "__view_model__", "") == "Image"}
         self.image_changed = False
         doc.on_change(self._changed)
@@ -144,12 +147,16 @@ class DrivenClient:
 
         return self._until_new_image(wheel, timeout)
 
-    def close(self) -> None:
+    def _run_loop(self, seconds: float) -> None:
+        """Run the client's loop for ``seconds``: what it queued goes out (nothing is read meanwhile)."""
         import asyncio
 
+        self.session._connection.io_loop.run_sync(lambda: asyncio.sleep(seconds))  # noqa: SLF001
+
+    def close(self) -> None:
         self.session.close()
         try:
-            self.session._connection.io_loop.run_sync(lambda: asyncio.sleep(0.2))  # noqa: SLF001  the close frame goes out
+            self._run_loop(0.2)  # the close frame goes out
         except RuntimeError:  # the loop stopped as the connection closed: the frame went out
             pass
 

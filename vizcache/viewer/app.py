@@ -13,6 +13,7 @@ import panel as pn
 from ..catalogs.readers import CatalogError
 from ..config import ConfigError
 from ..memory import freeze_startup_heap, release_memory
+from . import bokeh_sync
 from .find import Finder
 from .finder_comparison import FinderComparison
 from . import url_state
@@ -144,6 +145,9 @@ def _session_ended(_context) -> None:
 def serve_page() -> None:
     """What a served script does per session: load Panel's extensions and mark this page servable."""
     pn.extension("tabulator", notifications=True, nthreads=4)
+    # Once per server process: a browser's patch that lands while the page's document is held (a
+    # deferred part built on the thread pool) no longer makes the held new models count as sent.
+    bokeh_sync.install()
     freeze_startup_heap()  # once per server process, before its first page: what sessions leave is cheap to collect
     page = create_app()
     pn.state.on_session_destroyed(_session_ended)
