@@ -84,12 +84,13 @@ def main() -> None:
             print(f"| cached cluster catalogs (~150-190K points), {len(samples)} switches | median {statistics.median(samples):.0f} ms | "
                   f"min {min(samples):.0f} ms | max {max(samples):.0f} ms |")
             if args.screenshots:
-                args.screenshots.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(args.screenshots / "viewer.png"), full_page=True)
+                args.screenshots.mkdir(parents=True, exist_ok=True)  # viewer.png: docs/images/viewer_screenshots.py
                 button["MEMBERS"].click()
+                page.mouse.move(5, 900)  # no button tooltip in the picture
                 time.sleep(8)
                 page.screenshot(path=str(args.screenshots / "viewer-members.png"), full_page=True)
                 page.get_by_role("button", name="all-sky", exact=True).click()
+                page.mouse.move(5, 900)
                 time.sleep(5)
                 page.screenshot(path=str(args.screenshots / "viewer-allsky.png"), full_page=True)
             browser.close()
