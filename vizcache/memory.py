@@ -247,6 +247,11 @@ def freeze_startup_heap() -> bool:
         return True
 
 
+def startup_heap_frozen() -> bool:
+    """Whether :func:`freeze_startup_heap` has run in this process."""
+    return _frozen_in == os.getpid()
+
+
 def release_memory() -> bool:
     """A full collection, then :func:`trim_heap`: everything freeable goes back to the OS.
 

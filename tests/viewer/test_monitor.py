@@ -86,3 +86,33 @@ def test_samples_that_leave_the_window_roll_over(runtime, monkeypatch):
     sample(runtime, now - 1)
     monitor.refresh()
     assert streamed == [([(now - 1) * 1e3], 2)]
+
+
+def test_changed_marks_or_an_emptied_window_redraw_the_whole_plot(runtime, monkeypatch):
+    # A stream must carry every column the plot has: when the policy's marks change (a policy
+    # swapped, a water mark set to 0) it would fail on every refresh; the plot is redrawn instead.
+    now = time.time()
+    sample(runtime, now - 30)
+    monitor = CacheMonitor(runtime=runtime)
+    streamed = streams(monkeypatch)
+    monkeypatch.setattr(monitor, "_marks", lambda: [("limit", 4096.0, "red")])
+    sample(runtime, now - 25)
+    monitor.refresh()
+    assert streamed == [] and set(monitor._rss_source.data) == {"time", "rss", "managed", "limit"}
+    assert len(monitor._rss_source.data["time"]) == 2
+    # No new sample, but the old ones left the window: the plot is emptied, not left as it was.
+    monitor.history_seconds = 10
+    monitor.refresh()
+    assert streamed == [] and len(monitor._rss_source.data["time"]) == 0
+
+
+def test_a_refresh_due_while_one_runs_is_skipped(runtime):
+    monitor = CacheMonitor(runtime=runtime)
+    runtime.cache.put("entry", bytearray(16), size=MiB)
+    tables = []
+    monitor._entries.param.watch(lambda event: tables.append(event.new), "value")
+    with monitor._refreshing:  # a refresh on another of Panel's threads
+        monitor.refresh()
+    assert tables == []
+    monitor.refresh()
+    assert len(tables) == 1

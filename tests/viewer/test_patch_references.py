@@ -159,3 +159,11 @@ def test_a_served_client_receives_a_model_held_across_its_click(synced_models_fi
             session.close()
         loops[0].add_callback(loops[0].stop)
         thread.join(10)
+
+
+def test_a_bokeh_without_the_name_is_left_alone(monkeypatch, caplog):
+    from vizcache.viewer import bokeh_sync
+
+    monkeypatch.delattr(bokeh_document, "Deserializer")
+    assert bokeh_sync.install() is False  # every page still opens
+    assert "model sync is used as it is" in caplog.text

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import html
 
+import pandas as pd
 import panel as pn
 
 from ..catalogs.readers import CatalogError
 from ..config import ConfigError
-from ..memory import freeze_startup_heap, release_memory
+from ..memory import freeze_startup_heap, release_memory, startup_heap_frozen
 from . import bokeh_sync
 from .find import Finder
 from .finder_comparison import FinderComparison
 from . import url_state
 from .monitor import CacheMonitor
-from .raster import compile_kernels_in_background
+from .raster import compile_kernels, compile_kernels_in_background
 from .reports import ReportList
 from .runtime import ViewerRuntime, runtime_from_environment
 from .skymap import SkyMap
@@ -142,13 +143,34 @@ def _session_ended(_context) -> None:
     release_memory()
 
 
+def prepare_server_process() -> None:
+    """Once per server process, before its first page; at once after that.
+
+    Bokeh's model sync is fixed (:mod:`.bokeh_sync`), then the heap is frozen
+    (:func:`freeze_startup_heap`), so the collection after each ended session walks only what
+    sessions left. What the first page would import or compile lazily is done first, or it would
+    stay unfrozen and be walked on every session's end (~70 ms instead of ~10 ms). No runtime,
+    cache or catalog exists yet: a frozen cycle is never collected, and catalogs are evicted.
+    """
+    bokeh_sync.install()
+    if startup_heap_frozen():
+        return
+    from bokeh.document import Document
+
+    from . import find
+
+    compile_kernels()  # datashader's spreading kernels (numba, scipy): ~1 s, once
+    find.parse_position("0 0 10'")  # astropy's units and coordinates
+    # Panel's Markdown (markdown-it, nh3) and Tabulator (narwhals) models, rendered once
+    pn.Column(pn.pane.Markdown("*vizcache*"), pn.pane.Alert("vizcache"),
+              pn.widgets.Tabulator(pd.DataFrame({"x": [1.0]}))).get_root(Document())
+    freeze_startup_heap()
+
+
 def serve_page() -> None:
     """What a served script does per session: load Panel's extensions and mark this page servable."""
     pn.extension("tabulator", notifications=True, nthreads=4)
-    # Once per server process: a browser's patch that lands while the page's document is held (a
-    # deferred part built on the thread pool) no longer makes the held new models count as sent.
-    bokeh_sync.install()
-    freeze_startup_heap()  # once per server process, before its first page: what sessions leave is cheap to collect
+    prepare_server_process()
     page = create_app()
     pn.state.on_session_destroyed(_session_ended)
     page.servable()

@@ -7,6 +7,7 @@ runtime keeps), so polling never touches the cache's hot path.
 from __future__ import annotations
 
 import ast
+import threading
 import time
 
 import numpy as np
@@ -71,6 +72,7 @@ class CacheMonitor(pn.viewable.Viewer):
         super().__init__(**params)
         self.runtime = runtime
         self._seq = 0
+        self._refreshing = threading.Lock()
         self._hits_seen: dict[str, int] | None = None  # per-entry hit counts at the last refresh
         self._sizes: dict[str, int | None] = {}  # str(key) -> data bytes of the live entries
         self._sizes_gone: dict[str, int | None] = {}  # ... of the entries at the refresh before
@@ -135,7 +137,9 @@ class CacheMonitor(pn.viewable.Viewer):
         from bokeh.models import ColumnDataSource, DatetimeTickFormatter, Legend, NumeralTickFormatter
         from bokeh.plotting import figure
 
-        data, _, self._drawn_until = self._rss_samples()  # the newest sample drawn
+        # what the page has: the newest sample, the marks, the number of samples
+        data, self._drawn_count, self._drawn_until = self._rss_samples()
+        self._drawn_marks = self._marks()
         source = ColumnDataSource(data)
         plot = figure(sizing_mode="stretch_width", height=250, x_axis_type="datetime", y_axis_type="log", toolbar_location=None,
                       y_axis_label="MiB (log)", title="Memory over time")
@@ -194,6 +198,16 @@ class CacheMonitor(pn.viewable.Viewer):
                 "why": "; ".join(part for part in (timing, event.detail) if part)}
 
     def refresh(self) -> None:
+        # Panel runs periodic callbacks on its thread pool: a refresh still running when the next is
+        # due would send the same events and samples twice. The later one is skipped.
+        if not self._refreshing.acquire(blocking=False):
+            return
+        try:
+            self._refresh()
+        finally:
+            self._refreshing.release()
+
+    def _refresh(self) -> None:
         cache = self.runtime.cache
         stats = cache.stats()
         self._hit_ratio.value = 100 * stats["hit_ratio"]
@@ -221,10 +235,22 @@ class CacheMonitor(pn.viewable.Viewer):
             self._log.value = self._events
         self._cache_mib.value = stats["managed_bytes"] / MiB
         self._rest_mib.value = stats["unmanaged_bytes"] / MiB
-        new, window, self._drawn_until = self._rss_samples(after=self._drawn_until)
-        if len(new["time"]):
-            # Only the new samples go to the page; rollover drops those that left the window. A raw
-            # Bokeh model changes only under its document's lock: from the refresh thread, on the next tick.
+        self._send_samples()
+
+    def _send_samples(self) -> None:
+        """Only the new RSS samples go to the page, streamed; rollover drops those that left the
+        window. All of them when the marks changed or samples left the window with none new.
+
+        A raw Bokeh model changes only under its document's lock: from the refresh thread, on the next tick.
+        """
+        marks = self._marks()
+        new, window, newest = self._rss_samples(after=self._drawn_until)
+        if marks != self._drawn_marks or (not len(new["time"]) and window < self._drawn_count):
+            data, window, newest = self._rss_samples()
+            self._drawn_marks, self._drawn_count, self._drawn_until = marks, window, newest
+            pn.state.execute(lambda: setattr(self._rss_source, "data", data))
+        elif len(new["time"]):
+            self._drawn_count, self._drawn_until = window, newest
             pn.state.execute(lambda: self._rss_source.stream(new, rollover=window))
 
     def __panel__(self):
