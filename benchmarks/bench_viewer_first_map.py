@@ -15,6 +15,7 @@ alternates pages between the two, so both are measured under the same machine lo
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -128,7 +129,12 @@ def main() -> None:
     finally:
         for server in servers.values():
             server.terminate()
-            server.wait(timeout=30)
+        for server in servers.values():
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(root, ignore_errors=True)
     print(f"\nmedians of {args.pages} fresh pages, seconds since navigation start (load average {os.getloadavg()[0]:.1f}):")
     for name, pages in results.items():
         print(f"  {name:9s} " + "  ".join(f"{phase} {statistics.median(p[phase] for p in pages):.3f}" for phase in pages[0])
