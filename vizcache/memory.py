@@ -231,12 +231,13 @@ def freeze_startup_heap() -> bool:
     """Move every object alive now out of the garbage collector's sight (``gc.freeze()``), once
     per process; True if this call did.
 
-    For a server, after its imports and shared state and before its first page. A full
-    collection walks every tracked object: ~200 ms in a process that imports panel, bokeh and
-    pandas, and the viewer collects after every session that ends, on the thread that serves
-    every page. The ~480,000 objects of the libraries and the shared runtime live as long as
-    the process; once frozen a collection walks only what came after (the sessions): ~10 ms.
-    Frozen objects are still freed by reference counting; only cycles among them stay.
+    For a server, after its imports and warm-up and before its first page (the viewer's
+    ``prepare_server_process``). A full collection walks every tracked object: ~200 ms in a
+    process that imports panel, bokeh and pandas, and the viewer collects after every session
+    that ends, on the thread that serves every page. The ~480,000 objects of the libraries live
+    as long as the process; once frozen a collection walks only what came after: ~8 ms. Frozen
+    objects are still freed by reference counting; only cycles among them stay, so nothing that
+    is later dropped (a cache, its catalogs) should exist yet.
     """
     global _frozen_in
     with _freeze_lock:
