@@ -130,7 +130,7 @@ def create_app() -> pn.template.BootstrapTemplate:
         main[:] = [pn.pane.Alert(f"**The viewer could not start:** {as_markdown(exc)}", alert_type="danger")]
     # The template inserts its title into the header as HTML: it gets the escaped text.
     # Bootstrap, not Fast: the Fast design's web components were 0.9 MB of JavaScript that every new
-    # page compiled and ran before its map (~0.15 s of ~1.6 s), and its web font came from outside.
+    # page compiled and ran before its map, and its web font came from outside.
     return pn.template.BootstrapTemplate(title=as_html(title), sidebar=[sidebar], main=[main], sidebar_width=330,
                                          header_background="#3f51b5")
 
