@@ -130,10 +130,12 @@ def test_over_limit_load_evicts_others_and_is_admitted_if_it_then_fits(memory):
 
 
 def _count_trims(monkeypatch) -> list:
-    import vizcache.cache
+    import vizcache.cache_eviction
+    import vizcache.cache_policy_calls
 
     calls = []
-    monkeypatch.setattr(vizcache.cache, "trim_heap", lambda: calls.append(1) or True)
+    for module in (vizcache.cache_eviction, vizcache.cache_policy_calls):  # eviction, and after a load
+        monkeypatch.setattr(module, "trim_heap", lambda: calls.append(1) or True)
     return calls
 
 
