@@ -69,10 +69,12 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
         self._reclaimed: OrderedDict[Hashable, int] = OrderedDict()  # RSS given back when last evicted
         self._managed = 0
         self._loads_active = 0
+        self._bytes_landed = 0  # sizes given to every load that ended: attribution of overlapped ones
         self._load_epoch = 0
         self._lock = threading.Lock()
-        # Notified when a load ends or a thread blocks, so loads paused for room re-check it.
-        self._load_changed = threading.Condition(self._lock)
+        # Held while a load's room is decided and reserved, so two loads never both count on
+        # the same room; notified when a load ends or blocks, so loads paused for room re-check.
+        self._room = threading.Condition(threading.RLock())
         self._pausing: set[int] = set()  # threads whose load waits for room (wait_for_a_load)
         # One eviction batch at a time: two threads over target must not both evict for it.
         self._evict_lock = threading.RLock()
@@ -225,7 +227,7 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
         if inspect.iscoroutinefunction(loader):
             raise TypeError(f"the loader for {key!r} is a coroutine function; get_or_load calls loaders "
                             "synchronously: pass a plain function (for example one that runs asyncio.run)")
-        me = threading.get_ident()
+        me, leader = threading.get_ident(), False
         with self._lock:
             served = self._entries.get(key)
             if served is not None and not self._serve_locked(served, self.clock()):
@@ -242,9 +244,10 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
                     self._check_cycle_locked(key, flight, me)
                     self._counters.coalesced += 1
                     self._waiting[me] = flight
-                    self._load_changed.notify_all()  # this thread's own load, if any, is now blocked
                 self._counters.misses += 1
         self._dispatch_removals()  # an expired entry, if one went
+        if served is None and not leader and self._pausing:
+            self._room_changed()  # this thread's own load, if it leads one, now waits: not running
         if served is not None:  # loaded by another caller meanwhile
             if self._trace is not None:
                 self._trace.record(key, True)
@@ -288,7 +291,11 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
         try:
             with self._lock:
                 flight.expected = self._planned_bytes_locked(key, expected_bytes)
-            self._run_hook("make_room", self._policy.make_room, self, key)
+                flight.guess = self._typical_locked() if flight.expected is None else None
+            with self._room:  # decided and reserved at once: the room is this load's from here
+                self._run_hook("make_room", self._policy.make_room, self, key)
+                with self._lock:
+                    flight.loading = True
             entry, rss_after = self._measured_load(key, loader, flight)
             value = entry.value  # taken before admission: once admitted, an eviction may drop entry.value
             admitted = self._run_hook("admit", self._policy.admit, self, entry, rss_after, default=False)
@@ -302,7 +309,6 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
         finally:
             with self._lock:
                 flight.loading = False
-                self._load_changed.notify_all()  # loads paused for room re-check it
                 if self._inflight.get(key) is flight:
                     del self._inflight[key]
                 if outcome == "failed":
@@ -311,6 +317,8 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
                     exc = flight.error
                     self.events.add("load_error", key, detail=f"{type(exc).__name__}: {exc}" if exc else "")
             flight.done.set()
+            if self._pausing:
+                self._room_changed()
             if self._trace is not None:
                 if entry is None:
                     self._trace.record(key, False, failed=True)
@@ -326,8 +334,8 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
         with self._lock:
             self._loads_active += 1
             self._load_epoch += 1
-            flight.loading = True
             epoch, overlapped = self._load_epoch, self._loads_active > 1
+            landed_before = self._bytes_landed
         try:
             rss_before = self.rss()
             start = time.perf_counter()
@@ -342,6 +350,7 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
             with self._lock:
                 self._loads_active -= 1
                 overlapped = overlapped or self._load_epoch != epoch  # another load began meanwhile
+                landed_during = self._bytes_landed - landed_before
         reported = None
         if isinstance(result, Sized):
             result, reported = result.value, int(result.nbytes)
@@ -352,7 +361,7 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
             raise TypeError(f"the loader for {key!r} returned an awaitable; get_or_load caches values, "
                             "not coroutines: pass a loader that returns the value itself")
         entry = Entry(key, result, self.clock(), load_seconds, max(0, rss_after - rss_before), reported, overlapped)
-        entry.planned_bytes = flight.expected
+        entry.planned_bytes, entry.landed_during = flight.expected, landed_during
         return entry, rss_after
 
     def _count_load_locked(self, entry: Entry, outcome: str, rss_after: int) -> None:
@@ -366,6 +375,10 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
             self._remember_size_locked(self._sizes, entry.key, entry.size_bytes)
         else:
             entry.size_bytes = self._attributed_bytes_locked(entry, rss_after)
+            if entry.size_bytes and self._known_bytes_locked(entry.key) is None:
+                # A guess to plan the next load with, until a load no other overlaps measures it.
+                self._remember_size_locked(self._sizes, entry.key, entry.size_bytes)
+        self._bytes_landed += entry.size_bytes
         if outcome == "admitted":
             self._insert_locked(entry)
             c.admits += 1

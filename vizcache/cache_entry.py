@@ -33,7 +33,8 @@ class Entry:
     """
 
     __slots__ = ("key", "value", "inserted", "last_access", "hits", "load_seconds", "rss_delta_bytes",
-                 "reported_bytes", "overlapped", "estimated_bytes", "freq", "size_bytes", "planned_bytes")
+                 "reported_bytes", "overlapped", "estimated_bytes", "freq", "size_bytes", "planned_bytes",
+                 "landed_during")
 
     def __init__(self, key, value, now: float, load_seconds: float, rss_delta_bytes: int,
                  reported_bytes: int | None = None, overlapped: bool = False) -> None:
@@ -50,12 +51,13 @@ class Entry:
         self.freq = 0  # hits counted by frequency-aware eviction orders
         self.size_bytes = reported_bytes if reported_bytes is not None else rss_delta_bytes
         self.planned_bytes: int | None = None  # what room was made for before the load
+        self.landed_during = 0  # bytes given to other loads that ended while this one ran
 
 
 class LoadFlight:
     """A load in progress that other callers of the same key wait on."""
 
-    __slots__ = ("done", "value", "error", "traceback", "owner", "invalidated", "expected", "loading")
+    __slots__ = ("done", "value", "error", "traceback", "owner", "invalidated", "expected", "guess", "loading")
 
     def __init__(self, owner: int) -> None:
         self.done = threading.Event()
@@ -65,6 +67,7 @@ class LoadFlight:
         self.owner = owner  # thread ident of the leader, for cycle detection
         self.invalidated = False
         self.expected: int | None = None  # bytes the load is expected to add: room it holds while running
+        self.guess: int | None = None  # for a key never seen: the typical size, room held in its stead
         self.loading = False  # the loader is running (not waiting for room first)
 
     def fail(self, error: BaseException) -> None:

@@ -32,6 +32,7 @@ class CacheInspection:
                 "load_seconds": e.load_seconds,
                 "rss_delta_bytes": e.rss_delta_bytes,
                 "reported_bytes": e.reported_bytes,
+                "size_bytes": e.size_bytes,
                 "overlapped": e.overlapped,
                 "estimated_bytes": e.estimated_bytes,
             }

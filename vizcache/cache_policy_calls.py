@@ -19,7 +19,7 @@ from .memory import trim_heap
 
 # Remembered sizes of keys loaded before, so a policy can plan room for a reload.
 _SIZE_MEMORY = 4096
-# Remembered sizes averaged into a guess for a key never loaded before.
+# Remembered sizes averaged into a guess of what a load of a key never seen holds.
 _TYPICAL_OF = 16
 
 
@@ -71,10 +71,13 @@ class CachePolicyCalls:
         return reclaimed if reclaimed is not None else self._sizes.get(key)
 
     def typical_bytes(self) -> int | None:
-        """The mean size of the last few keys loaded alone (or reported), or None before any:
-        a guess for a key never loaded, better than planning no room at all."""
+        """The mean size of the last few keys whose sizes are known, or None before any: the
+        room to hold for a load of a key never seen, while other loads wait for room."""
         with self._lock:
-            recent = list(itertools.islice(reversed(self._sizes.values()), _TYPICAL_OF))
+            return self._typical_locked()
+
+    def _typical_locked(self) -> int | None:
+        recent = list(itertools.islice(reversed(self._sizes.values()), _TYPICAL_OF))
         return sum(recent) // len(recent) if recent else None
 
     def _planned_bytes_locked(self, key: Hashable, hint: int | None) -> int | None:
@@ -97,22 +100,28 @@ class CachePolicyCalls:
         for key, flight in self._inflight.items():
             if flight.loading and key != exclude and flight.owner != me and flight.owner not in blocked:
                 count += 1
-                pending += flight.expected or 0
+                pending += flight.expected if flight.expected is not None else flight.guess or 0
         return LoadsInProgress(count, pending)
 
     def wait_for_a_load(self, timeout: float) -> bool:
         """Pause this thread's load until another load ends (dask's worker "pause"): False at
         once when no other load is running, so two paused loads never wait on each other."""
         me = threading.get_ident()
-        with self._load_changed:
-            self._pausing.add(me)
-            self._load_changed.notify_all()  # loads paused on this thread's load stop waiting for it
+        with self._room:
+            with self._lock:
+                self._pausing.add(me)
+                running = self._running_loads_locked(me).count
             try:
-                if not self._running_loads_locked(me).count:
-                    return False
-                return self._load_changed.wait(timeout)
+                self._room.notify_all()  # a load paused on this thread's own (outer) load stops waiting for it
+                return bool(running) and self._room.wait(timeout)
             finally:
-                self._pausing.discard(me)
+                with self._lock:
+                    self._pausing.discard(me)
+
+    def _room_changed(self) -> None:
+        """Wake loads paused for room (never called holding the cache's lock: room is taken first)."""
+        with self._room:
+            self._room.notify_all()
 
     @staticmethod
     def _remember_size_locked(sizes: OrderedDict, key: Hashable, nbytes: int) -> None:
@@ -129,15 +138,15 @@ class CachePolicyCalls:
         """A size for a load that others overlapped: its RSS delta holds their memory too.
 
         A size known beforehand (remembered, or the ``expected_bytes`` it was planned with)
-        wins; and no entry is given more than RSS holds beyond what the cache already accounts
+        wins, else its RSS delta less the sizes given to loads that ended while it ran (a load
+        nested in its loader, say); and no entry is given more than RSS holds beyond what the cache already accounts
         for, so the entries' sizes never add up to more than the process's RSS.
         """
-        size = entry.rss_delta_bytes
         known = self._known_bytes_locked(entry.key)
         if known is None:
             known = entry.planned_bytes
-        if known is not None:
-            size = min(size, known) if size else known
+        # Otherwise: what RSS grew by, less what the loads that landed meanwhile were given.
+        size = known if known is not None else max(0, entry.rss_delta_bytes - entry.landed_during)
         return max(0, min(size, rss_after - self._managed))
 
     def _trim_metered(self) -> None:

@@ -39,6 +39,13 @@ class Eviction(NamedTuple):
     rss_after: int | None
 
 
+class LoadsInProgressView(NamedTuple):
+    """Loads whose loaders run now, and the bytes they are expected to add once done."""
+
+    count: int
+    expected_bytes: int
+
+
 class CacheView(Protocol):
     """The calls a :class:`~vizcache.policies.CachePolicy` hook may make on its cache."""
 
@@ -55,6 +62,15 @@ class CacheView(Protocol):
 
     def expected_bytes(self, key: Hashable) -> int | None:
         """What ``key`` weighed when last loaded, or None if the cache has not seen it load."""
+
+    def typical_bytes(self) -> int | None:
+        """The mean size of the last few keys whose sizes are known: a guess for a key never seen."""
+
+    def loads_in_progress(self, exclude: Hashable | None = None) -> LoadsInProgressView:
+        """Other loads running now (not blocked) and the bytes they are expected to add."""
+
+    def wait_for_a_load(self, timeout: float) -> bool:
+        """Pause until another load ends; False at once when none is running (or on timeout)."""
 
     def managed_bytes(self) -> int:
         """Bytes of memory the cache can account for: the sum of its entries' sizes."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import param
+
 from ..memory import tune_allocator
 from ..units import format_bytes
 from .expiry import Expiring, order_parameter
@@ -22,6 +26,15 @@ class RSSThresholdLRU(RSSLimit, Expiring):
     plus the next load should stay under; ``low_water`` the one it evicts down to when the size
     of the next load is unknown (a key never loaded before).
 
+    Loads that run at once (many sessions, a partitioned catalog read in parallel) each need
+    room before they start: a load plans for the key's last size (or the ``expected_bytes``
+    its caller gave) *plus* what the loads already running
+    are expected to add (a key never loaded and given no size waits only under pressure: RSS
+    above ``low_water`` with loads running). When that room is held by running loads, the load pauses until one
+    ends, at most ``max_pause`` seconds, as a dask worker pauses above its pause fraction;
+    then it evicts for what is left. A value whose own reported size exceeds ``limit`` is
+    handed to its caller, not kept, with a warning.
+
     Making one tunes the process's allocator (:func:`vizcache.memory.tune_allocator`, as
     dask/distributed does for its workers) so that freed memory leaves RSS at once: otherwise a
     load's transient memory counts as held, and the policy evicts for memory nobody uses.
@@ -32,32 +45,58 @@ class RSSThresholdLRU(RSSLimit, Expiring):
     """
 
     order = order_parameter()
+    max_pause = param.Number(
+        30.0, bounds=(0.0, 3600.0),
+        doc="Seconds a load may wait for running loads to end when the room it needs is theirs; "
+            "after that it loads anyway and admission decides. 0 never waits.",
+    )
 
     def _resolve(self) -> None:
         super()._resolve()
         self.trim_above_bytes = self.high_bytes  # decisions from here on need RSS without freed memory
+        self._max_pause = self.max_pause
         # RSS must show what is held, not what glibc keeps after a load: see tune_allocator.
         tune_allocator()
 
     def make_room(self, cache, key) -> None:
         super().make_room(cache, key)
+        deadline = time.monotonic() + self._max_pause
+        while not self._room_made(cache, key, cache.expected_bytes(key)):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not cache.wait_for_a_load(remaining):
+                return  # nothing left to wait for: admission decides
+
+    def _room_made(self, cache, key, planned: int | None) -> bool:
+        """One try at room for ``key``'s load; False when the room is held by running loads."""
+        running = cache.loads_in_progress(exclude=key)
         rss = cache.rss()
-        expected = cache.expected_bytes(key)
-        if expected is None:
+        if planned is None:  # never loaded, no size given
+            if running.count and rss + running.expected_bytes + (cache.typical_bytes() or 0) > self.low_bytes:
+                return False  # under pressure: let the running loads land and show what they hold
             if rss > self.high_bytes:
                 cache.evict_until(rss_target=self.low_bytes, reason="RSS above high water")
-            return
-        if rss + expected <= self.high_bytes:
-            return
+            return True
+        if rss + running.expected_bytes + planned <= self.high_bytes:
+            return True
         floor = rss - cache.managed_bytes()  # RSS with every entry gone, as far as the cache can tell
-        if floor + expected > self.limit_bytes:
-            cache.warn(f"{key!r} weighed {format_bytes(expected)} last time and cannot fit under the limit "
+        if floor + planned > self.limit_bytes:
+            if running.count:
+                return False  # some of that floor is the running loads': it may fit once they land
+            cache.warn(f"{key!r} is expected to weigh {format_bytes(planned)} and cannot fit under the limit "
                        f"{format_bytes(self.limit_bytes)} even in an empty cache ({format_bytes(floor)} of RSS "
                        "is not the cache's): the cache is not flushed for it")
-            return
-        cache.evict_until(rss_target=self.high_bytes - expected, reason=f"room for {format_bytes(expected)}")
+            return True
+        target = self.high_bytes - planned - running.expected_bytes
+        if target < floor and running.count:
+            return False  # the room is held by loads still running: wait for one to land
+        cache.evict_until(rss_target=target, reason=f"room for {format_bytes(planned)}")
+        return True
 
     def admit(self, cache, entry, rss_after: int) -> bool:
+        if entry.reported_bytes is not None and entry.reported_bytes > self.limit_bytes:
+            cache.warn(f"{entry.key!r} reports {format_bytes(entry.reported_bytes)}, more than the limit "
+                       f"{format_bytes(self.limit_bytes)}: returned to its caller, not kept")
+            return False
         if rss_after <= self.limit_bytes:
             return True
         # The load itself crossed the limit: keep it only if evicting the others can make it fit.
