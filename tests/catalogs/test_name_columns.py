@@ -17,7 +17,7 @@ def test_psz2_like_fits_reads_names_extras_and_unknown_redshifts(tmp_path):
     assert data["name"].tolist() == truth["names"]  # stripped Python strings, not padded bytes
     assert data.loc[0, "name"] == "PSZ2 G266.04-21.25"
     assert np.isnan(data["z"].to_numpy()[1::3]).all() and np.isfinite(data["z"].to_numpy()[0::3]).all()
-    assert data["GLON"].dtype == np.float64 and data["REDSHIFT_SOURCE"].dtype == np.float64
+    assert data["GLON"].dtype == np.float64 and data["REDSHIFT_SOURCE"].dtype == np.int64  # whole numbers stay exact
     assert data["ra"].to_numpy() == pytest.approx(truth["ra"])
 
 

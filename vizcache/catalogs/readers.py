@@ -1,7 +1,8 @@
 """Read Parquet, FITS and CSV catalogs into canonical columns, reading only the mapped columns.
 
-Every problem becomes one :class:`CatalogError` naming the file and the column. Rows with
-missing or impossible coordinates are dropped and counted, never silently.
+Every problem becomes one :class:`CatalogError`, one line naming the file and the column. Rows
+with missing or impossible coordinates are dropped and counted, never silently. Identifiers
+(and other whole numbers) stay exact 64-bit integers, see identifiers.py.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .identifiers import NULLABLE_INTEGERS, NotWholeNumbers, is_whole_number_dtype, whole_numbers
 from .projections import hammer_aitoff, wrap_ra
 from .schema import IDENTIFIER_COLUMNS, REQUIRED, TEXT_COLUMNS
 
@@ -36,22 +38,38 @@ def detect_format(path: Path) -> str:
     raise CatalogError(f"{path}: unknown catalog format; allowed file endings: {', '.join(FORMATS)}, or a HATS catalog directory")
 
 
-def _check_columns(path: Path, available: list[str], wanted: list[str]) -> None:
+def one_line(exc: BaseException) -> str:
+    """A library's message on one line (pyarrow's often carry a schema, one field a line)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def check_columns(path: Path, available: list[str], wanted: list[str]) -> None:
+    """Every wanted column present, and only once (a reader cannot tell which of two is meant)."""
     missing = [c for c in wanted if c not in available]
     if missing:
         raise CatalogError(f"{path}: missing column(s) {', '.join(missing)}; the file has: {', '.join(available)}")
+    duplicated = [c for c in dict.fromkeys(wanted) if available.count(c) > 1]
+    if duplicated:
+        raise CatalogError(f"{path}: the file has these columns more than once: {', '.join(duplicated)}; "
+                           "each column a catalog reads must have a unique name")
 
 
-def _read_parquet(path: Path, columns: list[str], what: str = "Parquet file") -> pd.DataFrame:
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    # Integers with a missing value stay integers (pandas' default makes them float64: inexact above 2**53).
+    return table.to_pandas(types_mapper=NULLABLE_INTEGERS.get)
+
+
+def _read_parquet(path: Path, columns: list[str], identifiers: tuple[str, ...] = (), what: str = "Parquet file") -> pd.DataFrame:
     try:
         schema = pq.read_schema(path)
-        _check_columns(path, schema.names, columns)
-        return pq.read_table(path, columns=columns).to_pandas()
+        check_columns(path, schema.names, columns)
+        return _to_pandas(pq.read_table(path, columns=columns))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise CatalogError(f"{path}: not a readable {what} ({exc})") from None
+        raise CatalogError(f"{path}: not a readable {what} ({one_line(exc)})") from None
 
 
-def _read_fits(path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_fits(path: Path, columns: list[str], identifiers: tuple[str, ...] = ()) -> pd.DataFrame:
     from astropy.io import fits
     from astropy.units import UnitsWarning
     from astropy.utils.exceptions import AstropyWarning
@@ -65,28 +83,31 @@ def _read_fits(path: Path, columns: list[str]) -> pd.DataFrame:
                 table = next((h for h in hdus if isinstance(h, fits.BinTableHDU)), None)
                 if table is None:
                     raise CatalogError(f"{path}: no binary table extension in this FITS file")
-                _check_columns(path, list(table.columns.names), columns)
+                check_columns(path, list(table.columns.names), columns)
                 data = table.data
                 # FITS is big-endian; pandas and datashader want native byte order.
                 return pd.DataFrame({c: np.asarray(data[c]).astype(data[c].dtype.newbyteorder("="), copy=True) for c in columns})
     except CatalogError:
         raise
     except (OSError, ValueError, TypeError, IndexError) as exc:
-        raise CatalogError(f"{path}: not a readable FITS file ({exc})") from None
+        raise CatalogError(f"{path}: not a readable FITS file ({one_line(exc)})") from None
 
 
-def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_csv(path: Path, columns: list[str], identifiers: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``identifiers`` are read as text, made exact integers by ``normalise``: Arrow would read digits
+    beyond int64 (up to 2**64 - 1) as float64."""
     try:
         header = pacsv.open_csv(path).schema.names
-        _check_columns(path, header, columns)
-        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=columns)).to_pandas()
+        check_columns(path, header, columns)
+        options = pacsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in identifiers})
+        return _to_pandas(pacsv.read_csv(path, convert_options=options))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise CatalogError(f"{path}: not a readable CSV file ({exc})") from None
+        raise CatalogError(f"{path}: not a readable CSV file ({one_line(exc)})") from None
 
 
-def _read_hats_partition(path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_hats_partition(path: Path, columns: list[str], identifiers: tuple[str, ...] = ()) -> pd.DataFrame:
     """One partition file of a HATS catalog (Parquet), named as such in errors."""
-    return _read_parquet(path, columns, "HATS partition (Parquet) file")
+    return _read_parquet(path, columns, identifiers, "HATS partition (Parquet) file")
 
 
 READERS = {"parquet": _read_parquet, "fits": _read_fits, "csv": _read_csv, "hats": _read_hats_partition}
@@ -104,13 +125,13 @@ class ReadReport:
         return sum(self.dropped.values())
 
 
-def read_source_file(path: Path, fmt: str, columns: list[str]) -> pd.DataFrame:
-    """The raw source columns of one file."""
+def read_source_file(path: Path, fmt: str, columns: list[str], identifiers: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The raw source columns of one file; ``identifiers`` (source columns) as the format lets them be read exactly."""
     if not path.exists():
         raise CatalogError(f"{path}: file not found (it may have been moved or deleted)")
     if path.stat().st_size == 0:
         raise CatalogError(f"{path}: file is empty")
-    return READERS[fmt](path, columns)
+    return READERS[fmt](path, columns, identifiers)
 
 
 def _text(values: pd.Series) -> np.ndarray:
@@ -118,31 +139,46 @@ def _text(values: pd.Series) -> np.ndarray:
     return np.array([(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)).strip() for v in values], dtype=object)
 
 
+def identifier_sources(mapping: dict[str, str]) -> tuple[str, ...]:
+    """The source columns holding identifiers (read exactly, never through float64)."""
+    return tuple(dict.fromkeys(column for canonical, column in mapping.items() if canonical in IDENTIFIER_COLUMNS))
+
+
 def normalise(frame: pd.DataFrame, mapping: dict[str, str], missing: dict[str, list[float]], float64: set[str],
-              source: str, report: ReadReport, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+              source: str, report: ReadReport, extra: tuple[str, ...] = (), nullable_ids: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Rename to canonical columns, apply sentinels, fix dtypes, drop bad coordinates (counted).
 
-    ``extra`` source columns are kept under their own names: numbers as float64, anything else as text.
+    Identifiers become exact int64 (uint64 if the file's are), nullable where some are missing
+    (always for the canonical ``nullable_ids``: every part of a Dask frame the same dtype). ``extra`` source
+    columns are kept under their own names: whole numbers as exact integers, other numbers as
+    float64, anything else as text.
     """
     out = {}
     for column in extra:
         values = frame[column]
-        numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
-        out[column] = values.to_numpy(dtype=np.float64, na_value=np.nan) if numeric else _text(values)
+        if is_whole_number_dtype(values.dtype):
+            out[column] = whole_numbers(values)
+        elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+            out[column] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            out[column] = _text(values)
     for canonical, column in mapping.items():
         values = frame[column]
         if canonical in TEXT_COLUMNS:
             out[canonical] = _text(values)
+            continue
+        if canonical in IDENTIFIER_COLUMNS:
+            try:
+                out[canonical] = whole_numbers(values, missing.get(canonical, ()), canonical in nullable_ids)
+            except NotWholeNumbers as exc:
+                raise CatalogError(f"{source}: column {column!r} (mapped to {canonical!r}) {exc}") from None
             continue
         if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
             raise CatalogError(f"{source}: column {column!r} (mapped to {canonical!r}) is not numeric (dtype {values.dtype})")
         array = values.to_numpy(dtype=np.float64, na_value=np.nan)
         if canonical in missing:
             array = np.where(np.isin(array, missing[canonical]), np.nan, array)
-        if canonical in IDENTIFIER_COLUMNS:
-            out[canonical] = array if np.isnan(array).any() else array.astype(np.int64)
-        else:
-            out[canonical] = array if canonical in float64 else array.astype(np.float32)
+        out[canonical] = array if canonical in float64 else array.astype(np.float32)
     df = pd.DataFrame(out)
     report.rows_read += len(df)
     ra = df["ra"].to_numpy(dtype=np.float64)

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from .hats import HATS_FORMAT, HatsCatalog, hats_fingerprint
-from .readers import CatalogError, ReadReport, add_projection, detect_format, normalise, read_source_file
-from .schema import EUCLID_COLUMNS
+from .identifiers import NULLABLE_INTEGERS, NotWholeNumbers, concat_exact
+from .readers import (CatalogError, ReadReport, add_projection, check_columns, detect_format, identifier_sources, normalise,
+                      one_line, read_source_file)
+from .schema import EUCLID_COLUMNS, IDENTIFIER_COLUMNS
 
 BACKENDS = ("pandas", "dask")
 #: HEALPix order of a HATS catalog's all-sky density overview: ~0.23° pixels, finer than an
@@ -193,14 +195,23 @@ class CatalogSource:
             frames = []
             for path in paths:
                 fmt = spec.format or detect_format(path)
-                raw = read_source_file(path, fmt, list(dict.fromkeys([*mapping.values(), *spec.extra])))
+                raw = read_source_file(path, fmt, list(dict.fromkeys([*mapping.values(), *spec.extra])), identifier_sources(mapping))
                 frames.append(normalise(raw, mapping, spec.missing, spec.float64, str(path), report, spec.extra))
                 del raw
-            data = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            data = self._concat(frames, mapping)
             if data.empty:
                 raise CatalogError(f"catalog {spec.name!r}: no rows with valid coordinates in {', '.join(map(str, paths))}")
             add_projection(data)
         return Catalog(spec.name, spec.kind, data, paths, fingerprint(paths), mapping, report, spec.backend)
+
+    def _concat(self, frames: list[pd.DataFrame], mapping: dict[str, str]) -> pd.DataFrame:
+        def describe(column: str) -> str:
+            return f"column {mapping[column]!r} (mapped to {column!r})" if column in mapping else f"column {column!r}"
+
+        try:
+            return concat_exact(frames, describe)
+        except NotWholeNumbers as exc:
+            raise CatalogError(f"catalog {self.spec.name!r}: {exc}") from None
 
     def _load_dask(self, paths: list[Path], mapping: dict[str, str]):
         import dask.dataframe as dd
@@ -218,24 +229,41 @@ class CatalogSource:
         if any((spec.format or detect_format(p)) != "parquet" for p in paths):
             raise CatalogError(f"catalog {spec.name!r}: backend = 'dask' reads Parquet files only")
         report = ReadReport()
+        nullable = set()  # identifiers that may be missing in some part: nullable in every part
         for path in paths:  # validate columns and count rows from metadata, without reading data
             if not path.exists():
                 raise CatalogError(f"{path}: file not found (it may have been moved or deleted)")
             try:
                 metadata = pq.read_metadata(path)
             except (pa.ArrowInvalid, OSError) as exc:
-                raise CatalogError(f"{path}: not a readable Parquet file ({exc})") from None
-            names = metadata.schema.to_arrow_schema().names
-            missing = [c for c in mapping.values() if c not in names]
-            if missing:
-                raise CatalogError(f"{path}: missing column(s) {', '.join(missing)}; the file has: {', '.join(names)}")
+                raise CatalogError(f"{path}: not a readable Parquet file ({one_line(exc)})") from None
+            schema = metadata.schema.to_arrow_schema()
+            check_columns(path, schema.names, list(mapping.values()))
+            nullable |= {c for c in IDENTIFIER_COLUMNS if c in mapping and _may_be_missing(metadata, schema, mapping[c], c in spec.missing)}
             report.rows_read += metadata.num_rows
         if report.rows_read == 0:
             raise CatalogError(f"catalog {spec.name!r}: no rows in {', '.join(map(str, paths))}")
-        raw = dd.read_parquet([str(p) for p in paths], columns=list(dict.fromkeys(mapping.values())))
-        meta = add_projection(normalise(raw._meta, mapping, spec.missing, spec.float64, spec.name, ReadReport()))
+        # Integers with a missing value stay integers, as in the pandas backend.
+        raw = dd.read_parquet([str(p) for p in paths], columns=list(dict.fromkeys(mapping.values())),
+                              arrow_to_pandas={"types_mapper": NULLABLE_INTEGERS.get})
+        nullable = frozenset(nullable)
+        meta = add_projection(normalise(raw._meta, mapping, spec.missing, spec.float64, spec.name, ReadReport(), nullable_ids=nullable))
 
         def convert(part: pd.DataFrame) -> pd.DataFrame:
-            return add_projection(normalise(part, mapping, spec.missing, spec.float64, spec.name, ReadReport()))
+            return add_projection(normalise(part, mapping, spec.missing, spec.float64, spec.name, ReadReport(), nullable_ids=nullable))
 
         return raw.map_partitions(convert, meta=meta), report
+
+
+def _may_be_missing(metadata, schema, column: str, has_sentinels: bool) -> bool:
+    """Whether a Parquet column may hold a missing value, from its type and statistics (no data read)."""
+    import pyarrow as pa
+
+    if has_sentinels or not pa.types.is_integer(schema.field(column).type):
+        return True  # a sentinel, a float's NaN, an empty text
+    index = schema.get_field_index(column)
+    for group in range(metadata.num_row_groups):
+        statistics = metadata.row_group(group).column(index).statistics
+        if statistics is None or not statistics.has_null_count or statistics.null_count:
+            return True
+    return False
