@@ -35,8 +35,9 @@ EUCLID_COLUMNS: dict[str, dict[str, str]] = {
 TEXT_COLUMNS = ("name",)
 #: every catalog needs sky positions; the rest are optional
 REQUIRED = ("ra", "dec")
-#: identifiers: int64, or float64 when they hold NaN (cross_id: NaN means "no match");
-#: never float32, which cannot hold ids of ~2e9 exactly
+#: identifiers: exact 64-bit integers (int64, or uint64 when the file's are), pandas nullable
+#: integers when some are missing (cross_id: missing means "no match"); never through a float,
+#: which holds whole numbers exactly only up to 2**53 (see identifiers.py)
 IDENTIFIER_COLUMNS = ("id", "cluster_id", "cross_id", "det_code")
 
 DET_CODES = {1: "AMICO", 2: "PZWAV"}

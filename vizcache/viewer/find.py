@@ -15,6 +15,7 @@ import panel as pn
 import param
 from bokeh.models import CustomJS, Label
 
+from ..catalogs.identifiers import as_text, equal_to
 from .text import as_markdown
 
 #: radius of the view around a found object or position when none is given
@@ -70,9 +71,11 @@ def find_rows(frame: pd.DataFrame, text: str, limit: int = MAX_MATCHES) -> pd.Da
     if not text or frame is None:
         return frame.iloc[:0] if frame is not None else pd.DataFrame()
     hits = np.zeros(len(frame), dtype=bool)
-    for column in ("id", "cluster_id"):
-        if column in frame.columns and re.fullmatch(r"\d+", text):
-            hits |= frame[column].to_numpy() == int(text)
+    # An id has at most 20 digits (2**64 - 1); compared exactly, never as a float (2**53 + 1 is not 2**53).
+    if re.fullmatch(r"\d{1,20}", text):
+        for column in ("id", "cluster_id"):
+            if column in frame.columns:
+                hits |= equal_to(frame[column], int(text))
     if "name" in frame.columns:
         wanted = re.sub(r"\s+", "", text).lower()
         names = frame["name"].astype(str).str.replace(r"\s+", "", regex=True).str.lower()
@@ -179,12 +182,13 @@ class Finder(pn.viewable.Viewer):
         first = rows.iloc[0]
         show_region(self.skymap, float(first["ra"]), float(first["dec"]), DEFAULT_RADIUS_ARCMIN / 60.0)
         self._say(f"{len(rows)}{'+' if len(rows) == MAX_MATCHES else ''} match(es); showing the first: "
-                  + "; ".join(_describe(row) for _, row in rows.iterrows()))
+                  + "; ".join(_describe(row) for row in rows.to_dict("records")))
 
     def __panel__(self):
         return pn.Column(self._input, self._output, sizing_mode="stretch_width")
 
 
-def _describe(row: pd.Series) -> str:
-    label = row["name"] if "name" in row.index else f"id {int(row['id'])}" if "id" in row.index else "row"
+def _describe(row: dict) -> str:
+    # A dict of the row's own values: a row as a Series of one dtype would hold an int64 id as a float.
+    label = row["name"] if "name" in row else f"id {as_text([row['id']])[0]}" if "id" in row else "row"
     return f"{label} (RA {row['ra']:.4f}, Dec {row['dec']:+.4f})"

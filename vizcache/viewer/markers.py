@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..catalogs.identifiers import as_text
+
 #: at most this many rows in view are drawn as markers: PSZ2 (1,653) at full sky, a dense survey patch only zoomed in
 MARKER_LIMIT = 2_000
 #: the hover of a marker: (label, column of text prepared on the server). One fixed set of columns
@@ -36,7 +38,8 @@ def hover_text(rows: pd.DataFrame) -> pd.DataFrame:
 
     n = len(rows)
     ids = rows["id"] if "id" in rows.columns else rows["cluster_id"] if "cluster_id" in rows.columns else None
-    id_text = [] if ids is None else ["" if pd.isna(v) else f"id {int(v)}" for v in ids]
+    # Text, digit for digit: the browser's numbers are float64 (2**53 + 1 would show as 2**53).
+    id_text = [] if ids is None else [f"id {v}" if v else "" for v in as_text(ids)]
     if "name" in rows.columns:
         names = rows["name"].astype(str).to_numpy()
         label = [f"{a} ({b})" if b else a for a, b in zip(names, id_text or [""] * n)]
@@ -60,7 +63,9 @@ def hover_text(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _plain(value) -> str:
-    """A value as a user reads it: identifiers without separators or a trailing .0, NaN as unknown."""
+    """A value as a user reads it: identifiers without separators or a trailing .0, NaN (or NA) as unknown."""
+    if value is None or value is pd.NA:
+        return "unknown"
     if isinstance(value, (float, np.floating)):
         if not np.isfinite(value):
             return "unknown"

@@ -114,7 +114,9 @@ def rasterize(frame, x: str, y: str, x_range, y_range, extents, column: str | No
         return empty(xs or tuple(extents[0]), ys or tuple(extents[1]))
     canvas = ds.Canvas(plot_width=width, plot_height=height, x_range=xs, y_range=ys)
     reduction = ds.count() if column is None else ds.mean(column)
-    agg = canvas.points(frame, x, y, agg=reduction)
+    # Only the columns drawn: datashader reads a Dask frame's every column's type, and knows no
+    # nullable integers (ids with missing values); Dask then reads no other column either.
+    agg = canvas.points(frame[[x, y] + ([column] if column else [])], x, y, agg=reduction)
     image = tf.dynspread(agg, threshold=SPREAD_THRESHOLD, max_px=SPREAD_PX, how="max").values.astype(np.float32)
     if column is None:
         image[image == 0] = np.nan  # no rows: transparent, not the bottom of the colour map

@@ -1,7 +1,8 @@
 """The table of rows in view: its columns, its order over ALL rows in view, and ids shown as ids.
 
 The table holds one page at a time; sorting by a header sorts every row in view on the server
-(not the page, not the first N rows), and the CSV download follows the same order.
+(not the page, not the first N rows), and the CSV download follows the same order. Ids (and other
+whole numbers) go to the browser as text: JavaScript's numbers are float64, exact only up to 2**53.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..catalogs.identifiers import as_text, is_whole_number_dtype
 from ..catalogs.schema import EUCLID_COLUMNS, IDENTIFIER_COLUMNS, TEXT_COLUMNS
 from .markers import rows_in_view
 
@@ -35,6 +37,9 @@ def sorted_rows(frame: pd.DataFrame, rows: np.ndarray, sorters: list[dict] | Non
         return rows
     order = np.arange(len(rows))
     for column, direction in reversed(keys):  # stable sorts, least significant first
+        if is_whole_number_dtype(frame[column].dtype):
+            order = order[_whole_number_order(frame[column].iloc[rows[order]], direction == "desc")]
+            continue
         values = frame[column].to_numpy()[rows[order]]
         if values.dtype == object:
             values = values.astype(str)
@@ -50,13 +55,26 @@ def sorted_rows(frame: pd.DataFrame, rows: np.ndarray, sorters: list[dict] | Non
     return rows[order]
 
 
+def _whole_number_order(values: pd.Series, descending: bool) -> np.ndarray:
+    """A stable order of 64-bit integers compared exactly (as floats, 2**53 and 2**53 + 1 tie), missing last."""
+    missing = values.isna().to_numpy(dtype=bool)
+    present = np.flatnonzero(~missing)
+    numbers = values.iloc[present].to_numpy(dtype=getattr(values.dtype, "numpy_dtype", values.dtype))
+    if descending:  # negating would overflow: sort the reversed values, reverse back (ties keep their order)
+        step = len(numbers) - 1 - np.argsort(numbers[::-1], kind="stable")[::-1]
+    else:
+        step = np.argsort(numbers, kind="stable")
+    return np.concatenate([present[step], np.flatnonzero(missing)])
+
+
 def for_display(rows: pd.DataFrame) -> pd.DataFrame:
-    """Identifiers held as floats (NaN = none, e.g. cross_id) as whole numbers, empty when unknown, for the
-    table and the CSV; integer identifiers stay integers (the table shows them as plain text, see TABLE_FORMATTERS)."""
+    """Identifiers and other whole numbers as their exact digits, empty when unknown, for the table
+    and the CSV: as text, what the browser gets is exact (a JavaScript number is not above 2**53),
+    and the table shows them without separators (see TABLE_FORMATTERS)."""
     out = rows.copy()
-    for column in IDENTIFIER_COLUMNS:
-        if column in out.columns and out[column].dtype.kind == "f":
-            out[column] = ["" if np.isnan(v) else str(int(v)) for v in out[column].to_numpy(dtype=float)]
+    for column in out.columns:
+        if column in IDENTIFIER_COLUMNS or is_whole_number_dtype(out[column].dtype):
+            out[column] = as_text(out[column])
     return out
 
 
