@@ -13,12 +13,13 @@ from bokeh.core.serialization import Serializer
 
 from vizcache.config import load_config
 from vizcache.viewer.find import Finder, find_rows
+from vizcache.viewer.finder_comparison import FinderComparison
 from vizcache.viewer.markers import hover_text
 from vizcache.viewer.runtime import ViewerRuntime
 from vizcache.viewer.skymap import SkyMap
 from vizcache.viewer.table_rows import for_display, sorted_rows
 
-from ..catalogs.int64_catalogs import BCG, CROSS, FORMATS, catalog_config, ids_for, write_catalog
+from ..catalogs.int64_catalogs import BCG, CROSS, FORMATS, SIGNED, UNSIGNED, catalog_config, ids_for, write_catalog
 
 pytestmark = pytest.mark.usefixtures("no_served_document")  # see conftest
 
@@ -104,3 +105,20 @@ def test_find_names_the_exact_id_of_an_all_numeric_catalog():
     finder = Finder(skymap=stub)
     finder.query = str(2**53 + 1)
     assert finder.result == f"1 match(es); showing the first: id {2**53 + 1} (RA 10.0000, Dec +1.0000)" and len(moves) == 1
+
+
+def test_finder_comparison_table_sends_both_catalogs_ids_exactly(tmp_path):
+    # Two catalogs of the same clusters, one of int64 ids, one of uint64 ids; one cluster only in the first.
+    write_catalog(tmp_path, "parquet", unsigned=False)
+    (tmp_path / "u").mkdir()
+    write_catalog(tmp_path / "u", "csv", unsigned=True)
+    lines = (tmp_path / "u" / "ids.csv").read_text().splitlines()
+    (tmp_path / "u" / "ids.csv").write_text("\n".join(lines[:-1]) + "\n")  # without its last cluster
+    config = tmp_path / "viewer.toml"
+    config.write_text('[policy]\nname = "AgeBased"\n\n[data]\nfolders = ["."]\n\n' + catalog_config("parquet", "A")
+                      + catalog_config("csv", "B", files="u/ids.csv"))
+    view = FinderComparison(runtime=ViewerRuntime(load_config(config), sample_every=60), catalog_a="A", catalog_b="B")
+    table = view._table("all", view.catalog_a, view.catalog_b, view.radius_arcsec, view.dz)
+    model = table.get_root()
+    pairs = sorted(zip(sent(model.source.data["id A"]), sent(model.source.data["id B"])))
+    assert pairs == sorted([(str(s), str(u)) for s, u in zip(SIGNED[:3], UNSIGNED[:3])] + [(str(SIGNED[3]), "")])

@@ -20,6 +20,11 @@ import pandas as pd
 MATCHED, ONLY_A, ONLY_B = "matched", "only A", "only B"
 
 
+def _nullable(ids: pd.Series | None):
+    """The nullable integer dtype that holds a catalog's ids exactly (UInt64 for uint64 ids)."""
+    return pd.UInt64Dtype() if ids is not None and ids.dtype.kind == "u" else pd.Int64Dtype()
+
+
 @dataclass
 class Crossmatch:
     """The one-to-one matches between catalogs A and B (row positions in each frame)."""
@@ -41,7 +46,8 @@ class Crossmatch:
         """One row per matched pair (at A's position) and per unmatched cluster of either side.
 
         Columns: ``match`` (matched / only A / only B), ``ra``, ``dec``, ``z``, ``snr`` (A's for
-        matched pairs), ``id_a``, ``id_b``, ``sep_arcsec``, ``dz``.
+        matched pairs), ``id_a``, ``id_b`` (each catalog's exact ids, missing where that side has
+        none), ``sep_arcsec``, ``dz``.
         """
         a, b = self.a, self.b
         ia, ib = self.pairs[:, 0], self.pairs[:, 1]
@@ -50,14 +56,20 @@ class Crossmatch:
         def col(frame, name, rows):
             return frame[name].to_numpy()[rows].astype(float) if name in frame.columns else np.full(len(rows), np.nan)
 
+        def ids(frame, rows, n):
+            # One side's exact ids at ``rows`` (never through float64, uint64 never wrapped); missing where
+            # that side has no cluster (rows None) or no ids.
+            column = frame["id"] if "id" in frame.columns else None
+            if rows is None or column is None:
+                return pd.array([pd.NA] * n, dtype=_nullable(column))
+            return pd.array(column.iloc[rows], dtype=_nullable(column))
+
         parts = []
-        for label, frame, rows, other, other_rows in ((MATCHED, a, ia, b, ib), (ONLY_A, a, only_a, None, None), (ONLY_B, b, only_b, None, None)):
+        for label, frame, rows in ((MATCHED, a, ia), (ONLY_A, a, only_a), (ONLY_B, b, only_b)):
             part = pd.DataFrame({c: col(frame, c, rows) for c in ("ra", "dec", "z", "snr")})
             part.insert(0, "match", label)
-            ids = frame["id"].to_numpy()[rows] if "id" in frame.columns else np.full(len(rows), -1)
-            part["id_a"] = ids if label != ONLY_B else -1
-            part["id_b"] = (other["id"].to_numpy()[other_rows] if other is not None and "id" in other.columns else
-                            (ids if label == ONLY_B else -1))
+            part["id_a"] = ids(a, rows if label != ONLY_B else None, len(rows))
+            part["id_b"] = ids(b, ib if label == MATCHED else rows if label == ONLY_B else None, len(rows))
             if label == MATCHED:
                 part["sep_arcsec"] = self.separation_arcsec
                 part["dz"] = col(b, "z", ib) - col(a, "z", ia)
@@ -67,7 +79,6 @@ class Crossmatch:
             parts.append(part)
         out = pd.concat(parts, ignore_index=True)
         out["match"] = pd.Categorical(out["match"], categories=[MATCHED, ONLY_A, ONLY_B])
-        out[["id_a", "id_b"]] = out[["id_a", "id_b"]].astype(np.int64)
         return out
 
     def rates(self, column: str, bins: np.ndarray) -> pd.DataFrame:

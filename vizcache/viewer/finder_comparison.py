@@ -16,6 +16,7 @@ import param
 from holoviews.operation.datashader import datashade, dynspread
 
 from ..catalogs.crossmatch import MATCHED, ONLY_A, ONLY_B, Crossmatch, crossmatch
+from ..catalogs.identifiers import as_text
 from .text import as_markdown
 
 COLOURS = {MATCHED: "#2e7d32", ONLY_A: "#1565c0", ONLY_B: "#e65100"}
@@ -114,7 +115,9 @@ class FinderComparison(pn.viewable.Viewer):
         classes = self.result().classes()
         if match_class != "all":
             classes = classes[classes["match"] == match_class]
-        shown = classes.assign(match=classes["match"].astype(str)).rename(columns={"id_a": f"id {a}", "id_b": f"id {b}"})
+        # ids as text, digit for digit: the browser's numbers are float64 (exact only up to 2**53)
+        shown = classes.assign(match=classes["match"].astype(str), id_a=as_text(classes["id_a"]), id_b=as_text(classes["id_b"]))
+        shown = shown.rename(columns={"id_a": f"id {a}", "id_b": f"id {b}"})
         return pn.widgets.Tabulator(shown.reset_index(drop=True), pagination="remote", page_size=15, disabled=True, show_index=False,
                                     sizing_mode="stretch_width", formatters={f"id {a}": {"type": "plaintext"}, f"id {b}": {"type": "plaintext"}})
 
