@@ -294,8 +294,9 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
                 flight.guess = self._typical_locked() if flight.expected is None else None
             with self._room:  # decided and reserved at once: the room is this load's from here
                 self._run_hook("make_room", self._policy.make_room, self, key)
+                rss_at_start = self._probe()
                 with self._lock:
-                    flight.loading = True
+                    flight.loading, flight.rss_at_start = True, rss_at_start
             entry, rss_after = self._measured_load(key, loader, flight)
             value = entry.value  # taken before admission: once admitted, an eviction may drop entry.value
             admitted = self._run_hook("admit", self._policy.admit, self, entry, rss_after, default=False)

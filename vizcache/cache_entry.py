@@ -57,7 +57,8 @@ class Entry:
 class LoadFlight:
     """A load in progress that other callers of the same key wait on."""
 
-    __slots__ = ("done", "value", "error", "traceback", "owner", "invalidated", "expected", "guess", "loading")
+    __slots__ = ("done", "value", "error", "traceback", "owner", "invalidated", "expected", "guess", "loading",
+                 "rss_at_start")
 
     def __init__(self, owner: int) -> None:
         self.done = threading.Event()
@@ -69,6 +70,7 @@ class LoadFlight:
         self.expected: int | None = None  # bytes the load is expected to add: room it holds while running
         self.guess: int | None = None  # for a key never seen: the typical size, room held in its stead
         self.loading = False  # the loader is running (not waiting for room first)
+        self.rss_at_start = 0  # RSS when its room was reserved
 
     def fail(self, error: BaseException) -> None:
         self.error, self.traceback = error, error.__traceback__

@@ -97,10 +97,16 @@ class CachePolicyCalls:
     def _running_loads_locked(self, me: int, exclude: Hashable | None = None) -> LoadsInProgress:
         blocked = self._pausing.union(self._waiting)
         count = pending = 0
+        rss = None
         for key, flight in self._inflight.items():
             if flight.loading and key != exclude and flight.owner != me and flight.owner not in blocked:
                 count += 1
-                pending += flight.expected if flight.expected is not None else flight.guess or 0
+                expected = flight.expected if flight.expected is not None else flight.guess or 0
+                if expected:
+                    # What RSS grew since it began is (mostly) already its own: only the rest is to come.
+                    rss = self._probe() if rss is None else rss
+                    expected = max(0, expected - max(0, rss - flight.rss_at_start))
+                pending += expected
         return LoadsInProgress(count, pending)
 
     def wait_for_a_load(self, timeout: float) -> bool:
@@ -111,8 +117,10 @@ class CachePolicyCalls:
             with self._lock:
                 self._pausing.add(me)
                 running = self._running_loads_locked(me).count
+                nested = any(f.owner == me and f.loading for f in self._inflight.values())
             try:
-                self._room.notify_all()  # a load paused on this thread's own (outer) load stops waiting for it
+                if nested:  # this thread's outer load no longer runs: loads paused on it re-check
+                    self._room.notify_all()
                 return bool(running) and self._room.wait(timeout)
             finally:
                 with self._lock:

@@ -27,12 +27,13 @@ class RSSThresholdLRU(RSSLimit, Expiring):
     of the next load is unknown (a key never loaded before).
 
     Loads that run at once (many sessions, a partitioned catalog read in parallel) each need
-    room before they start: a load plans for the key's last size (or the ``expected_bytes``
-    its caller gave) *plus* what the loads already running
-    are expected to add (a key never loaded and given no size waits only under pressure: RSS
-    above ``low_water`` with loads running). When that room is held by running loads, the load pauses until one
-    ends, at most ``max_pause`` seconds, as a dask worker pauses above its pause fraction;
-    then it evicts for what is left. A value whose own reported size exceeds ``limit`` is
+    room before they start, decided and reserved in one step: a load plans for the key's last
+    size (or the ``expected_bytes`` its caller gave) under high water, and with what the
+    loads already running will still add, under the limit. When that room is held by running
+    loads, or they already hold ``max_loading`` of the limit, the load pauses until one
+    lands, at most ``max_pause`` seconds, as a dask worker pauses; then it evicts for what is
+    left. A key never loaded and given no size pauses only under pressure (RSS above
+    ``low_water`` with loads running). A value whose own reported size exceeds ``limit`` is
     handed to its caller, not kept, with a warning.
 
     Making one tunes the process's allocator (:func:`vizcache.memory.tune_allocator`, as
@@ -45,6 +46,11 @@ class RSSThresholdLRU(RSSLimit, Expiring):
     """
 
     order = order_parameter()
+    max_loading = param.Number(
+        0.25, bounds=(0.01, 1.0),
+        doc="Share of limit that loads running at once may be expected to add; a load beyond it "
+            "waits for one to land (one load always runs). Memory in flight is memory not caching.",
+    )
     max_pause = param.Number(
         30.0, bounds=(0.0, 3600.0),
         doc="Seconds a load may wait for running loads to end when the room it needs is theirs; "
@@ -55,6 +61,7 @@ class RSSThresholdLRU(RSSLimit, Expiring):
         super()._resolve()
         self.trim_above_bytes = self.high_bytes  # decisions from here on need RSS without freed memory
         self._max_pause = self.max_pause
+        self._loading_bytes = int(self.max_loading * self.limit_bytes)
         # RSS must show what is held, not what glibc keeps after a load: see tune_allocator.
         tune_allocator()
 
@@ -70,13 +77,19 @@ class RSSThresholdLRU(RSSLimit, Expiring):
         """One try at room for ``key``'s load; False when the room is held by running loads."""
         running = cache.loads_in_progress(exclude=key)
         rss = cache.rss()
+        pending = running.expected_bytes  # what they will still add (cache.loads_in_progress)
+        if running.count and pending + (planned or cache.typical_bytes() or 0) > self._loading_bytes:
+            return False  # loads in flight already hold their share of the limit: wait for one to land
         if planned is None:  # never loaded, no size given
-            if running.count and rss + running.expected_bytes + (cache.typical_bytes() or 0) > self.low_bytes:
+            if running.count and rss + pending + (cache.typical_bytes() or 0) > self.low_bytes:
                 return False  # under pressure: let the running loads land and show what they hold
             if rss > self.high_bytes:
                 cache.evict_until(rss_target=self.low_bytes, reason="RSS above high water")
             return True
-        if rss + running.expected_bytes + planned <= self.high_bytes:
+        # This load plans to stay under high water; the loads in flight may use the margin
+        # between high water and the limit, so room held for them costs fewer cached entries.
+        target = min(self.high_bytes - planned, self.limit_bytes - planned - pending)
+        if rss <= target:
             return True
         floor = rss - cache.managed_bytes()  # RSS with every entry gone, as far as the cache can tell
         if floor + planned > self.limit_bytes:
@@ -86,7 +99,6 @@ class RSSThresholdLRU(RSSLimit, Expiring):
                        f"{format_bytes(self.limit_bytes)} even in an empty cache ({format_bytes(floor)} of RSS "
                        "is not the cache's): the cache is not flushed for it")
             return True
-        target = self.high_bytes - planned - running.expected_bytes
         if target < floor and running.count:
             return False  # the room is held by loads still running: wait for one to land
         cache.evict_until(rss_target=target, reason=f"room for {format_bytes(planned)}")
