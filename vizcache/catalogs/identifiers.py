@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -37,16 +38,20 @@ def is_whole_number_dtype(dtype) -> bool:
     return pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def _shown(value) -> str:
     text = repr(value)
     return text if len(text) <= 42 else text[:40] + "..."
 
 
 def _number(value) -> int | None:
-    """A value of a failed cast as a Python int, or None if it is not a whole number of at most 20 digits."""
+    """A value of a failed cast as a Python int, or None if it is no whole number (text: of at most 20 digits)."""
     if isinstance(value, str):
         return int(value.split(".")[0]) if _WHOLE_TEXT.fullmatch(value) else None
-    return int(value) if math.isfinite(value) and float(value).is_integer() and abs(value) < 2**65 else None
+    return int(value) if math.isfinite(value) and float(value).is_integer() else None
 
 
 def _cast(array: pa.Array, types: tuple[pa.DataType, ...]) -> pa.Array:
@@ -67,25 +72,35 @@ def _cast(array: pa.Array, types: tuple[pa.DataType, ...]) -> pa.Array:
     raise NotWholeNumbers(f"holds {min(numbers)} and {max(numbers)}: no 64-bit integer type holds both")
 
 
+def _arrow(values, **options) -> pa.Array:
+    array = pa.array(values, **options)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array  # pandas' Arrow-backed columns
+
+
 def _as_arrow_integers(values: pd.Series) -> pa.Array:
     kind = values.dtype.kind
     if pd.api.types.is_bool_dtype(values.dtype):
         raise NotWholeNumbers(f"is not numeric (dtype {values.dtype})")
     if kind in "iu":
-        array = pa.array(values)
+        array = _arrow(values)
         return _cast(array, (pa.uint64(),) if array.type == pa.uint64() else (pa.int64(),))
     if kind == "f":
         # NaN is missing; a fraction or an infinity fails the cast
         return _cast(pa.array(values.to_numpy(dtype=np.float64, na_value=np.nan), from_pandas=True), (pa.int64(), pa.uint64()))
     if kind in "OSU":
-        text = pa.array(values.to_numpy(dtype=object) if kind == "O" else values.to_numpy(), from_pandas=True)
-        if pa.types.is_binary(text.type) or pa.types.is_fixed_size_binary(text.type):
+        try:
+            text = _arrow(values, from_pandas=True)  # None and NaN: missing
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # Python objects of several types
+            text = pa.array([None if _missing(v) else str(v) for v in values], pa.string())
+        if pa.types.is_binary(text.type) or pa.types.is_large_binary(text.type) or pa.types.is_fixed_size_binary(text.type):
             text = text.cast(pa.binary()).cast(pa.string())  # FITS text: bytes
         if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type) or pa.types.is_null(text.type)):
             raise NotWholeNumbers(f"is not numeric (dtype {values.dtype})")
         text = pc.utf8_trim_whitespace(text.cast(pa.string()))
         text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)  # an empty CSV cell: missing
-        return _cast(pc.replace_substring_regex(text, r"^([+-]?\d+)\.0*$", r"\1"), (pa.int64(), pa.uint64()))
+        if pc.any(pc.match_substring(text, ".")).as_py():  # whole numbers written as floats: 1000000123.0
+            text = pc.replace_substring_regex(text, r"^([+-]?\d+)\.0*$", r"\1")
+        return _cast(text, (pa.int64(), pa.uint64()))
     raise NotWholeNumbers(f"is not numeric (dtype {values.dtype})")
 
 
@@ -112,7 +127,7 @@ def _to_pandas(array: pa.Array, nullable: bool):
     return array.to_numpy(zero_copy_only=False, writable=True)
 
 
-def concat_exact(frames: list[pd.DataFrame], describe) -> pd.DataFrame:
+def concat_exact(frames: list[pd.DataFrame], describe: Callable[[str], str]) -> pd.DataFrame:
     """Frames one below the other; integer columns whose types differ (int64 in one file, uint64 in
     another) become the one type that holds them all, where pandas would make them float64.
 
@@ -125,7 +140,7 @@ def concat_exact(frames: list[pd.DataFrame], describe) -> pd.DataFrame:
         dtypes = {frame[column].dtype for frame in frames}
         if len(dtypes) == 1 or not all(is_whole_number_dtype(d) for d in dtypes):
             continue
-        arrays = [pa.array(frame[column]) for frame in frames]
+        arrays = [_arrow(frame[column]) for frame in frames]
         bounds = [pc.min_max(a) for a in arrays if a.null_count < len(a)]
         low = min((b["min"].as_py() for b in bounds), default=0)
         high = max((b["max"].as_py() for b in bounds), default=0)
@@ -142,7 +157,7 @@ def as_text(values) -> list[str]:
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     if series.dtype.kind == "f":
         return ["" if not math.isfinite(v) else str(int(v)) for v in series.to_numpy(dtype=np.float64, na_value=np.nan)]
-    return ["" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v) for v in series.astype(object)]
+    return ["" if _missing(v) else str(v) for v in series.astype(object)]
 
 
 def equal_to(values: pd.Series, number: int) -> np.ndarray:

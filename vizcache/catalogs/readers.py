@@ -44,14 +44,18 @@ def one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+def _names(columns: list[str]) -> str:
+    return ", ".join(" ".join(str(c).split()) for c in columns)  # a name holding a line break stays on the line
+
+
 def check_columns(path: Path, available: list[str], wanted: list[str]) -> None:
     """Every wanted column present, and only once (a reader cannot tell which of two is meant)."""
     missing = [c for c in wanted if c not in available]
     if missing:
-        raise CatalogError(f"{path}: missing column(s) {', '.join(missing)}; the file has: {', '.join(available)}")
+        raise CatalogError(f"{path}: missing column(s) {_names(missing)}; the file has: {_names(available)}")
     duplicated = [c for c in dict.fromkeys(wanted) if available.count(c) > 1]
     if duplicated:
-        raise CatalogError(f"{path}: the file has these columns more than once: {', '.join(duplicated)}; "
+        raise CatalogError(f"{path}: the file has these columns more than once: {_names(duplicated)}; "
                            "each column a catalog reads must have a unique name")
 
 
