@@ -19,6 +19,7 @@ from typing import Any
 
 from .cache_entry import Entry, Invalidation, LoadFlight, RecursiveLoadError, Sized
 from .cache_eviction import CacheEviction
+from .cache_hit_path import build_get_or_load
 from .cache_inspection import CacheInspection
 from .cache_policy_calls import CachePolicyCalls
 from .events import Counters, EventLog, TraceRecorder
@@ -111,6 +112,7 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
     def _rewire(self, *events) -> None:
         policy = self._policy
         self._is_fresh = policy.is_fresh if policy.checks_on_hit else None
+        self.get_or_load = build_get_or_load(self)
 
     # -- the one path -------------------------------------------------------------------
 
@@ -124,31 +126,9 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
         metadata, say), so a memory-bound policy can make room for it, or hold the load back
         while other loads fill the room, when the key has never been loaded before.
         """
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                hit = False
-            else:
-                # _serve_locked inlined: this is the hot path. The value is read under the lock;
-                # an eviction racing this call drops the entry's reference once it has the lock.
-                now = self.clock()
-                hit = self._is_fresh is None or self._is_fresh(entry, now)
-                if hit:
-                    if self._lru:
-                        self._entries.move_to_end(key)
-                    elif entry.freq < 3:
-                        entry.freq += 1
-                    if self._on_hit is not None:
-                        self._on_hit(entry)
-                    entry.hits += 1
-                    entry.last_access = now
-                    self._counters.hits += 1
-                    value = entry.value
-        if not hit:
-            return self._miss(key, loader, expected_bytes)
-        if self._trace is not None:
-            self._trace.record(key, True)
-        return value
+        # Replaced on each instance by the closure cache_hit_path builds (see there why); this
+        # body is that closure's, unbound, for a cache whose _rewire has not run.
+        return build_get_or_load(self)(key, loader, expected_bytes=expected_bytes)
 
     # -- mapping-style access ------------------------------------------------------------
 
