@@ -113,3 +113,20 @@ def test_freeze_startup_heap_once_per_process_and_later_garbage_still_collected(
     # In a child: a frozen pytest process would never collect its earlier tests' garbage.
     done = subprocess.run([sys.executable, "-c", FREEZE_CHECK], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_making_an_rss_policy_leaves_the_allocator_alone_until_its_first_load(monkeypatch):
+    import vizcache.memory
+    from vizcache import Cache, RSSThresholdLRU
+
+    calls = []
+    monkeypatch.setattr(vizcache.memory, "tune_allocator", lambda: calls.append(1) or True)
+    vizcache.memory.tune_allocator_once.cache_clear()
+    try:
+        cache = Cache(RSSThresholdLRU(limit="1TiB"))
+        assert calls == []  # made, configured, attached: glibc untouched
+        cache.get_or_load("a", lambda: 1)
+        cache.get_or_load("b", lambda: 2)
+        assert calls == [1]  # once per process, at the first load
+    finally:
+        vizcache.memory.tune_allocator_once.cache_clear()

@@ -1,7 +1,8 @@
 """Cache: one ``get_or_load`` path, single-flight loads, and a pluggable policy.
 
-The hit path takes the lock, moves the key to the LRU end and bumps two counters — nothing
-else unless the policy asks to check freshness. Everything that costs (RSS probes, size
+The hit path (built in :mod:`vizcache.cache_hit_path`) takes the lock, moves the key to the
+LRU end (or, for ``s3fifo``, bumps the entry's 2-bit counter), bumps the hit counters and reads
+the value — nothing else unless the policy checks freshness or counts hits itself. Everything that costs (RSS probes, size
 estimates, evictions, trace writes) happens outside the lock, through methods that time and
 count it. Bookkeeping of a load is one ``try/finally``: whatever raises, the flight ends, the
 counters add up, and the key can be loaded again.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 import os
 import threading
@@ -183,6 +184,12 @@ def tune_allocator(trim_threshold: int = 65536) -> bool:
     if mallopt is None:
         return False
     return bool(mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)))
+
+
+@functools.cache
+def tune_allocator_once() -> bool:
+    """:func:`tune_allocator` with its default, the first time only (later calls return its result)."""
+    return tune_allocator()
 
 
 def trim_heap() -> bool:

@@ -2,8 +2,10 @@
 
 A policy never touches the cache's dict directly; it asks the cache through the calls listed
 in :mod:`vizcache.policies.contract`, so every probe, size estimate and eviction is timed,
-counted and logged in one place. Hooks run outside the cache's lock; an error a hook raises
-is logged as the policy's and never reaches the caller of ``get_or_load``.
+counted and logged in one place. The miss-path hooks (``make_room``, ``admit``,
+``after_admit``, ``sweep``) run outside the cache's lock; ``on_hit`` and ``on_remove`` run under
+it and must not call the cache. An error a hook raises is logged as the policy's and never
+reaches the caller of ``get_or_load``.
 """
 
 from __future__ import annotations

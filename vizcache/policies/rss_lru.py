@@ -6,7 +6,7 @@ import time
 
 import param
 
-from ..memory import tune_allocator
+from ..memory import tune_allocator_once
 from ..units import format_bytes
 from .expiry import Expiring, order_parameter
 from .rss_limit import RSSLimit
@@ -36,7 +36,7 @@ class RSSThresholdLRU(RSSLimit, Expiring):
     ``low_water`` with loads running). A value whose own reported size exceeds ``limit`` is
     handed to its caller, not kept, with a warning.
 
-    Making one tunes the process's allocator (:func:`vizcache.memory.tune_allocator`, as
+    Its first load tunes the process's allocator (:func:`vizcache.memory.tune_allocator`, as
     dask/distributed does for its workers) so that freed memory leaves RSS at once: otherwise a
     load's transient memory counts as held, and the policy evicts for memory nobody uses.
 
@@ -62,11 +62,13 @@ class RSSThresholdLRU(RSSLimit, Expiring):
         self.trim_above_bytes = self.high_bytes  # decisions from here on need RSS without freed memory
         self._max_pause = self.max_pause
         self._loading_bytes = int(self.max_loading * self.limit_bytes)
-        # RSS must show what is held, not what glibc keeps after a load: see tune_allocator.
-        tune_allocator()
 
     def make_room(self, cache, key) -> None:
         super().make_room(cache, key)
+        # RSS must show what is held, not what glibc keeps after a load: see tune_allocator.
+        # Process-wide, so done at the first load this policy governs, not when it is made
+        # (a config check or a test collecting policies must not change the allocator).
+        tune_allocator_once()
         deadline = time.monotonic() + self._max_pause
         while not self._room_made(cache, key, cache.expected_bytes(key)):
             remaining = deadline - time.monotonic()
