@@ -23,7 +23,7 @@ def test_pixel_hover_is_opt_in(runtime):
     sky = SkyMap(runtime=runtime, served=False)
     assert set(catalog_image(sky)) == {"image", "x", "y", "dw", "dh"}  # one image, no brightest-cluster images
     sky.pixel_hover = True
-    assert {"id", "z", "snr"} <= set(catalog_image(sky))
+    assert {"id_hi", "id_lo", "z", "snr"} <= set(catalog_image(sky))
 
 
 def test_markers_redraw_only_when_there_are_or_were_markers(runtime):

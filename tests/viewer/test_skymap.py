@@ -54,7 +54,7 @@ def test_colormap_and_opacity_do_not_reaggregate(runtime, monkeypatch):
 
 def test_hover_carries_the_brightest_clusters_id_z_and_snr(runtime):
     image = catalog_image(SkyMap(runtime=runtime, served=False, pixel_hover=True))
-    assert {"id", "z", "snr"} <= set(image)
+    assert {"id_hi", "id_lo", "z", "snr"} <= set(image)
     assert np.isfinite(image["snr"]).any() and image["snr"].shape == image["image"].shape
 
 

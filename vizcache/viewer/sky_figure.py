@@ -11,7 +11,7 @@ from __future__ import annotations
 import colorcet
 import numpy as np
 from bokeh.events import RangesUpdate
-from bokeh.models import (BoxSelectTool, ColorBar, ColumnDataSource, EqHistColorMapper, HoverTool, Image, LabelSet, LassoSelectTool,
+from bokeh.models import (BoxSelectTool, ColorBar, ColumnDataSource, CustomJSHover, EqHistColorMapper, HoverTool, Image, LabelSet, LassoSelectTool,
                           Legend, LegendItem, LinearColorMapper, LogColorMapper, MultiLine, Range1d, Scatter, TapTool)
 from bokeh.palettes import Greys256, Inferno256, Viridis256
 from bokeh.plotting import figure
@@ -20,6 +20,19 @@ from .find import cursor_readout
 from .graticule import GRID_STYLE, PLANE_STYLE, labels, sky_lines
 from .markers import HIGHLIGHT_STYLE, HOVER, MARKER_STYLE
 from .raster import Raster, colour_limits
+
+#: The pixel hover's id: its two 32-bit halves (raster.id_halves) joined exactly in the browser,
+#: where a number holds only 53 bits.
+JOIN_ID_HALVES = """
+const at = special_vars.image_index
+const high = source.data.id_hi[at.index][at.flat_index]
+if (!Number.isFinite(high))
+  return "none"
+let id = (BigInt(high) << 32n) | BigInt(source.data.id_lo[at.index][at.flat_index])
+if (signed && id >= (1n << 63n))
+  id -= 1n << 64n
+return id.toString()
+"""
 
 PALETTES = {"fire": colorcet.palette["fire"], "kbc": colorcet.palette["kbc"], "bmy": colorcet.palette["bmy"],
             "viridis": Viridis256, "inferno": Inferno256}
@@ -68,7 +81,9 @@ class SkyFigure:
         self.image = fig.add_glyph(self.images, Image(**image, color_mapper=self.mapper))
         self.colour_bar = ColorBar(color_mapper=self.mapper, width=12)
         fig.add_layout(self.colour_bar, "right")
-        self.pixel_hover = HoverTool(renderers=[self.image], tooltips=[("objects per pixel", "@image")])
+        self.pixel_hover = HoverTool(renderers=[self.image], tooltips=[("objects per pixel", "@image")],
+                                     formatters={"@{id_hi}": CustomJSHover(args={"source": self.images, "signed": True},
+                                                                         code=JOIN_ID_HALVES)})
         grid, plane_lines, band = (_shared(sky_lines(projection)[name]) for name in ("grid", "plane", "band"))
         fig.add_glyph(ColumnDataSource(grid), MultiLine(xs="xs", ys="ys", **GRID_STYLE))
         plane = fig.add_glyph(ColumnDataSource(plane_lines), MultiLine(xs="xs", ys="ys", **PLANE_STYLE))
@@ -104,7 +119,11 @@ class SkyFigure:
         limits = raster.limits
         if limits is not None:
             self._limit(self.mapper, limits)
-        self.pixel_hover.tooltips = [(raster.label, "@image")] + [(f"brightest: {c}", f"@{{{c}}}") for c in raster.brightest]
+        self.pixel_hover.tooltips = [(raster.label, "@image")] + [
+            ("brightest: id", "@{id_hi}{custom}") if c == "id" else (f"brightest: {c}", f"@{{{c}}}") for c in raster.brightest]
+        if "id" in raster.brightest:  # a new dict, so the change reaches the browser
+            formatter = self.pixel_hover.formatters["@{id_hi}"]
+            formatter.args = {**formatter.args, "signed": bool(raster.brightest["id"].dtype == np.int64)}
         self.colour_bar.title = raster.label
 
     def show_markers(self, data: dict, rows: np.ndarray) -> None:
