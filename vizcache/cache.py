@@ -113,7 +113,11 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
     def _rewire(self, *events) -> None:
         policy = self._policy
         self._is_fresh = policy.is_fresh if policy.checks_on_hit else None
-        self.get_or_load = build_get_or_load(self)
+        old, self._hit_path = getattr(self, "_hit_path", None), build_get_or_load(self)
+        if old is not None:
+            old.retire()
+        if type(self).get_or_load is Cache.get_or_load:  # a subclass's override must stay reachable
+            self.get_or_load = self._hit_path
 
     # -- the one path -------------------------------------------------------------------
 
@@ -127,9 +131,9 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
         metadata, say), so a memory-bound policy can make room for it, or hold the load back
         while other loads fill the room, when the key has never been loaded before.
         """
-        # Replaced on each instance by the closure cache_hit_path builds (see there why); this
-        # body is that closure's, unbound, for a cache whose _rewire has not run.
-        return build_get_or_load(self)(key, loader, expected_bytes=expected_bytes)
+        # Shadowed on each instance by the closure cache_hit_path builds (see there why); this
+        # body runs for a subclass that overrides get_or_load and calls super().
+        return self._hit_path(key, loader, expected_bytes=expected_bytes)
 
     # -- mapping-style access ------------------------------------------------------------
 

@@ -5,8 +5,10 @@ bare lock-guarded ``OrderedDict`` LRU (``benchmarks/bench_hit_latency.py``). Rea
 ``self._entries``, ``self.clock``, ... on each call costs as much as the LRU work itself, so
 :meth:`Cache._rewire` builds this function with those objects bound as closure cells, again
 whenever the policy (or its expiry) changes, and installs it as the instance's
-``get_or_load``. The value is read under the lock: an eviction racing the call drops the
-entry's reference only once it holds the lock.
+``get_or_load`` (unless a subclass overrides that method: its override then reaches this path
+through ``super()``). A replaced path is retired, not dropped: a reference to it someone kept
+(a callback, a partial) forwards to the current one. The value is read under the lock: an
+eviction racing the call drops the entry's reference only once it holds the lock.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ def build_get_or_load(cache) -> Callable[..., Any]:
     if expiring:
         is_fresh = None
 
+    retired = False
+
     def get_or_load(key: Hashable, loader: Callable[[], Any], *, expected_bytes: int | None = None) -> Any:
+        if retired:  # a reference kept from before the policy changed: the current path decides
+            return cache._hit_path(key, loader, expected_bytes=expected_bytes)
         with lock:
             entry = get(key)
             hit = False
@@ -58,5 +64,10 @@ def build_get_or_load(cache) -> Callable[..., Any]:
             trace.record(key, True)
         return value
 
+    def retire() -> None:
+        nonlocal retired
+        retired = True
+
     get_or_load.__doc__ = type(cache).get_or_load.__doc__
+    get_or_load.retire = retire
     return get_or_load
