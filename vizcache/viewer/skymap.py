@@ -23,7 +23,7 @@ from .markers import MARKER_LIMIT, marker_data
 from .raster import Raster, empty, rasterize
 from .runtime import ViewerRuntime
 from .sky_figure import SkyFigure
-from .table_rows import CSV_MAX_ROWS, TABLE_FORMATTERS, RowOrder, for_display, table_columns
+from .table_rows import CSV_MAX_ROWS, TABLE_FORMATTERS, RowOrder, for_display, table_columns, write_csv
 from .text import as_markdown
 
 log = logging.getLogger(__name__)
@@ -483,12 +483,12 @@ class SkyMap(pn.viewable.Viewer):
         self._table.value = for_display(frame.iloc[rows[start:start + PAGE_ROWS]][table_columns(frame)]).reset_index(drop=True)
 
     def _csv(self) -> io.StringIO:
-        """The rows in view in the table's order (at most CSV_MAX_ROWS), cut from the catalog only when asked for."""
+        """The rows in view in the table's order (at most CSV_MAX_ROWS), formulas made inert, cut when asked for."""
         buffer = io.StringIO()
         rows = self._order(self.view, self.view_version, self._table.sorters)
         if rows is not None:
             frame = self.view[0]
-            for_display(frame.iloc[rows[:CSV_MAX_ROWS]][table_columns(frame)]).to_csv(buffer, index=False)
+            write_csv(frame.iloc[rows[:CSV_MAX_ROWS]][table_columns(frame)], buffer)
         buffer.seek(0)
         return buffer
 

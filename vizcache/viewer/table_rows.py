@@ -3,9 +3,13 @@
 The table holds one page at a time; sorting by a header sorts every row in view on the server
 (not the page, not the first N rows), and the CSV download follows the same order. Ids (and other
 whole numbers) go to the browser as text: JavaScript's numbers are float64, exact only up to 2**53.
+In the CSV, text that a spreadsheet would run as a formula is prefixed with ``'`` (OWASP's "CSV
+injection"); numbers are written as they are.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -22,6 +26,10 @@ INTERNAL = ("x_allsky", "y_allsky", "radius")
 TABLE_FORMATTERS = {c: {"type": "plaintext"} for c in IDENTIFIER_COLUMNS}
 #: rows a CSV download holds at most (~100 bytes a row: ~100 MB)
 CSV_MAX_ROWS = 1_000_000
+#: text a spreadsheet reads as a formula (or a formula after its leading tab or CR): OWASP's list
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: text that is one plain number ("-12.5", "+3e-2"): a spreadsheet reads it as that number, never a formula
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def table_columns(frame: pd.DataFrame) -> list[str]:
@@ -76,6 +84,34 @@ def for_display(rows: pd.DataFrame) -> pd.DataFrame:
         if column in IDENTIFIER_COLUMNS or is_whole_number_dtype(out[column].dtype):
             out[column] = as_text(out[column])
     return out
+
+
+def _inert(value):
+    """``value`` with a ``'`` in front when it is text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def for_csv(rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`for_display`, with every text cell and column name that starts a formula made inert.
+
+    Only the columns that are text in ``rows`` are looked at: numbers (negative ones included) and
+    the digits :func:`for_display` writes for whole numbers stay as they are.
+    """
+    out = for_display(rows)
+    for column in rows.columns:
+        dtype = rows[column].dtype
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)):
+            out[column] = out[column].astype(object).map(_inert, na_action="ignore")
+    out.columns = [_inert(str(column)) for column in out.columns]  # a configured column's name comes from the file
+    return out
+
+
+def write_csv(rows: pd.DataFrame, buffer) -> None:
+    """``rows`` as CSV (:func:`for_csv`) into ``buffer``. Lines end in CRLF (RFC 4180), so a cell holding a
+    lone CR is quoted like one holding a newline: with "\\n" endings it was written bare and split its row."""
+    for_csv(rows).to_csv(buffer, index=False, lineterminator="\r\n")
 
 
 class RowOrder:
