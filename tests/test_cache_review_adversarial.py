@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from vizcache import AgeBased, Cache, RSSThresholdLRU, SizeEstimatedLRU
+from vizcache import AgeBased, Cache, RSSThresholdLRU, Sized, SizeEstimatedLRU
 
 from .test_cache_room import ENTRY, SharedMemory
 
@@ -207,3 +207,17 @@ def test_policy_swaps_while_threads_hit_and_load_keep_every_value_and_every_coun
     assert c["hits"] + c["misses"] == 3000
     assert c["misses"] == c["loads"] + c["coalesced"]
     assert c["loads"] == c["admits"] + c["rejections"] + c["load_failures"]
+
+
+# -- sizes the caller states ---------------------------------------------------------------------
+
+
+def test_a_stated_size_counts_as_given_even_above_rss_while_measured_ones_stay_under_it():
+    """docs/performance.md: measured sizes never add up to more than RSS; stated ones are taken as given."""
+    memory = SharedMemory(base=0)
+    cache = Cache(RSSThresholdLRU(limit="1TiB"), rss_probe=memory)
+    cache.get_or_load("measured", lambda: memory.chunk(ENTRY))
+    assert cache.managed_bytes() == ENTRY <= memory()
+    cache.get_or_load("mapped", lambda: Sized(memory.chunk(ENTRY), nbytes=8 * ENTRY))
+    cache.put("put", "v", size=4 * ENTRY)
+    assert cache.managed_bytes() == 13 * ENTRY > memory() == 2 * ENTRY
