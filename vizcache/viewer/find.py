@@ -22,25 +22,35 @@ from .text import as_markdown
 DEFAULT_RADIUS_ARCMIN = 10.0
 #: matches listed at most for a name search
 MAX_MATCHES = 10
-_RADIUS = re.compile(r"""^\s*(?P<value>[0-9.]+(?:e-?\d+)?)\s*(?P<unit>'|"|arcmin|arcsec|deg|d|m|s|°)?\s*$""", re.I)
+# One number ("." or "1.2.3" is none: float() would raise), then an optional unit.
+_RADIUS = re.compile(r"""^\s*(?P<value>(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(?P<unit>'|"|arcmin|arcsec|deg|d|m|s|°)?\s*$""", re.I)
 _UNITS = {"": "arcmin", "'": "arcmin", "m": "arcmin", "arcmin": "arcmin", '"': "arcsec", "s": "arcsec", "arcsec": "arcsec",
           "d": "deg", "deg": "deg", "°": "deg"}
+
+
+#: characters of a search shown back in a message: a 5,000-digit paste is named, not repeated
+SHOWN_CHARS = 40
 
 
 class PositionError(ValueError):
     """Text that is not a position; the message says what is allowed."""
 
 
+def shown(text: str) -> str:
+    """``text`` quoted for a message, cut to SHOWN_CHARS characters."""
+    return repr(text) if len(text) <= SHOWN_CHARS else repr(text[:SHOWN_CHARS]) + f"... ({len(text):,} characters)"
+
+
 def _radius_arcmin(text: str) -> float:
     match = _RADIUS.match(text)
     if not match:
-        raise PositionError(f"radius {text!r} is not a number with an optional unit (10', 30\", 0.5d, 2arcmin)")
+        raise PositionError(f"radius {shown(text)} is not a number with an optional unit (10', 30\", 0.5d, 2arcmin)")
     import astropy.units as u
 
     unit = _UNITS[(match["unit"] or "").lower()]
     radius = (float(match["value"]) * u.Unit(unit)).to_value(u.arcmin)
     if not 0 < radius <= 180 * 60:
-        raise PositionError(f"radius {text!r} must be above 0 and at most 180°")
+        raise PositionError(f"radius {shown(text)} must be above 0 and at most 180°")
     return radius
 
 
@@ -61,7 +71,7 @@ def parse_position(text: str) -> tuple[float, float, float]:
                 continue
             radius = _radius_arcmin(rest[0]) if rest else DEFAULT_RADIUS_ARCMIN
             return float(position.ra.deg), float(position.dec.deg), radius
-    raise PositionError(f"{text!r} is not a position: use RA Dec in degrees (180.5 -12.3) or sexagesimal "
+    raise PositionError(f"{shown(text)} is not a position: use RA Dec in degrees (180.5 -12.3) or sexagesimal "
                         f"(12:02:00 -12:18:00), optionally followed by a radius (10', 30\", 0.5d)")
 
 
@@ -177,7 +187,7 @@ class Finder(pn.viewable.Viewer):
         rows = find_rows(frame, text)
         if rows.empty:
             what = "name or id" if "name" in frame.columns else "id"
-            self._say(f"No {what} in {self.skymap.catalog} matches {text!r}. {position_error}")
+            self._say(f"No {what} in {self.skymap.catalog} matches {shown(text)}. {position_error}")
             return
         first = rows.iloc[0]
         show_region(self.skymap, float(first["ra"]), float(first["dec"]), DEFAULT_RADIUS_ARCMIN / 60.0)
