@@ -22,6 +22,7 @@ from .cache_entry import Entry, Invalidation, LoadFlight, RecursiveLoadError, Si
 from .cache_eviction import CacheEviction
 from .cache_hit_path import build_get_or_load
 from .cache_inspection import CacheInspection
+from .cache_locks import CacheLocks
 from .cache_policy_calls import CachePolicyCalls
 from .events import Counters, EventLog, TraceRecorder
 from .memory import RSSProbe, ThrottledGC
@@ -33,7 +34,7 @@ __all__ = ["Cache", "Entry", "Invalidation", "RecursiveLoadError", "Sized"]
 
 
 
-class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
+class Cache(CachePolicyCalls, CacheEviction, CacheInspection, CacheLocks):
     """A thread-safe, memory-aware cache whose eviction is decided by a policy.
 
     This module holds the request path (hits, single-flight misses, loads) and the
@@ -73,13 +74,8 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
         self._loads_active = 0
         self._bytes_landed = 0  # sizes given to every load that ended: attribution of overlapped ones
         self._load_epoch = 0
-        self._lock = threading.Lock()
-        # Held while a load's room is decided and reserved, so two loads never both count on
-        # the same room; notified when a load ends or blocks, so loads paused for room re-check.
-        self._room = threading.Condition(threading.RLock())
+        self._make_locks()  # _lock, _room, _evict_lock: see cache_locks for their order
         self._pausing: set[int] = set()  # threads whose load waits for room (wait_for_a_load)
-        # One eviction batch at a time: two threads over target must not both evict for it.
-        self._evict_lock = threading.RLock()
         self._gc = ThrottledGC()
         self._counters = Counters()
         self.events = EventLog(event_log_size)
@@ -277,11 +273,13 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection):
             with self._lock:
                 flight.expected = self._planned_bytes_locked(key, expected_bytes)
                 flight.guess = self._typical_locked() if flight.expected is None else None
-            with self._room:  # decided and reserved at once: the room is this load's from here
+            with self._room_to_decide() as holding_room:  # decided and reserved at once: the room is this load's from here
                 self._run_hook("make_room", self._policy.make_room, self, key)
                 rss_at_start = self._probe()
                 with self._lock:
                     flight.loading, flight.rss_at_start = True, rss_at_start
+                if holding_room:
+                    self._wake_if_pending()
             entry, rss_after = self._measured_load(key, loader, flight)
             value = entry.value  # taken before admission: once admitted, an eviction may drop entry.value
             admitted = self._run_hook("admit", self._policy.admit, self, entry, rss_after, default=False)

@@ -59,7 +59,7 @@ class CacheEviction:
     def evict_entries(self, entries: Iterable[Entry], reason: str) -> list[Eviction]:
         """Evict exactly these entries; any already gone, or replaced by a reload, is skipped."""
         _check_reason(reason)
-        with self._evict_lock:
+        with self._eviction_batch():
             evictions = []
             start = time.perf_counter()
             for entry in entries:
@@ -94,7 +94,7 @@ class CacheEviction:
         if (done is None) == (rss_target is None):
             raise TypeError("evict_until takes exactly one of done= and rss_target=")
         _check_reason(reason)
-        with self._evict_lock:
+        with self._eviction_batch():
             if done is not None:
                 return self._evict_while(lambda: not done(), reason, exclude)
             return self._evict_to_rss(rss_target, reason, exclude)

@@ -113,6 +113,8 @@ class CachePolicyCalls:
         """Pause this thread's load until another load ends (dask's worker "pause"): False at
         once when no other load is running, so two paused loads never wait on each other."""
         me = threading.get_ident()
+        if self._evicting_here():
+            return False  # a listener's load inside an eviction batch: others may wait for the batch
         with self._room:
             with self._lock:
                 self._pausing.add(me)
@@ -121,14 +123,28 @@ class CachePolicyCalls:
             try:
                 if nested:  # this thread's outer load no longer runs: loads paused on it re-check
                     self._room.notify_all()
+                self._wake_if_pending()
                 return bool(running) and self._room.wait(timeout)
             finally:
                 with self._lock:
                     self._pausing.discard(me)
 
     def _room_changed(self) -> None:
-        """Wake loads paused for room (never called holding the cache's lock: room is taken first)."""
-        with self._room:
+        """Wake loads paused for room (never called holding the cache's lock: room is taken first).
+        Inside an eviction batch ``_room`` is not waited for (see cache_locks): if another thread
+        holds it, that thread wakes them as it lets go."""
+        if not self._room.acquire(blocking=not self._evicting_here()):
+            self._wake_pending = True
+            return
+        try:
+            self._room.notify_all()
+        finally:
+            self._room.release()
+
+    def _wake_if_pending(self) -> None:
+        """Under ``_room``: pass on a wake-up a thread inside an eviction batch could not deliver."""
+        if self._wake_pending:
+            self._wake_pending = False
             self._room.notify_all()
 
     @staticmethod
