@@ -11,39 +11,37 @@ A policy is chosen by a ``[policy]`` table::
 from __future__ import annotations
 
 import glob
-import tomllib
+import math
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import param
 
 from .catalogs.generate import PRESETS
 from .catalogs.readers import READERS, required_missing
 from .catalogs.schema import EUCLID_COLUMNS, KINDS, TEXT_COLUMNS
 from .catalogs.source import BACKENDS, CatalogSpec
+from .config_file import ConfigError, read_toml, shown
 from .policies import CachePolicy, RSSThresholdLRU, available_policies
 from .policies.base import allowed_values
 
-
-class ConfigError(ValueError):
-    """A configuration problem; the message names the file, the key and what is allowed."""
+__all__ = ["Config", "ConfigError", "load_config", "policy_from_config", "policy_from_table", "read_toml"]
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file, turning a missing file or a syntax error into a ConfigError."""
-    path = Path(path)
+def _accepts(parameter: param.Parameter, value: Any) -> bool:
+    """Whether a policy parameter takes ``value`` as a config file gives it."""
+    if isinstance(value, bool) and not isinstance(parameter, param.Boolean):
+        return False  # TOML's true is not the number 1
+    if isinstance(value, float) and not math.isfinite(value):
+        return False  # no bound or duration means anything by inf or nan
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a TOML config file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file (TOML must be UTF-8)") from None
+        parameter._validate(value)
+    except (ValueError, TypeError, OverflowError):  # a plugin's parameter may refuse a value with any of these
+        return False
+    return True
 
 
 def policy_from_table(table: Any, source: str, where: str = "[policy]") -> CachePolicy:
@@ -53,19 +51,16 @@ def policy_from_table(table: Any, source: str, where: str = "[policy]") -> Cache
     known = available_policies()
     name = table.get("name")
     if not isinstance(name, str) or name not in known:
-        got = "is missing" if name is None else f"= {name!r} is not a known policy"
+        got = "is missing" if name is None else f"= {shown(name)} is not a known policy"
         raise ConfigError(f"{source}: {where} name {got}; known policies: {', '.join(known)}")
     cls = known[name]
-    params = cls.param.objects("existing")
+    params = {key: p for key, p in cls.param.objects("existing").items() if key != "name"}
     values = {k: v for k, v in table.items() if k != "name"}
     for key, value in values.items():
-        if key not in params or key == "name":
-            allowed = ", ".join(k for k in params if k != "name")
-            raise ConfigError(f"{source}: {where} unknown key {key!r} for {name}; allowed keys: {allowed}")
-        try:
-            params[key]._validate(value)
-        except ValueError:
-            raise ConfigError(f"{source}: {where} {key} = {value!r} is not allowed for {name}: use {allowed_values(params[key])}") from None
+        if key not in params:
+            raise ConfigError(f"{source}: {where} unknown key {shown(key)} for {name}; allowed keys: {', '.join(params)}")
+        if not _accepts(params[key], value):
+            raise ConfigError(f"{source}: {where} {key} = {shown(value)} is not allowed for {name}: use {allowed_values(params[key])}")
     try:
         return cls(**values)
     except ValueError as exc:  # constraints across parameters, e.g. low_water < high_water
@@ -101,31 +96,60 @@ class Config:
 
 
 def _expect(value: Any, kind: type | tuple, source: str, where: str, allowed: str) -> Any:
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise ConfigError(f"{source}: {where} = {value!r} is not allowed: use {allowed}")
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool or value == "":
+        raise ConfigError(f"{source}: {where} = {shown(value)} is not allowed: use {allowed}")
     return value
 
 
+def _choice(value: Any, allowed: tuple | dict, source: str, where: str, alternative: str = "") -> Any:
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(f"{source}: {where} = {shown(value)} is not allowed: use one of {', '.join(map(repr, allowed))}{alternative}")
+    return value
+
+
+def _resolved(text: str, base: Path, source: str, where: str) -> Path:
+    """``base / text`` resolved (links and ``..``); a path no file could have is a ConfigError naming the key.
+
+    A path that does not exist yet is fine: data is generated, a trace file created.
+    """
+    if "\0" in text:
+        raise ConfigError(f"{source}: {where} = {shown(text)} holds a NUL character, which no path can")
+    try:
+        path = (base / text).resolve()
+        os.stat(path)
+    except RuntimeError:  # how Python before 3.13 reports a symlink loop
+        raise ConfigError(f"{source}: {where} = {shown(text)}: too many levels of symbolic links (a loop)") from None
+    except (FileNotFoundError, NotADirectoryError):
+        return path
+    except OSError as exc:  # a name too long, a loop found by stat
+        raise ConfigError(f"{source}: {where} = {shown(text)}: {exc.strerror}") from None
+    return path
+
+
+def _toml_key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else shown(name)
+
+
 def _catalog_spec(name: str, table: Any, base: Path, folders: tuple[Path, ...], source: str) -> CatalogSpec:
-    where = f"[catalogs.{name}]"
+    where = f"[catalogs.{_toml_key(name)}]"
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: {where} must be a table with 'files' and 'kind'")
     for key in table:
         if key not in CATALOG_KEYS:
-            raise ConfigError(f"{source}: {where} unknown key {key!r}; allowed keys: {', '.join(CATALOG_KEYS)}")
+            raise ConfigError(f"{source}: {where} unknown key {shown(key)}; allowed keys: {', '.join(CATALOG_KEYS)}")
     files = table.get("files")
     if isinstance(files, str):
         files = [files]
-    if not files or not all(isinstance(f, str) and f for f in files):
-        raise ConfigError(f"{source}: {where} files must be a file path or a list of them (globs allowed), relative to {base}")
-    kind = table.get("kind", "clusters")
-    if kind not in KINDS:
-        raise ConfigError(f"{source}: {where} kind = {kind!r} is not allowed: use one of {', '.join(map(repr, KINDS))}")
+    if not isinstance(files, list) or not files or not all(isinstance(f, str) and f for f in files):
+        got = "" if "files" not in table else f", not {shown(table['files'])}"
+        raise ConfigError(f"{source}: {where} files must be a file path or a list of them (globs allowed), relative to {base}{got}")
+    kind = _choice(table.get("kind", "clusters"), KINDS, source, f"{where} kind")
     columns = _expect(table.get("columns", {}), dict, source, f"{where} columns", "a table of canonical = \"SOURCE_COLUMN\"")
     known = set(EUCLID_COLUMNS[kind]) | set(TEXT_COLUMNS)
     for canonical, column in columns.items():
         if canonical not in known:
-            raise ConfigError(f"{source}: {where} columns: unknown canonical column {canonical!r} for {kind}; allowed: {', '.join([*EUCLID_COLUMNS[kind], *TEXT_COLUMNS])}")
+            raise ConfigError(f"{source}: {where} columns: unknown canonical column {shown(canonical)} for {kind}; "
+                              f"allowed: {', '.join([*EUCLID_COLUMNS[kind], *TEXT_COLUMNS])}")
         _expect(column, str, source, f"{where} columns.{canonical}", "a source column name (a string)")
     missing_required = required_missing(columns) if columns else []
     if missing_required:
@@ -134,33 +158,40 @@ def _catalog_spec(name: str, table: Any, base: Path, folders: tuple[Path, ...], 
     sentinels = {}
     for canonical, values in missing.items():
         values = values if isinstance(values, list) else [values]
-        if canonical not in known or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            raise ConfigError(f"{source}: {where} missing.{canonical} = {missing[canonical]!r} is not allowed: use a canonical column of {kind} and a number or list of numbers")
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+        if canonical not in known or not numbers:
+            raise ConfigError(f"{source}: {where} missing.{_toml_key(canonical)} = {shown(missing[canonical])} is not allowed: "
+                              f"use a canonical column of {kind} and a finite number or list of them")
         sentinels[canonical] = [float(v) for v in values]
     float64 = _expect(table.get("float64", []), list, source, f"{where} float64", "a list of canonical columns to keep as float64")
-    if any(c not in known for c in float64):
-        raise ConfigError(f"{source}: {where} float64 = {float64!r}: allowed columns: {', '.join(EUCLID_COLUMNS[kind])}")
+    if not all(isinstance(c, str) and c in known for c in float64):
+        raise ConfigError(f"{source}: {where} float64 = {shown(float64)}: allowed columns: {', '.join(EUCLID_COLUMNS[kind])}")
     fmt = table.get("format")
-    if fmt is not None and fmt not in READERS:
-        raise ConfigError(f"{source}: {where} format = {fmt!r} is not allowed: use one of {', '.join(map(repr, READERS))}, or leave it out to go by file ending")
-    backend = table.get("backend", "pandas")
-    if backend not in BACKENDS:
-        raise ConfigError(f"{source}: {where} backend = {backend!r} is not allowed: use one of {', '.join(map(repr, BACKENDS))}")
+    if fmt is not None:
+        _choice(fmt, READERS, source, f"{where} format", ", or leave it out to go by file ending")
+    backend = _choice(table.get("backend", "pandas"), BACKENDS, source, f"{where} backend")
     scheduler = table.get("scheduler")
-    if scheduler is not None:
-        _expect(scheduler, str, source, f"{where} scheduler", "a Dask scheduler address such as 'tcp://10.0.0.5:8786'")
-    resolved = tuple(str((base / f).resolve()) if not glob.has_magic(f) else str(base / f) for f in files)
-    for f in resolved:
-        real = Path(f).resolve() if not glob.has_magic(f) else Path(f).parent.resolve()
+    if scheduler is not None and not (isinstance(scheduler, str) and re.fullmatch(r"[^\s\x00-\x1f]{1,255}", scheduler)):
+        raise ConfigError(f"{source}: {where} scheduler = {shown(scheduler)} is not allowed: use a Dask scheduler address "
+                          "such as 'tcp://10.0.0.5:8786'")
+    resolved = []
+    for f in files:
+        if glob.has_magic(f):  # the pattern's folder is what must lie inside the data folders
+            real, pattern = _resolved(str(Path(f).parent), base, source, f"{where} files"), base / f
+        else:
+            real = pattern = _resolved(f, base, source, f"{where} files")
         if not any(real == d or d in real.parents for d in folders):
-            raise ConfigError(f"{source}: {where} file {f} is outside the data folders ({', '.join(map(str, folders))}); add its folder to [data] folders")
+            raise ConfigError(f"{source}: {where} file {pattern} is outside the data folders ({', '.join(map(str, folders))}); "
+                              "add its folder to [data] folders")
+        resolved.append(str(pattern))
     extra = table.get("extra", [])
     if isinstance(extra, str):
         extra = [extra]
     if not isinstance(extra, list) or not all(isinstance(c, str) and c for c in extra) or set(extra) & (known | {"x_allsky", "y_allsky"}):
-        raise ConfigError(f"{source}: {where} extra = {table.get('extra')!r} is not allowed: use a list of source column names to show "
-                          f"as they are (not named like a canonical column: {', '.join(sorted(known))})")
-    return CatalogSpec(name, kind, resolved, folders, dict(columns), sentinels, frozenset(float64), fmt, backend, scheduler, tuple(extra))
+        raise ConfigError(f"{source}: {where} extra = {shown(table.get('extra'))} is not allowed: use a list of source column names "
+                          f"to show as they are (not named like a canonical column: {', '.join(sorted(known))})")
+    return CatalogSpec(name, kind, tuple(resolved), folders, dict(columns), sentinels, frozenset(float64), fmt, backend, scheduler,
+                       tuple(extra))
 
 
 VIEWER_KEYS = {"title": "the page title", "catalog": "the catalog shown first", "members": "the members catalog the toggle overlays",
@@ -170,25 +201,43 @@ VIEWER_KEYS = {"title": "the page title", "catalog": "the catalog shown first", 
 MAX_POINTS_BOUNDS = (1_000, 500_000_000)
 
 
-def _viewer_settings(table: Any, catalogs: dict[str, CatalogSpec], source: str) -> dict[str, Any]:
+def _viewer_settings(table: Any, catalogs: dict[str, CatalogSpec], base: Path, source: str) -> dict[str, Any]:
     table = _expect(table, dict, source, "[viewer]", "a table with " + ", ".join(VIEWER_KEYS))
     for key, value in table.items():
         if key not in VIEWER_KEYS:
-            raise ConfigError(f"{source}: [viewer] unknown key {key!r}; allowed keys: {', '.join(VIEWER_KEYS)}")
+            raise ConfigError(f"{source}: [viewer] unknown key {shown(key)}; allowed keys: {', '.join(VIEWER_KEYS)}")
         if key == "max_points":
             lo, hi = MAX_POINTS_BOUNDS
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise ConfigError(f"{source}: [viewer] max_points = {value!r}: a whole number from {lo:,} to {hi:,} ({VIEWER_KEYS[key]})")
-            continue
-        _expect(value, str, source, f"[viewer] {key}", f"a string: {VIEWER_KEYS[key]}")
+                raise ConfigError(f"{source}: [viewer] max_points = {shown(value)}: a whole number from {lo:,} to {hi:,} ({VIEWER_KEYS[key]})")
+        else:
+            _expect(value, str, source, f"[viewer] {key}", f"a string: {VIEWER_KEYS[key]}")
+    if "reports" in table:
+        _resolved(table["reports"], base, source, "[viewer] reports")
     for key, kind in (("catalog", None), ("members", "members")):
         name = table.get(key)
         if name is None:
             continue
         allowed = [n for n, spec in catalogs.items() if kind is None or spec.kind == kind]
         if name not in allowed:
-            raise ConfigError(f"{source}: [viewer] {key} = {name!r} is not a configured {kind or ''} catalog; allowed: {', '.join(allowed) or 'none'}")
+            raise ConfigError(f"{source}: [viewer] {key} = {shown(name)} is not a configured {kind or ''} catalog; allowed: {', '.join(allowed) or 'none'}")
     return dict(table)
+
+
+def _trace_path(table: Any, base: Path, source: str) -> Path | None:
+    table = _expect(table, dict, source, "[trace]", "a table with path")
+    for key in table:
+        if key != "path":
+            raise ConfigError(f"{source}: [trace] unknown key {shown(key)}; allowed keys: path")
+    trace = table.get("path")
+    if trace is None:
+        return None
+    if not isinstance(trace, str):
+        raise ConfigError(f"{source}: [trace] path = {shown(trace)} is not allowed: use a file path such as \"traces/viewer.jsonl\"")
+    path = _resolved(trace, base, source, "[trace] path")  # "" is the config's own folder
+    if path.is_dir() or trace.endswith(("/", "\\")):  # else every page fails on IsADirectoryError
+        raise ConfigError(f"{source}: [trace] path = {shown(trace)} is a folder: use a file path such as \"traces/viewer.jsonl\"")
+    return path
 
 
 def load_config(path: str | Path, base: Path | None = None) -> Config:
@@ -196,33 +245,29 @@ def load_config(path: str | Path, base: Path | None = None) -> Config:
 
     Relative paths resolve against ``base``, by default the file's own folder.
     """
+    data = read_toml(path)  # first: it refuses what is not a config file (a FIFO, a symlink loop) before anything resolves it
     path = Path(path).resolve()
-    data = read_toml(path)
     source, base = str(path), (base or path.parent).resolve()
     for section in data:
         if section not in SECTIONS:
-            raise ConfigError(f"{source}: unknown section [{section}]; allowed sections: {', '.join(SECTIONS)}")
+            raise ConfigError(f"{source}: unknown section [{_toml_key(section)}]; allowed sections: {', '.join(SECTIONS)}")
     policy = policy_from_table(data["policy"], source) if "policy" in data else RSSThresholdLRU()
     data_table = _expect(data.get("data", {}), dict, source, "[data]", "a table with folders and generate")
     for key in data_table:
         if key not in ("folders", "generate"):
-            raise ConfigError(f"{source}: [data] unknown key {key!r}; allowed keys: folders, generate")
+            raise ConfigError(f"{source}: [data] unknown key {shown(key)}; allowed keys: folders, generate")
     folder_list = data_table.get("folders", ["."])
     if isinstance(folder_list, str):
         folder_list = [folder_list]
-    if not isinstance(folder_list, list) or not all(isinstance(f, str) for f in folder_list):
-        raise ConfigError(f"{source}: [data] folders must be a list of folder paths relative to {base}")
-    folders = tuple((base / f).resolve() for f in folder_list)
+    if not isinstance(folder_list, list) or not all(isinstance(f, str) and f for f in folder_list):
+        raise ConfigError(f"{source}: [data] folders must be a list of folder paths relative to {base} (\".\" for that folder "
+                          f"itself), not {shown(data_table['folders'])}")
+    folders = tuple(_resolved(f, base, source, "[data] folders") for f in folder_list)
     generate = data_table.get("generate")
-    if generate is not None and generate not in PRESETS:
-        raise ConfigError(f"{source}: [data] generate = {generate!r} is not allowed: use one of {', '.join(map(repr, PRESETS))}, or leave it out")
+    if generate is not None:
+        _choice(generate, PRESETS, source, "[data] generate", ", or leave it out")
     catalogs_table = _expect(data.get("catalogs", {}), dict, source, "[catalogs]", "tables such as [catalogs.PZWAV]")
     catalogs = {name: _catalog_spec(name, t, base, folders, source) for name, t in catalogs_table.items()}
-    viewer = _viewer_settings(data.get("viewer", {}), catalogs, source)
-    trace_table = _expect(data.get("trace", {}), dict, source, "[trace]", "a table with path")
-    trace = trace_table.get("path")
-    if trace is not None:
-        _expect(trace, str, source, "[trace] path", "a file path for the JSON Lines access trace")
-        if (base / trace).resolve().is_dir() or trace.endswith(("/", "\\")):  # else every page fails on IsADirectoryError
-            raise ConfigError(f"{source}: [trace] path = {trace!r} is a folder: use a file path such as \"traces/viewer.jsonl\"")
-    return Config(path, base, policy, folders, catalogs, generate, viewer, (base / trace).resolve() if trace else None)
+    viewer = _viewer_settings(data.get("viewer", {}), catalogs, base, source)
+    trace = _trace_path(data.get("trace", {}), base, source)
+    return Config(path, base, policy, folders, catalogs, generate, viewer, trace)

@@ -44,7 +44,7 @@ class ByteSize(param.Parameter):
             return
         try:
             nbytes = parse_bytes(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: inf, or a size past float range ("1e400B")
             raise ValueError(f"{self.name}={value!r} is not allowed: use {self.allowed()}") from None
         lo, hi = self.bounds
         if not lo <= nbytes <= hi:

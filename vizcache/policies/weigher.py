@@ -46,7 +46,7 @@ class Weigher(param.Parameter):
         module_name, _, attr = value.partition(":")
         try:
             fn = getattr(import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError) as exc:
+        except (ImportError, AttributeError, ValueError, TypeError) as exc:  # TypeError: a relative name, ".mod:fn"
             raise ValueError(f"cannot import {value!r} ({type(exc).__name__}: {exc}); {allowed}") from None
         if not callable(fn):
             raise ValueError(f"{value!r} is not callable; {allowed}")
