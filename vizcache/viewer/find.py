@@ -23,7 +23,7 @@ DEFAULT_RADIUS_ARCMIN = 10.0
 #: matches listed at most for a name search
 MAX_MATCHES = 10
 # One number ("." or "1.2.3" is none: float() would raise), then an optional unit.
-_RADIUS = re.compile(r"""^\s*(?P<value>(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(?P<unit>'|"|arcmin|arcsec|deg|d|m|s|°)?\s*$""", re.I)
+_RADIUS = re.compile(r"""^\s*(?P<value>(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)\s*(?P<unit>'|"|arcmin|arcsec|deg|d|m|s|°)?\s*$""", re.I)
 _UNITS = {"": "arcmin", "'": "arcmin", "m": "arcmin", "arcmin": "arcmin", '"': "arcsec", "s": "arcsec", "arcsec": "arcsec",
           "d": "deg", "deg": "deg", "°": "deg"}
 

@@ -29,7 +29,7 @@ CSV_MAX_ROWS = 1_000_000
 #: text a spreadsheet reads as a formula (or a formula after its leading tab or CR): OWASP's list
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: text that is one plain number ("-12.5", "+3e-2"): a spreadsheet reads it as that number, never a formula
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def table_columns(frame: pd.DataFrame) -> list[str]:
