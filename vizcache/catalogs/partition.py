@@ -8,7 +8,9 @@ are kept, under their source names, so the same column mapping reads the result.
 
 from __future__ import annotations
 
+import logging
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,8 @@ import pandas as pd
 import pyarrow as pa
 from hats_import.catalog.file_readers.input_reader import InputReader
 
-from .readers import CatalogError, detect_format
+from .identifiers import NULLABLE_INTEGERS
+from .readers import CatalogError, ReadReport, check_columns, detect_format, identifier_sources, normalise, one_line
 from .source import CatalogSource, CatalogSpec, resolve_files
 
 #: skymap orders stored beside the finest (the partitioning's highest order): coarse density
@@ -47,6 +50,9 @@ class ValidCoordinates(InputReader):
 
     def read(self, input_file, read_columns=None):
         for chunk in self.inner.read(input_file, read_columns=read_columns):
+            for column in (self.ra, self.dec):  # numpy would turn text such as "12.5" into numbers
+                if not _numeric(chunk, column):
+                    raise CatalogError(f"{input_file}: column {column!r} is not numeric; sky positions are numbers in degrees")
             ra = np.asarray(chunk[self.ra], dtype=np.float64)
             dec = np.asarray(chunk[self.dec], dtype=np.float64)
             keep = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
@@ -58,7 +64,102 @@ class ValidCoordinates(InputReader):
                 yield chunk.filter(pa.array(keep))
 
 
-def _file_reader(spec: CatalogSpec, paths: list[Path], columns: list[str]):
+def _numeric(chunk, column: str) -> bool:
+    if isinstance(chunk, pd.DataFrame):
+        dtype = chunk[column].dtype
+        return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    kind = chunk.schema.field(column).type
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind)
+
+
+#: rows of each input file checked before the conversion starts
+SAMPLE_ROWS = 1_000
+
+
+def _first_rows(path: Path, fmt: str, columns: list[str], identifiers: tuple[str, ...]) -> pd.DataFrame:
+    """The first rows of an input file, read as the catalog readers read it (a file's metadata and one small batch)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if fmt == "fits":
+        from astropy.io import fits
+
+        try:
+            with fits.open(path, memmap=True) as hdus:
+                table = next((h for h in hdus if isinstance(h, fits.BinTableHDU)), None)
+                if table is None:
+                    raise CatalogError(f"{path}: no binary table extension in this FITS file")
+                check_columns(path, list(table.columns.names), columns)
+                rows = table.data[:SAMPLE_ROWS]
+                return pd.DataFrame({c: np.asarray(rows[c]).astype(rows[c].dtype.newbyteorder("=")) for c in columns})
+        except (OSError, ValueError, TypeError, IndexError) as exc:
+            if isinstance(exc, CatalogError):
+                raise
+            raise CatalogError(f"{path}: not a readable FITS file ({one_line(exc)})") from None
+    try:
+        if fmt == "parquet":
+            parquet = pq.ParquetFile(path)
+            check_columns(path, parquet.schema_arrow.names, columns)
+            batches = parquet.iter_batches(batch_size=SAMPLE_ROWS, columns=columns)
+            schema = parquet.schema_arrow
+        else:
+            check_columns(path, pacsv.open_csv(path).schema.names, columns)
+            options = pacsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in identifiers})
+            batches = pacsv.open_csv(path, convert_options=options)
+            schema = batches.schema
+        batch = next(iter(batches), None)
+        table = pa.Table.from_batches([batch]) if batch is not None else schema.empty_table().select(columns)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CatalogError(f"{path}: not a readable {'Parquet' if fmt == 'parquet' else 'CSV'} file ({one_line(exc)})") from None
+    return table.to_pandas(types_mapper=NULLABLE_INTEGERS.get)
+
+
+def check_inputs(spec: CatalogSpec, paths: list[Path]) -> None:
+    """Each input file readable and its mapped columns what catalog-info accepts, from its first rows.
+
+    Checked here, in this process, so a bad file is one clear error before hats-import starts,
+    rather than a failed Dask task and its traceback.
+    """
+    mapping = spec.mapping()
+    columns, identifiers = list(dict.fromkeys(mapping.values())), identifier_sources(mapping)
+    for path in paths:
+        if not path.is_file():
+            raise CatalogError(f"{path}: file not found (it may have been moved or deleted)" if not path.exists()
+                               else f"{path}: not a file; partition reads Parquet, FITS or CSV files")
+        fmt = spec.format or detect_format(path)
+        normalise(_first_rows(path, fmt, columns, identifiers), mapping, spec.missing, set(spec.float64), str(path), ReadReport())
+
+
+def _output_folder(out: str | Path, overwrite: bool) -> Path:
+    """``out`` resolved, checked to be a folder this run may fill (emptied first with ``overwrite``)."""
+    try:
+        out = Path(out).resolve()
+        if out.exists() and not out.is_dir():
+            raise CatalogError(f"{out}: exists and is not a folder; --out names the folder to write the HATS catalog into")
+        if out.exists() and any(out.iterdir()):
+            if not overwrite:
+                raise CatalogError(f"{out}: the output folder is not empty; choose another --out or pass --overwrite")
+            shutil.rmtree(out)
+    except RuntimeError:  # how Python before 3.13 reports a symlink loop
+        raise CatalogError(f"{out}: too many levels of symbolic links (a loop); choose another --out") from None
+    except OSError as exc:
+        raise CatalogError(f"{out}: cannot use it as the output folder ({exc.strerror})") from None
+    return out
+
+
+@contextmanager
+def _quiet_task_failures():
+    """A failed task is reported as one CatalogError; Dask's log of it (with the task's traceback) is not shown."""
+    logger = logging.getLogger("distributed.worker")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _file_reader(spec: CatalogSpec, paths: list[Path], columns: list[str], chunk_rows: int):
     from hats_import.catalog.file_readers import get_file_reader
 
     formats = {spec.format or detect_format(p) for p in paths}
@@ -66,7 +167,10 @@ def _file_reader(spec: CatalogSpec, paths: list[Path], columns: list[str]):
         raise CatalogError(f"catalog {spec.name!r}: its files mix formats ({', '.join(sorted(formats))}); hats-import reads one format per catalog")
     fmt = formats.pop()
     mapping = spec.mapping()
-    inner = get_file_reader("csv", usecols=columns) if fmt == "csv" else get_file_reader(fmt, column_names=columns)
+    if fmt == "csv":
+        inner = get_file_reader("csv", chunksize=chunk_rows, usecols=columns)
+    else:
+        inner = get_file_reader(fmt, chunksize=chunk_rows, column_names=columns)
     return ValidCoordinates(inner, mapping["ra"], mapping["dec"])
 
 
@@ -89,16 +193,13 @@ def partition_catalog(spec: CatalogSpec, out: str | Path, settings: PartitionSet
     from hats_import.catalog.arguments import ImportArguments
     from hats_import.pipeline import pipeline_with_client
 
-    out = Path(out).resolve()
     source = CatalogSource(spec)
     mapping = spec.mapping()
     paths = _input_files(source)
     columns = list(dict.fromkeys(mapping.values()))
-    reader = _file_reader(spec, paths, columns)
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise CatalogError(f"{out}: the output folder is not empty; choose another --out or pass --overwrite")
-        shutil.rmtree(out)
+    reader = _file_reader(spec, paths, columns, settings.chunk_rows)
+    check_inputs(spec, paths)
+    out = _output_folder(out, overwrite)
     try:
         args = ImportArguments(
             output_path=str(out.parent), output_artifact_name=out.name, input_file_list=[str(p) for p in paths],
@@ -122,10 +223,13 @@ def partition_catalog(spec: CatalogSpec, out: str | Path, settings: PartitionSet
     except OSError as exc:
         raise CatalogError(f"catalog {spec.name!r}: cannot reach the Dask scheduler {address!r} ({exc})") from None
     try:
-        with client:
+        with client, _quiet_task_failures():
             pipeline_with_client(args, client)
     except (ValueError, KeyError, OSError) as exc:
-        raise CatalogError(f"catalog {spec.name!r}: partitioning into {out} failed (run it again to resume): {exc}") from None
+        raise CatalogError(f"catalog {spec.name!r}: partitioning into {out} failed (run it again to resume): {one_line(exc)}") from None
+    except RuntimeError as exc:  # hats-import's "Some mapping stages failed": it printed which file and why
+        raise CatalogError(f"catalog {spec.name!r}: partitioning into {out} failed ({one_line(exc).removesuffix(' See above Exceptions.')}; "
+                           "the file and reason are printed above); fix the input and run it again to resume") from None
     shutil.rmtree(out.parent / f".{out.name}-tmp", ignore_errors=True)
     return out
 
