@@ -92,9 +92,9 @@ def _first_rows(path: Path, fmt: str, columns: list[str], identifiers: tuple[str
                 check_columns(path, list(table.columns.names), columns)
                 rows = table.data[:SAMPLE_ROWS]
                 return pd.DataFrame({c: np.asarray(rows[c]).astype(rows[c].dtype.newbyteorder("=")) for c in columns})
+        except CatalogError:
+            raise
         except (OSError, ValueError, TypeError, IndexError) as exc:
-            if isinstance(exc, CatalogError):
-                raise
             raise CatalogError(f"{path}: not a readable FITS file ({one_line(exc)})") from None
     try:
         if fmt == "parquet":
