@@ -79,8 +79,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         preset = Preset(args.clusters or preset.true_clusters, args.members_per_richness or preset.members_per_richness,
                         preset.rows_per_file, preset.row_group_rows)
     out = args.out or f"data/{args.preset}"
-    # delay=1: a progress bar only for work that takes over a second
-    with tqdm(total=100, unit="%", delay=1.0, desc="generating", bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}") as bar:
+    # A progress bar on a terminal only, for work that takes over a second, and none left above an error.
+    with tqdm(total=100, unit="%", delay=1.0, leave=False, disable=not sys.stderr.isatty(), desc="generating", bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}") as bar:
         def progress(fraction: float, message: str) -> None:
             bar.update(round(fraction * 100) - bar.n)
             bar.set_postfix_str(message)

@@ -12,9 +12,13 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
+import os
+import stat
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import NamedTuple
@@ -182,50 +186,92 @@ def _trace_row(t: float, key: str, hit: bool, load_s: float, nbytes: int, size: 
 
 
 class TraceError(ValueError):
-    """A trace file that cannot be read; the message names the file and line."""
+    """A trace file that cannot be read or exported; the message names the file (and line) and why."""
+
+
+#: bytes in one trace line at most: a row is about 100 bytes plus its key; a longer line is no trace's
+MAX_TRACE_LINE = 2**20
+#: sizes as libCacheSim reads them (int64)
+_MAX_SIZE = 2**63 - 1
+_REQUIRED = {"t": (int, float), "key": str, "hit": bool, "load_s": (int, float), "bytes": int}
+_OPTIONAL = {"size": (int, type(None)), "failed": bool}
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> None:
+    raise _NotFinite(f"{name} is not allowed: times and sizes in a trace are finite numbers")
+
+
+def _parsed_row(path: Path, n: int, raw: bytes, last: bool, warn: bool) -> dict | None:
+    """Line ``n`` of a trace as a checked row; None for a cut-off last line (logged)."""
+    try:
+        row = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise TraceError(f"{path}:{n}: not UTF-8 text; a trace is JSON Lines written by vizcache") from None
+    except json.JSONDecodeError as exc:
+        if last:
+            if warn:
+                logging.getLogger(__name__).warning(
+                    "%s:%d: last line is truncated (the recording process was probably killed); skipped", path, n)
+            return None
+        raise TraceError(f"{path}:{n}: not JSON ({exc.msg})") from None
+    except _NotFinite as exc:
+        raise TraceError(f"{path}:{n}: {exc}") from None
+    except ValueError:  # Python reads no integer of over 4,300 digits
+        raise TraceError(f"{path}:{n}: a number thousands of digits long; times and sizes are at most 19 digits") from None
+    except RecursionError:
+        raise TraceError(f"{path}:{n}: values nested too deeply; each line is one flat object") from None
+    if not isinstance(row, dict):
+        raise TraceError(f"{path}:{n}: expected an object with keys {sorted(_REQUIRED)}")
+    for name, kind in _REQUIRED.items():
+        value = row.get(name)
+        if not isinstance(value, kind) or (name != "hit" and isinstance(value, bool)):
+            raise TraceError(f"{path}:{n}: field {name!r} missing or of the wrong type; each line needs {sorted(_REQUIRED)}")
+    for name, kind in _OPTIONAL.items():
+        if name in row and (not isinstance(row[name], kind) or (name == "size" and isinstance(row[name], bool))):
+            raise TraceError(f"{path}:{n}: field {name!r} has the wrong type ({type(row[name]).__name__})")
+    for name in ("t", "load_s"):
+        if not math.isfinite(row[name]) or row[name] < 0:  # 1e999 parses as infinity
+            raise TraceError(f"{path}:{n}: field {name!r} = {row[name]!r} is not allowed: use a finite number of seconds, at least 0")
+    if not 0 <= row["bytes"] <= _MAX_SIZE or not 0 <= (row.get("size") or 0) <= _MAX_SIZE:
+        raise TraceError(f"{path}:{n}: sizes must not be negative or above {_MAX_SIZE}")
+    return row
+
+
+def iter_trace(path: str | Path, warn: bool = True) -> Iterator[dict]:
+    """The rows of a JSON Lines trace, one line at a time (memory stays one line, at most ``MAX_TRACE_LINE``).
+
+    Every line must have the recorder's fields with finite, non-negative times and sizes. A
+    truncated last line (what a killed process leaves behind) is skipped with a warning naming
+    it (unless ``warn`` is False: a second pass over the same file); any other bad line is a
+    :class:`TraceError` naming the file and line.
+    """
+    path = Path(path)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise TraceError(f"{path}: not a regular file; a trace is a JSON Lines file written by vizcache")
+        handle = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb")  # swapped for a FIFO: no wait
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot read trace ({exc.strerror})") from None
+    with handle:
+        n = 0
+        while raw := handle.readline(MAX_TRACE_LINE + 1):
+            n += 1
+            if len(raw) > MAX_TRACE_LINE:
+                raise TraceError(f"{path}:{n}: line longer than {MAX_TRACE_LINE // 2**20} MiB; a trace line is one request "
+                                 "of a few hundred bytes")
+            if raw.strip():
+                row = _parsed_row(path, n, raw, last=not raw.endswith(b"\n"), warn=warn)
+                if row is not None:
+                    yield row
 
 
 def read_trace(path: str | Path) -> list[dict]:
-    """Read a JSON Lines trace, checking every line has the recorder's fields.
-
-    A truncated last line (what a killed process leaves behind) is skipped with a warning
-    naming it; any other bad line is a :class:`TraceError` naming the file and line.
-    """
-    path = Path(path)
-    required = {"t": (int, float), "key": str, "hit": bool, "load_s": (int, float), "bytes": int}
-    optional = {"size": (int, type(None)), "failed": bool}
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TraceError(f"{path}: cannot read trace ({exc.strerror})") from None
-    lines = data.split(b"\n")
-    last = max((n for n, line in enumerate(lines, 1) if line.strip()), default=0)
-    rows = []
-    for n, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise TraceError(f"{path}:{n}: not UTF-8 text; a trace is JSON Lines written by vizcache") from None
-        except json.JSONDecodeError as exc:
-            if n == last and not data.endswith(b"\n"):
-                logging.getLogger(__name__).warning(
-                    "%s:%d: last line is truncated (the recording process was probably killed); skipped", path, n)
-                continue
-            raise TraceError(f"{path}:{n}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise TraceError(f"{path}:{n}: expected an object with keys {sorted(required)}")
-        for name, kind in required.items():
-            value = row.get(name)
-            if not isinstance(value, kind) or (name != "hit" and isinstance(value, bool)):
-                raise TraceError(f"{path}:{n}: field {name!r} missing or of the wrong type; each line needs {sorted(required)}")
-        for name, kind in optional.items():
-            if name in row and (not isinstance(row[name], kind) or (name == "size" and isinstance(row[name], bool))):
-                raise TraceError(f"{path}:{n}: field {name!r} has the wrong type ({type(row[name]).__name__})")
-        if row["bytes"] < 0 or (row.get("size") or 0) < 0:
-            raise TraceError(f"{path}:{n}: sizes must not be negative")
-        rows.append(row)
+    """Every row of a trace (see :func:`iter_trace`); a trace with no request is a TraceError."""
+    rows = list(iter_trace(path))
     if not rows:
         raise TraceError(f"{path}: the trace holds no requests")
     return rows
@@ -245,32 +291,54 @@ def export_libcachesim_csv(trace_path: str | Path, out_path: str | Path, unknown
     Keys become integer ids in order of first appearance; every request carries its key's
     size (libCacheSim drops zero-size rows silently), from the loader's report or, failing
     that, a non-zero RSS delta. A key with neither is an error unless ``unknown_size`` says
-    what to write for it. Replay with: ``cachesim out.csv csv lru 1GiB -t
+    what to write for it. A failed load is left out (it put nothing in the cache; a simulator
+    would cache it), and the count of them logged. The trace is read twice, a line at a time;
+    the csv appears complete or not at all. Replay with: ``cachesim out.csv csv lru 1GiB -t
     "time-col=1,obj-id-col=2,obj-size-col=3,has-header=true"``.
     """
-    rows = read_trace(trace_path)
-    ids: dict[str, int] = {}
     sizes: dict[str, int] = {}
-    for row in rows:  # first pass: a key's size even when its first request was a hit
+    keys: set[str] = set()
+    failed = 0
+    for row in iter_trace(trace_path):  # first pass: checks every line, and a key's size even when its first request was a hit
+        if row.get("failed"):
+            failed += 1
+            continue
+        keys.add(row["key"])
         size = request_size(row)
         if size:
             sizes.setdefault(row["key"], size)
-    keys = {row["key"] for row in rows}
+    if not keys:
+        raise TraceError(f"{trace_path}: the trace holds no requests" + (f" but {failed} failed loads" if failed else ""))
     unknown = sorted(keys - set(sizes))
     if unknown and unknown_size is None:
         raise TraceError(
             f"{trace_path}: {len(unknown)} of {len(keys)} keys have no known size "
             f"(first: {unknown[0]!r}): no loader reported one and the RSS delta was 0. Give a size for them "
             "(--unknown-size BYTES), or have the loader return vizcache.Sized(value, nbytes)")
-    tmp = Path(out_path).with_name(Path(out_path).name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["time", "obj_id", "obj_size"])
-        for row in rows:
-            key = row["key"]
-            size = request_size(row)
-            if size:
-                sizes[key] = size
-            writer.writerow([int(row["t"]), ids.setdefault(key, len(ids) + 1), sizes.get(key, unknown_size)])
-    tmp.replace(out_path)
-    return len(rows)
+    if failed:
+        logging.getLogger(__name__).warning("%s: %d failed loads left out (they cached nothing)", trace_path, failed)
+    out = Path(out_path)
+    tmp = out.with_name(f".{out.name}.tmp")
+    ids: dict[str, int] = {}
+    written = 0
+    try:
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["time", "obj_id", "obj_size"])
+            for row in iter_trace(trace_path, warn=False):
+                if row.get("failed"):
+                    continue
+                key = row["key"]
+                size = request_size(row)
+                if size:
+                    sizes[key] = size
+                writer.writerow([int(row["t"]), ids.setdefault(key, len(ids) + 1), sizes.get(key, unknown_size)])
+                written += 1
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except OSError as exc:  # a full disk, a folder named as the csv
+        raise TraceError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)  # gone already when the csv is complete
+    return written

@@ -11,6 +11,9 @@ selection, position and redshift scatter, and SNR scale; clusters both find are 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,9 +23,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .projections import wrap_ra
+from .readers import CatalogError, one_line
 from .schema import EUCLID_COLUMNS
 
 Progress = Callable[[float, str], None]
+
+
+class GenerateError(CatalogError):
+    """The data set could not be written (a full disk, say); names the folder and why."""
 
 #: (name, ra_min, ra_max, dec_min, dec_max); ra_min > ra_max wraps across RA 0
 PATCHES = (
@@ -167,8 +175,29 @@ def generate(
     spec = PRESETS[preset] if isinstance(preset, str) else preset
     name = preset if isinstance(preset, str) else "custom"
     out = Path(out_dir)
-    (out / "members").mkdir(parents=True, exist_ok=True)
     report = progress or (lambda fraction, message: None)
+    staging = None
+    try:
+        # Written beside ``out`` first, so a full disk or a kill leaves no partial file in it and an old set whole.
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_staging(out)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-generating-{os.getpid()}-", dir=out.parent))
+        rows = _write_set(staging, spec, seed, fits, report)
+        result = GeneratedSet(str(out), name, seed, rows, _final_paths(staging, out))
+        (staging / "manifest.json").write_text(json.dumps(asdict(result), indent=2))
+        _move_into_place(staging, out)
+    except OSError as exc:
+        raise GenerateError(f"{out}: cannot write the data set ({exc.strerror or one_line(exc)}); nothing was changed there") from None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    report(1.0, f"done: {result.total_rows:,} rows")
+    return result
+
+
+def _write_set(folder: Path, spec: Preset, seed: int, fits: bool, report: Progress) -> dict[str, int]:
+    """Every file of the data set into ``folder``; the rows of each catalog."""
+    (folder / "members").mkdir()
     rng = np.random.default_rng(seed)
 
     report(0.0, "drawing true clusters")
@@ -186,34 +215,56 @@ def generate(
     both = {k: np.concatenate([amico[k], pzwav[k][only_pzwav]]) for k in amico}
     both_true = np.concatenate([amico_idx, pzwav_idx[only_pzwav]])
 
-    files: dict[str, list[str]] = {}
     rows: dict[str, int] = {}
     for label, cols in (("pzwav", pzwav), ("amico", amico), ("both", both)):
-        path = out / f"{label}.parquet"
-        pq.write_table(_to_table(cols, "clusters"), path, row_group_size=spec.row_group_rows)
-        files[label] = [str(path)]
+        pq.write_table(_to_table(cols, "clusters"), folder / f"{label}.parquet", row_group_size=spec.row_group_rows)
         rows[label] = len(cols["id"])
         if fits:
-            _write_fits(cols, out / f"{label}.fits", label.upper())
-            files[f"{label}_fits"] = [str(out / f"{label}.fits")]
+            _write_fits(cols, folder / f"{label}.fits", label.upper())
     report(0.05, f"clusters written: {rows['amico']:,} AMICO, {rows['pzwav']:,} PZWAV, {rows['both']:,} BOTH")
 
     counts = rng.poisson(truth["richness"][both_true] * spec.members_per_richness)
-    files["members"], rows["members"] = _write_members(out / "members", both, counts, spec, seed, report)
-    result = GeneratedSet(str(out), name, seed, rows, files)
-    (out / "manifest.json").write_text(json.dumps(asdict(result), indent=2))
-    report(1.0, f"done: {result.total_rows:,} rows")
-    return result
+    rows["members"] = _write_members(folder / "members", both, counts, spec, seed, report)
+    return rows
+
+
+def _remove_abandoned_staging(out: Path) -> None:
+    """Staging folders of runs that were killed (their process is gone) are removed; running ones are left."""
+    import psutil
+
+    for folder in out.parent.glob(f".{out.name}-generating-*-*"):
+        pid = folder.name.removeprefix(f".{out.name}-generating-").split("-")[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _final_paths(staging: Path, out: Path) -> dict[str, list[str]]:
+    """Where each catalog's staged files will be once in ``out``, by label."""
+    labels = ("pzwav", "amico", "both")
+    files = {label: [str(out / f"{label}.parquet")] for label in labels}
+    files |= {f"{label}_fits": [str(out / f"{label}.fits")] for label in labels if (staging / f"{label}.fits").exists()}
+    files["members"] = [str(out / "members" / p.name) for p in sorted((staging / "members").glob("members-*.parquet"))]
+    return files
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    """Move a complete staged set to ``out``: renames on one file system, which need no space."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    (out / "members").mkdir(exist_ok=True)
+    for old in (out / "members").glob("members-*.parquet"):
+        old.unlink()  # a smaller re-run must not leave stale parts behind
+    for path in sorted(staging.rglob("*.*")):
+        os.replace(path, out / path.relative_to(staging))
 
 
 def _write_members(folder: Path, clusters: dict[str, np.ndarray], counts: np.ndarray, spec: Preset, seed: int,
-                   report: Progress) -> tuple[list[str], int]:
-    for old in folder.glob("members-*.parquet"):
-        old.unlink()  # a smaller re-run must not leave stale parts behind
+                   report: Progress) -> int:
     # Split clusters into consecutive chunks of about rows_per_file members each.
     ends = np.searchsorted(np.cumsum(counts), np.arange(spec.rows_per_file, counts.sum() + spec.rows_per_file, spec.rows_per_file), side="right")
     starts = np.concatenate([[0], ends[:-1]])
-    paths, total = [], int(counts.sum())
+    written, total = 0, int(counts.sum())
     for part, (lo, hi) in enumerate(zip(starts, np.minimum(ends, len(counts)))):
         if hi <= lo:
             continue
@@ -236,11 +287,10 @@ def _write_members(folder: Path, clusters: dict[str, np.ndarray], counts: np.nda
             "z_phot": np.clip(z + rng.normal(0, 1, m) * 0.05 * (1 + z), 0.0, None).astype(np.float32),
             "pmem": np.clip(np.exp(-1.5 * x / x_max) * rng.uniform(0.6, 1.0, m), 0, 1).astype(np.float32),
         }
-        path = folder / f"members-{part:05d}.parquet"
-        pq.write_table(_to_table(cols, "members"), path, row_group_size=spec.row_group_rows)
-        paths.append(str(path))
-        report(0.05 + 0.95 * hi / len(counts), f"members: {len(paths)} file(s)")
-    return paths, total
+        pq.write_table(_to_table(cols, "members"), folder / f"members-{part:05d}.parquet", row_group_size=spec.row_group_rows)
+        written += 1
+        report(0.05 + 0.95 * hi / len(counts), f"members: {written} file(s)")
+    return total
 
 
 def _write_fits(cols: dict[str, np.ndarray], path: Path, code: str) -> None:
