@@ -61,17 +61,24 @@ def _budgets(text: str) -> list[int]:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from . import reference
     from .simulate import default_budgets, sweep
-    from ..events import read_trace
+    from ..events import iter_trace
     from .tracefile import object_sizes
 
-    rows = read_trace(args.trace)  # a cut-off last line is logged as a warning and skipped
-    sizes, source = object_sizes(rows)
+    # Two passes, a line at a time: only (time, key) of each request is kept, each key's text once.
+    sizes, source = object_sizes(iter_trace(args.trace))  # a cut-off last line is logged as a warning and skipped
+    keys = {key: key for key in sizes}
+    requests, total = [], 0
+    for row in iter_trace(args.trace, warn=False):
+        total += 1
+        if row["key"] in keys:
+            requests.append((row["t"], keys[row["key"]]))
+    if not total:
+        raise TraceError(f"{args.trace}: the trace holds no requests")
     if not sizes:
         raise TraceError(f"{args.trace}: no load in the trace has a known size (neither a reported size nor an RSS delta above 0)")
-    requests = [(row["t"], row["key"]) for row in rows if row["key"] in sizes]
-    unknown = len(rows) - len(requests)
+    unknown = total - len(requests)
     if unknown:
-        print(f"vizcache: warning: {unknown} of {len(rows)} requests are for keys whose size the trace never gives; left out",
+        print(f"vizcache: warning: {unknown} of {total} requests are for keys whose size the trace never gives; left out",
               file=sys.stderr)
     budgets = args.budgets or default_budgets(sizes)
     start = time.perf_counter()

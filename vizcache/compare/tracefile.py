@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..events import request_size
 
 
-def object_sizes(rows: list[dict]) -> tuple[dict[str, int], dict[str, str]]:
+def object_sizes(rows: Iterable[dict]) -> tuple[dict[str, int], dict[str, str]]:
     """Each key's size, and where it came from: the loader-reported ``size`` when known, else the RSS delta.
 
     A key never loaded in the trace (only hits) or whose every load measured 0 bytes has no size
