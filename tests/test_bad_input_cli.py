@@ -1,7 +1,8 @@
-"""Bad input to `vizcache partition`: one line naming the file or folder, exit code 2, nothing written."""
+"""Bad input to `vizcache partition` and damaged HATS catalogs: one line naming the file or folder, exit code 2, nothing written."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -78,3 +79,53 @@ def test_text_coordinates_past_the_checked_rows_fail_the_run_with_one_error(tmp_
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err + captured.out
     assert f"{tmp_path / 'late.csv'}: column 'RA' is not numeric" in captured.out  # hats-import's report of the task
+
+
+# -- a damaged HATS catalog: catalog-info says what is wrong on one line ---------------------------
+
+@pytest.fixture(scope="module")
+def hats_catalog(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hats")
+    rng = np.random.default_rng(6)
+    pd.DataFrame({"RA": rng.uniform(0, 360, 2_000), "DEC": rng.uniform(-80, 80, 2_000)}).to_parquet(folder / "t.parquet")
+    config = folder / "c.toml"
+    config.write_text('[catalogs.T]\nfiles = "t.parquet"\ncolumns = { ra = "RA", dec = "DEC" }\n')
+    partition_catalog(load_config(config).catalogs["T"], folder / "th", PartitionSettings(max_rows=500, highest_order=5, threads=1),
+                      progress=False)
+    return folder / "th"
+
+
+def _properties(text: bytes):
+    def damage(catalog):
+        for name in ("hats.properties", "properties"):
+            (catalog / name).write_bytes(text)
+    return damage
+
+
+def _cut_skymaps(catalog):
+    for skymap in catalog.glob("skymap*.fits"):
+        skymap.write_bytes(skymap.read_bytes()[:3_000])
+
+
+DAMAGE = {
+    "properties-missing-keys": (_properties(b"hats_nrows=2000\n"), "its hats.properties file: obs_collection: Field required; "
+                                                                     "dataproduct_type: Field required"),
+    "properties-bad-number": (_properties(b"obs_collection=th\ndataproduct_type=object\nhats_nrows=many\nhats_col_ra=RA\n"
+                                          b"hats_col_dec=DEC\n"), "its hats.properties file: hats_nrows: Input should be a valid integer"),
+    "properties-bad-kind": (_properties(b"obs_collection=th\ndataproduct_type=banana\n"), "dataproduct_type: Input should be 'object'"),
+    "properties-not-utf8": (_properties(b"\xff\xfe\x00garbage"), "can't decode byte 0xff"),
+    "partition-info-text": (lambda c: (c / "partition_info.csv").write_text("Norder,Npix\nx,y\n"), "is not a readable HATS catalog"),
+    "skymap-cut-off": (_cut_skymaps, "skymap is not readable"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGE))
+def test_a_damaged_hats_catalog_is_one_line(hats_catalog, tmp_path, case):
+    damage, message = DAMAGE[case]
+    catalog = tmp_path / "th"
+    shutil.copytree(hats_catalog, catalog)
+    damage(catalog)
+    config = tmp_path / "c.toml"
+    config.write_text('[catalogs.TH]\nfiles = "th"\nformat = "hats"\ncolumns = { ra = "RA", dec = "DEC" }\n')
+    line = one_error_line(vizcache("catalog-info", config, "TH"))
+    assert str(catalog) in line and message in line

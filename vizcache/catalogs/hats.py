@@ -13,13 +13,14 @@ read only when asked for, and only the mapped columns.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .readers import CatalogError, ReadReport, add_projection, normalise, read_source_file
+from .readers import CatalogError, ReadReport, add_projection, normalise, one_line, read_source_file
 
 HATS_FORMAT = "hats"
 #: files whose (size, mtime) identify a version of the catalog: re-partitioning changes them
@@ -36,14 +37,24 @@ def open_hats(path: Path, name: str):
                            "directory (properties, partition_info.csv, dataset/)")
     try:
         catalog = hats.read_hats(path)
-    except (FileNotFoundError, ValueError, OSError, KeyError) as exc:
-        raise CatalogError(f"catalog {name!r}: {path} is not a readable HATS catalog ({exc}); expected properties, "
+    except (ValueError, OSError, KeyError, TypeError, IndexError) as exc:  # TypeError: a partition_info.csv of text
+        raise CatalogError(f"catalog {name!r}: {path} is not a readable HATS catalog ({_problem(path, exc)}); expected properties, "
                            "partition_info.csv and dataset/ as written by `vizcache partition` or hats-import") from None
     if isinstance(catalog, CatalogCollection):
         catalog = catalog.main_catalog
     if not hasattr(catalog, "get_healpix_pixels"):
         raise CatalogError(f"catalog {name!r}: {path} is a HATS {type(catalog).__name__}, not a catalog of rows")
     return catalog
+
+
+def _problem(path: Path, exc: Exception) -> str:
+    """What ``hats`` found wrong, on one line: a properties file's bad keys one by one, not pydantic's report of them."""
+    errors = getattr(exc, "errors", None)  # pydantic's ValidationError: a block of lines per key
+    if not callable(errors):
+        return one_line(exc)
+    properties = next((f for f in ("hats.properties", "properties") if (path / f).is_file()), "properties")
+    keys = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(file)'}: {e['msg']}" for e in errors())
+    return one_line(f"its {properties} file: {keys}")
 
 
 def pixel_key(pixel) -> str:
@@ -133,7 +144,13 @@ class HatsCatalog:
         if not orders:
             raise CatalogError(f"{self.path}: this HATS catalog has no point-count skymap (skymap.fits); re-partition it with `vizcache partition`")
         order = max(orders) if order is None else min(order, max(orders))
-        return order, np.asarray(read_skymap(self.catalog, order), dtype=np.int64)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # astropy's lines about a damaged file: the error below says it once
+                return order, np.asarray(read_skymap(self.catalog, order), dtype=np.int64)
+        except (OSError, ValueError, TypeError, IndexError) as exc:  # IndexError: astropy on a cut-off FITS file
+            raise CatalogError(f"{self.path}: the HATS catalog's order {order} skymap is not readable ({one_line(exc)}); "
+                               "re-partition it with `vizcache partition`") from None
 
     def partition_rows(self) -> dict:
         """Rows of each partition, summed from the finest skymap (no data file is opened)."""
