@@ -252,6 +252,14 @@ def test_a_file_that_is_not_a_config_is_one_line(tmp_path, name, load):
     assert_one_line(str(info.value), path, fragment)
 
 
+@pytest.mark.parametrize("load", [load_config, policy_from_config], ids=["load_config", "policy_from_config"])
+def test_a_config_path_holding_a_nul_is_one_line(tmp_path, load):
+    path = f"{tmp_path}/c\0.toml"
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert str(info.value) == f"{tmp_path}/c\\x00.toml: no such config file (a path cannot hold a NUL character)"
+
+
 @pytest.mark.parametrize("name", ["catalog-file", "data-folder", "trace-path", "reports"])
 def test_a_symlink_loop_named_in_the_config_is_one_line(tmp_path, name):
     (tmp_path / "data").mkdir()

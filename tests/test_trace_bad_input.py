@@ -108,6 +108,11 @@ def test_a_trace_that_is_not_a_file_is_one_line_and_never_blocks(tmp_path, kind)
     assert f"{path}: not a regular file" in line
 
 
+def test_a_trace_path_holding_a_nul_is_one_error(tmp_path):
+    with pytest.raises(TraceError, match="a path cannot hold a NUL character"):
+        read_trace(f"{tmp_path}/t\0.jsonl")
+
+
 PEAK_RSS = textwrap.dedent("""
     import contextlib, io, resource, sys
     from vizcache.cli import main

@@ -85,6 +85,8 @@ def _config_text(path: Path) -> str:
         raise ConfigError(f"{path}: no such config file{detail}") from None
     except OSError as exc:  # a symlink loop, a name too long, no permission
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    except ValueError:  # os.stat's "embedded null byte"
+        raise ConfigError(f"{path}: no such config file (a path cannot hold a NUL character)") from None
     with open(fd, "rb") as fh:
         problem = _not_a_config_file(path, os.fstat(fd).st_mode)  # what was opened, in case it changed
         if problem:

@@ -256,6 +256,8 @@ def iter_trace(path: str | Path, warn: bool = True) -> Iterator[dict]:
         handle = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb")  # swapped for a FIFO: no wait
     except OSError as exc:
         raise TraceError(f"{path}: cannot read trace ({exc.strerror})") from None
+    except ValueError:  # os.stat's "embedded null byte"
+        raise TraceError(f"{path}: cannot read trace (a path cannot hold a NUL character)") from None
     with handle:
         n = 0
         while raw := handle.readline(MAX_TRACE_LINE + 1):
