@@ -108,8 +108,8 @@ def _cut_skymaps(catalog):
 
 
 DAMAGE = {
-    "properties-missing-keys": (_properties(b"hats_nrows=2000\n"), "its hats.properties file: obs_collection: Field required; "
-                                                                     "dataproduct_type: Field required"),
+    "properties-missing-keys": (_properties(b"hats_nrows=2000\n"),
+                                "its hats.properties file: obs_collection: Field required; dataproduct_type: Field required"),
     "properties-bad-number": (_properties(b"obs_collection=th\ndataproduct_type=object\nhats_nrows=many\nhats_col_ra=RA\n"
                                           b"hats_col_dec=DEC\n"), "its hats.properties file: hats_nrows: Input should be a valid integer"),
     "properties-bad-kind": (_properties(b"obs_collection=th\ndataproduct_type=banana\n"), "dataproduct_type: Input should be 'object'"),

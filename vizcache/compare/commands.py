@@ -59,9 +59,9 @@ def _budgets(text: str) -> list[int]:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from ..events import iter_trace
     from . import reference
     from .simulate import default_budgets, sweep
-    from ..events import iter_trace
     from .tracefile import object_sizes
 
     # Two passes, a line at a time: only (time, key) of each request is kept, each key's text once.
