@@ -75,11 +75,10 @@ def _not_a_config_file(path: Path, mode: int) -> ConfigError | None:
 
 def _config_text(path: Path) -> str:
     try:
-        problem = _not_a_config_file(path, os.stat(path).st_mode)  # before opening: a device is never opened
-        if problem:
-            raise problem
-        # Non-blocking: should the path become a FIFO after the check, opening it does not wait for a writer.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        mode = os.stat(path).st_mode
+        if stat.S_ISREG(mode):
+            # Non-blocking: should the path become a FIFO after the check, opening it does not wait for a writer.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError) as exc:
         detail = "" if isinstance(exc, FileNotFoundError) else f" ({exc.strerror})"
         raise ConfigError(f"{path}: no such config file{detail}") from None
@@ -87,6 +86,9 @@ def _config_text(path: Path) -> str:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
     except ValueError:  # os.stat's "embedded null byte"
         raise ConfigError(f"{path}: no such config file (a path cannot hold a NUL character)") from None
+    problem = _not_a_config_file(path, mode)  # checked before opening: a device is never opened
+    if problem:
+        raise problem
     with open(fd, "rb") as fh:
         problem = _not_a_config_file(path, os.fstat(fd).st_mode)  # what was opened, in case it changed
         if problem:

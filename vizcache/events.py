@@ -251,13 +251,15 @@ def iter_trace(path: str | Path, warn: bool = True) -> Iterator[dict]:
     """
     path = Path(path)
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise TraceError(f"{path}: not a regular file; a trace is a JSON Lines file written by vizcache")
-        handle = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb")  # swapped for a FIFO: no wait
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+        if regular:
+            handle = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb")  # swapped for a FIFO: no wait
     except OSError as exc:
         raise TraceError(f"{path}: cannot read trace ({exc.strerror})") from None
     except ValueError:  # os.stat's "embedded null byte"
         raise TraceError(f"{path}: cannot read trace (a path cannot hold a NUL character)") from None
+    if not regular:
+        raise TraceError(f"{path}: not a regular file; a trace is a JSON Lines file written by vizcache")
     with handle:
         n = 0
         while raw := handle.readline(MAX_TRACE_LINE + 1):
