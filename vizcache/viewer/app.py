@@ -14,7 +14,7 @@ import panel as pn
 from ..catalogs.readers import CatalogError
 from ..config import ConfigError
 from ..memory import freeze_startup_heap, release_memory, startup_heap_frozen
-from . import bokeh_sync
+from . import bokeh_sync, server_setup
 from .find import Finder
 from .finder_comparison import FinderComparison
 from . import url_state
@@ -146,12 +146,15 @@ def _session_ended(_context) -> None:
 def prepare_server_process() -> None:
     """Once per server process, before its first page; at once after that.
 
-    Bokeh's model sync is fixed (:mod:`.bokeh_sync`), then the heap is frozen
+    Every response gets the security headers and closed connections log quietly
+    (:mod:`.server_setup`: from this, the first page, on). Bokeh's model sync is fixed
+    (:mod:`.bokeh_sync`), then the heap is frozen
     (:func:`freeze_startup_heap`), so the collection after each ended session walks only what
     sessions left. What the first page would import or compile lazily is done first, or it would
     stay unfrozen and be walked on every session's end (~70 ms instead of ~10 ms). No runtime,
     cache or catalog exists yet: a frozen cycle is never collected, and catalogs are evicted.
     """
+    server_setup.install()
     bokeh_sync.install()
     if startup_heap_frozen():
         return
