@@ -11,8 +11,9 @@ rest are Bokeh websocket clients (``bokeh.client.pull_session``): the server bui
 a whole page, then, once all are open, every client switches catalogs (sets the catalog buttons'
 ``active`` as a click does) and zooms (sets the map's ranges and sends the RangesUpdate event a
 wheel zoom sends), each timed until the server pushes the map's new image. Then all close; the
-server (``--unused-session-lifetime 1000``) destroys them, which its session list
-(``--rest-session-info``) confirms, and RSS is read again. Server RSS (psutil, the process and any
+server (``--unused-session-lifetime 1000``) destroys them, which its log confirms (Panel's INFO line
+"Session N destroyed", logged with ``PANEL_LOG_LEVEL=info``: no session id goes to the network), and
+RSS is read again. Server RSS (psutil, the process and any
 children) is sampled every 0.25 s throughout: before, peak, with all open, after.
 
 Every wait is bounded (60 s a page, 30 s an interaction, 60 s for the sessions to end); a client's
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -187,14 +189,14 @@ def drive_client(url: str, plan: dict, results: dict, all_open: threading.Barrie
     client.close()
 
 
-def sessions_ended(base_url: str) -> int:
-    """How many sessions the server has destroyed so far (Panel's session list, --rest-session-info)."""
-    import json
-    import urllib.request
+#: Panel's line for each session the server destroys (PANEL_LOG_LEVEL=info); N is a Python object id, not a session id
+SESSION_DESTROYED = re.compile(r"INFO: panel\.io\.application - Session \d+ destroyed$", re.M)
 
-    with urllib.request.urlopen(f"{base_url}/rest/session_info", timeout=60) as response:  # answered between page builds
-        info = json.load(response)["session_info"]
-    return sum(1 for session in info["sessions"].values() if session.get("ended") is not None)
+
+def sessions_ended(server_log: Path) -> int:
+    """How many sessions the server has destroyed so far, from its log: a session list served over
+    HTTP (--rest-session-info) would publish live session ids, with which a client can drive another's page."""
+    return len(SESSION_DESTROYED.findall(server_log.read_text(errors="replace")))
 
 
 class RSSSampler:
@@ -235,11 +237,10 @@ def browse(page, url: str, switches: int, results: dict) -> None:
     results["browser_zoom"].append(page.evaluate(WHEEL_TO_PIXELS, [canvas.element_handle(), None]) / 1e3)
 
 
-def run_level(url: str, pid: int, n: int, args, browser, sampler: RSSSampler) -> dict:
+def run_level(url: str, server_log: Path, pid: int, n: int, args, browser, sampler: RSSSampler) -> dict:
     results = {"new_session": [], "map_visible": [], "switch": [], "zoom": [], "errors": [], "done": [], "browser_switch": [],
                "browser_zoom": []}
-    base = url.rsplit("/", 1)[0]
-    ended_before = sessions_ended(base)
+    ended_before = sessions_ended(server_log)
     before = sampler.reset()
     hold = threading.Event()
     n_clients = n - min(n, args.browsers)
@@ -267,7 +268,7 @@ def run_level(url: str, pid: int, n: int, args, browser, sampler: RSSSampler) ->
     for thread in clients:
         thread.join(timeout=60)
     deadline = time.time() + 60  # the server drops unused sessions after 1 s, checking every 0.5 s
-    while (ended := sessions_ended(base) - ended_before) < n and time.time() < deadline:
+    while (ended := sessions_ended(server_log) - ended_before) < n and time.time() < deadline:
         time.sleep(0.5)
     time.sleep(2.0)  # the last destroy callbacks (gc + malloc_trim) finish
     results["ended"], results["rss_after"] = ended, server_rss(pid)
@@ -299,12 +300,13 @@ def main() -> None:
     (root / "viewer.toml").write_text(viewer_config(args.limit))
     port = free_port()
     url = f"http://127.0.0.1:{port}/viewer"
-    log = (root / "server.log").open("w")
+    server_log = root / "server.log"
+    log = server_log.open("w")
     server = subprocess.Popen([sys.executable, "-m", "panel", "serve", str(REPO / "apps" / "viewer.py"), "--port", str(port),
                                "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-procs", str(args.num_procs),
                                "--check-unused-sessions", "500", "--unused-session-lifetime", "1000",
-                               "--rest-session-info", "--session-history", "-1",
-                               "--args", "--config", str(root / "viewer.toml")], cwd=root, stdout=log, stderr=subprocess.STDOUT)
+                               "--args", "--config", str(root / "viewer.toml")], cwd=root, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "PANEL_LOG_LEVEL": "info"})  # Panel logs each destroyed session (sessions_ended)
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
@@ -314,7 +316,7 @@ def main() -> None:
             sampler = RSSSampler(server.pid)
             warm_args = argparse.Namespace(**{**vars(args), "browsers": 1, "switches": 3, "zooms": 1})
             for _ in range(3):  # every catalog cached, the code paths hot
-                warm = run_level(url, server.pid, 2, warm_args, browser, sampler)
+                warm = run_level(url, server_log, server.pid, 2, warm_args, browser, sampler)
                 if not warm["errors"]:
                     break
                 print(f"warm-up: {warm['errors']}", flush=True)
@@ -326,7 +328,7 @@ def main() -> None:
                   "| per open session MiB | sessions ended | errors |")
             print("|---|---|---|---|---|---|---|---|---|")
             for n in args.sessions:
-                r = run_level(url, server.pid, n, args, browser, sampler)
+                r = run_level(url, server_log, server.pid, n, args, browser, sampler)
                 ns, sw, zm = r["new_session"], r["switch"], r["zoom"]
                 chromium = (f"{percentile(r['map_visible'], .5):.1f}, {ms(r['browser_switch'], .5)}" if r["map_visible"] else "–")
                 print(f"| {n} | {ms(ns, .5)} / {ms(ns, .95)} | {ms(sw, .5)} / {ms(sw, .95)} | {ms(zm, .5)} / {ms(zm, .95)} | {chromium} | "
