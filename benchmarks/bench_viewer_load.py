@@ -13,8 +13,8 @@ a whole page, then, once all are open, every client switches catalogs (sets the 
 wheel zoom sends), each timed until the server pushes the map's new image. Then all close; the
 server (``--unused-session-lifetime 1000``) destroys them, which its log confirms (Panel's INFO line
 "Session N destroyed", logged with ``PANEL_LOG_LEVEL=info``: no session id goes to the network), and
-RSS is read again. Server RSS (psutil, the process and any
-children) is sampled every 0.25 s throughout: before, peak, with all open, after.
+RSS is read again. Server RSS (psutil, the process and any children) is sampled every 0.25 s
+throughout: before, peak, with all open, after.
 
 Every wait is bounded (60 s a page, 30 s an interaction, 60 s for the sessions to end); a client's
 first failed interaction ends its interactions, and failures are counted, not retried.
