@@ -190,7 +190,7 @@ def drive_client(url: str, plan: dict, results: dict, all_open: threading.Barrie
 
 
 #: Panel's line for each session the server destroys (PANEL_LOG_LEVEL=info); N is a Python object id, not a session id
-SESSION_DESTROYED = re.compile(r"INFO: panel\.io\.application - Session \d+ destroyed$", re.M)
+SESSION_DESTROYED = re.compile(r"INFO: panel\.io\.application - Session \d+ destroyed$", re.MULTILINE)
 
 
 def sessions_ended(server_log: Path) -> int:

@@ -17,7 +17,7 @@ def wait_for_log(log_path, pattern: str, count: int, timeout: float = 60.0) -> s
     deadline = time.time() + timeout
     while True:
         text = log_path.read_text(errors="replace")
-        if len(re.findall(pattern, text, re.M)) >= count:
+        if len(re.findall(pattern, text, re.MULTILINE)) >= count:
             return text
         if time.time() > deadline:
             raise AssertionError(f"{pattern!r} not {count} times in the server log within {timeout:.0f} s:\n{text[-3000:]}")

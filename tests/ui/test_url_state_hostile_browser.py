@@ -9,6 +9,12 @@ pytestmark = pytest.mark.ui
 
 DEEP = ((150.0, 150.000000002), (2.0, 2.000000001))  # written as view=150,150,2,2 before (6 significant digits)
 DEEP_TEXT = "150.000000002,150,2,2.000000001"
+# The sky map (its x range runs backwards) drawn at DEEP, to every bit.
+_DRAWN_AT_DEEP = f"""
+const doc = Bokeh.documents[0];
+for (const m of doc.all_models) if (m.constructor.__name__ === 'Figure' && m.x_range.start > m.x_range.end)
+  return m.x_range.start === {DEEP[0][1]!r} && m.y_range.end === {DEEP[1][1]!r};
+return false;"""
 
 
 def notices(page) -> str:
@@ -45,9 +51,3 @@ def test_a_deep_zoom_writes_a_link_that_opens_the_same_view(served_viewer, page)
     assert view_ranges(page) == ((DEEP[0][1], DEEP[0][0]), DEEP[1])  # x as drawn: RA grows to the left
     assert page.locator(".notyf__message").count() == 0  # its own link is not refused
 
-
-_DRAWN_AT_DEEP = """
-const doc = Bokeh.documents[0];
-for (const m of doc.all_models) if (m.constructor.__name__ === 'Figure' && m.x_range.start > m.x_range.end)
-  return m.x_range.start === %r && m.y_range.end === %r;
-return false;""" % (DEEP[0][1], DEEP[1][1])
