@@ -53,6 +53,8 @@ def test_partition_into_a_file_is_one_line(catalogs, tmp_path):
     (tmp_path / "taken").write_text("mine")
     line = one_error_line(vizcache("partition", catalogs, "GOOD", "--out", tmp_path / "taken"))
     assert f"{tmp_path / 'taken'}: exists and is not a folder" in line
+    line = one_error_line(vizcache("partition", catalogs, "GOOD", "--out", tmp_path / "taken" / "sub"))
+    assert f"{tmp_path / 'taken' / 'sub'}: cannot use it as the output folder (Not a directory)" in line
     assert (tmp_path / "taken").read_text() == "mine"
 
 

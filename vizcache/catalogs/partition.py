@@ -140,6 +140,7 @@ def _output_folder(out: str | Path, overwrite: bool) -> Path:
             if not overwrite:
                 raise CatalogError(f"{out}: the output folder is not empty; choose another --out or pass --overwrite")
             shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)  # here, so a path through a file is this one line
     except RuntimeError:  # how Python before 3.13 reports a symlink loop
         raise CatalogError(f"{out}: too many levels of symbolic links (a loop); choose another --out") from None
     except OSError as exc:
@@ -209,8 +210,8 @@ def partition_catalog(spec: CatalogSpec, out: str | Path, settings: PartitionSet
             tmp_dir=str(out.parent / f".{out.name}-tmp"), progress_bar=progress, simple_progress_bar=True,
             resume=True,  # an interrupted conversion of a huge catalog picks up where it stopped
         )
-    except ValueError as exc:
-        raise CatalogError(f"catalog {spec.name!r}: hats-import refused the conversion into {out}: {exc}") from None
+    except (ValueError, OSError) as exc:
+        raise CatalogError(f"catalog {spec.name!r}: hats-import refused the conversion into {out}: {one_line(exc)}") from None
     address = scheduler or spec.scheduler
     try:
         if address:
