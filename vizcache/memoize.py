@@ -1,20 +1,23 @@
 """``vizcache.cached``: where a Panel app writes ``@pn.cache``, with a memory-aware policy behind it.
 
-Keys are built the way ``pn.cache`` builds them — Panel's own ``compute_hash`` over the
-arguments, so pandas and numpy arguments are hashed by content — plus, with
-``per_session=True``, the Bokeh document, whose entries go when its session ends. Panel is
-imported on the first call, not when this module is.
+Keys are built by :mod:`vizcache.memoize_keys`: arguments bound to the signature, values kept
+apart by type, pandas and numpy arguments hashed by content with Panel's own hash functions,
+a method's instance by identity — plus, with ``per_session=True``, the Bokeh document, whose
+entries go when its session ends. Generator functions are refused. Panel is imported on the
+first call, not when this module is.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .cache import Cache
+from .memoize_keys import CallKeys
 from .policies import CachePolicy
 
 
@@ -58,6 +61,10 @@ def cached(
     """
     if func is None:
         return functools.partial(cached, cache=cache, policy=policy, per_session=per_session, hash_funcs=hash_funcs)
+    if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+        raise TypeError(f"cached() cannot cache the generator function {func.__qualname__}: a generator is "
+                        "used up by its first caller, so every later caller would get an empty one; cache a "
+                        "function that returns a list instead")
     if cache is not None and policy is not None:
         raise TypeError("give cached() a cache or a policy, not both")
     # By file, not module: Panel runs an app script under a new module name for every session.
@@ -78,11 +85,17 @@ def cached(
             shared = _REGISTRY[spec] = (cache, {"hits": 0, "misses": 0}, set())
     cache, counts, sessions = shared
 
+    def forget_instance(instance_id: int) -> None:
+        mine = ("self", ("instance", instance_id))
+        for key in [k for k in cache if isinstance(k, tuple) and len(k) > 1 and k[0] == name and k[1] == mine]:
+            cache.invalidate(key)
+
+    call_key = CallKeys(func, hash_funcs, forget_instance)
+
     def key_for(args, kwargs) -> tuple:
-        from panel.io.cache import compute_hash
         from panel.io.state import state
 
-        key = (name, compute_hash(func, hash_funcs or {}, args, kwargs))
+        key = (name, *call_key(args, kwargs))
         if per_session:
             doc = state.curdoc
             key += (id(doc),)
