@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -14,17 +12,7 @@ from vizcache.catalogs.partition import PartitionSettings, partition_catalog
 from vizcache.catalogs.readers import CatalogError
 from vizcache.config import load_config
 
-
-def vizcache(*args: object, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vizcache.cli", *map(str, args)], capture_output=True, text=True, timeout=timeout)
-
-
-def one_error_line(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vizcache: error: "), proc.stderr
-    return lines[0]
+from .cli_run import one_error_line, vizcache
 
 
 @pytest.fixture

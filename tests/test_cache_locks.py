@@ -14,21 +14,7 @@ import pytest
 from vizcache import Cache
 from vizcache.policies import CachePolicy
 
-TIMEOUT = 10
-
-
-def _run_in_threads(*targets) -> list[threading.Thread]:
-    """Start each target in a daemon thread (one stuck in a deadlock must not keep pytest alive)."""
-    threads = [threading.Thread(target=t, daemon=True) for t in targets]
-    for t in threads:
-        t.start()
-    return threads
-
-
-def _all_finished(threads: list[threading.Thread], timeout: float = TIMEOUT) -> bool:
-    for t in threads:
-        t.join(timeout)
-    return not any(t.is_alive() for t in threads)
+from .test_cache_review_adversarial import TIMEOUT, _all_finished, _run_in_threads
 
 
 class HookPolicy(CachePolicy):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from .cli_run import one_error_line
+
 
 @pytest.fixture
 def small_disk(tmp_path):
@@ -35,14 +37,6 @@ def small_disk(tmp_path):
 
 def vizcache(*args: object) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "vizcache.cli", *map(str, args)], capture_output=True, text=True, timeout=300)
-
-
-def one_error_line(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vizcache: error: "), proc.stderr
-    return lines[0]
 
 
 def everything_in(folder: Path) -> list[str]:

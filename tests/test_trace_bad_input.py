@@ -15,19 +15,9 @@ from vizcache import Cache, RSSThresholdLRU, Sized, export_libcachesim_csv, read
 from vizcache.compare.workloads import from_trace, recorded_keys
 from vizcache.events import MAX_TRACE_LINE, TraceError
 
+from .cli_run import one_error_line, vizcache
+
 GOOD = {"t": 0.5, "key": "a", "hit": False, "load_s": 0.1, "bytes": 0, "size": 4096}
-
-
-def vizcache(*args: object, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vizcache.cli", *map(str, args)], capture_output=True, text=True, timeout=timeout)
-
-
-def one_error_line(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vizcache: error: "), proc.stderr
-    return lines[0]
 
 
 BAD_LINES = {
