@@ -7,10 +7,11 @@ from vizcache import Cache, LegacyRSSManager, RSSThresholdLRU
 from vizcache.compare.metrics import METRICS, run_metrics
 from vizcache.compare.report import _markdown, cell, summarise
 from vizcache.compare.simulate import lru, simulate, size_estimated
-from vizcache.compare.stats import difference, interval, verdicts
+from vizcache.compare.stats import difference, interval, summarise_policy, verdicts
 from vizcache.compare.worker import derive_params
 
 from ..conftest import FakeMemory
+from .test_decision_rule import arm
 
 MiB = 2**20
 THRESHOLDS = {"relative": 0.10, "latency_ms": 1.0}
@@ -71,28 +72,15 @@ def test_difference_interval_excludes_zero_only_for_a_real_shift():
     assert same["ci"][0] < 0 < same["ci"][1]
 
 
-def s(median, lo, hi):
-    return {"median": median, "ci": [lo, hi], "n": 5}
-
-
 def test_verdicts_need_separate_intervals_and_a_practical_difference():
-    summary = {"old": {m: {"median": None, "ci": None, "n": 0} for m in METRICS},
-               "new": {m: {"median": None, "ci": None, "n": 0} for m in METRICS}}
-    summary["old"]["switch_p95_ms"], summary["new"]["switch_p95_ms"] = s(40.0, 38, 42), s(10.0, 9, 11)  # apart, big
-    summary["old"]["miss_p50_ms"], summary["new"]["miss_p50_ms"] = s(1.5, 1.4, 1.6), s(1.0, 0.9, 1.1)  # apart, but < 1 ms
-    summary["old"]["hit_ratio"], summary["new"]["hit_ratio"] = s(0.5, 0.4, 0.6), s(0.8, 0.55, 0.9)  # overlapping
-    summary["old"]["byte_hit_ratio"], summary["new"]["byte_hit_ratio"] = s(0.50, 0.49, 0.50), s(0.52, 0.51, 0.53)  # apart, < 10 %
-    summary["old"]["hit_p95_ms"], summary["new"]["hit_p95_ms"] = s(9.0, 8, 10), s(1.0, 0.9, 1.1)  # same hit path: not judged
-    summary["old"]["loads"], summary["new"]["loads"] = s(9, 9, 9), s(1, 1, 1)  # a counter: never judged
-    by_metric = {v["metric"]: v for v in verdicts(summary, {"old": "plain", "new": "plain"}, THRESHOLDS)}
-    assert by_metric["switch_p95_ms"]["winner"] == "new"
-    assert by_metric["miss_p50_ms"]["winner"] is None and "below the practical threshold" in by_metric["miss_p50_ms"]["text"]
-    assert by_metric["hit_ratio"]["winner"] is None and "intervals overlap" in by_metric["hit_ratio"]["text"]
-    assert by_metric["byte_hit_ratio"]["winner"] is None
-    assert "hit_p95_ms" not in by_metric and "loads" not in by_metric
-    assert set(by_metric) == {"switch_p95_ms", "miss_p50_ms", "hit_ratio", "byte_hit_ratio"}
+    runs = {"old": arm((0.5, 0.4, 0.6, 0.45, 0.55), switch_ms=40.0), "new": arm((0.8, 0.55, 0.9, 0.6, 0.85), switch_ms=10.0, seed=1)}
+    summary = {label: summarise_policy(r) for label, r in runs.items()}
+    by_metric = {v["metric"]: v for v in verdicts(runs, summary, {"old": "plain", "new": "plain"}, THRESHOLDS)}
+    assert by_metric["switch_p95_ms"]["winner"] == "new" and "(difference -30" in by_metric["switch_p95_ms"]["text"]
+    assert by_metric["hit_ratio"]["winner"] is None and "hit ratio: no detectable difference (new 0.8" in by_metric["hit_ratio"]["text"]
+    assert "hit_p95_ms" not in by_metric and "loads" not in by_metric  # the same hit path; a counter
     assert all(set(v) == {"metric", "winner", "text"} for v in by_metric.values())
-    hit = verdicts(summary, {"old": "plain", "new": "checks freshness"}, THRESHOLDS)
+    hit = verdicts(runs, summary, {"old": "plain", "new": "checks freshness"}, THRESHOLDS)
     assert any(v["metric"] == "hit_p95_ms" for v in hit)  # different hit paths: judged
 
 
@@ -228,16 +216,18 @@ def test_recommendation_keeps_the_baseline_when_the_candidate_is_worse():
 
 
 def test_hit_ratio_is_not_won_by_holding_more_than_the_budget():
-    summary = {label: {m: {"median": None, "ci": None, "n": 0} for m in METRICS} for label in ("old", "new", "other")}
-    summary["old"]["hit_ratio"], summary["new"]["hit_ratio"], summary["other"]["hit_ratio"] = s(0.9, 0.88, 0.92), s(0.5, 0.45, 0.55), s(0.3, 0.25, 0.35)
-    summary["old"]["sizing_ms"], summary["new"]["sizing_ms"], summary["other"]["sizing_ms"] = s(90, 80, 100), s(0.0, 0.0, 0.0), s(20, 19, 21)
-    by_metric = {v["metric"]: v for v in verdicts(summary, {}, THRESHOLDS, frozenset({"old"}))}
+    runs = {"old": arm((0.9,) * 5), "new": arm((0.5,) * 5, seed=1), "other": arm((0.3,) * 5, seed=2)}
+    for label, sizing in (("old", 90.0), ("new", 0.0), ("other", 20.0)):
+        for i, run in enumerate(runs[label]):
+            run["metrics"]["sizing_ms"] = sizing + i * 0.01 * sizing
+    summary = {label: summarise_policy(r) for label, r in runs.items()}
+    by_metric = {v["metric"]: v for v in verdicts(runs, summary, {}, THRESHOLDS, frozenset({"old"}))}
     assert by_metric["hit_ratio"]["winner"] == "new" and "not judged: old held more than the budget" in by_metric["hit_ratio"]["text"]
     assert by_metric["sizing_ms"]["winner"] == "new"  # costs are judged among all
 
 
-def test_no_difference_names_the_policy_whose_interval_overlaps():
-    summary = {label: {m: {"median": None, "ci": None, "n": 0} for m in METRICS} for label in ("a", "b", "c")}
-    summary["a"]["switch_p50_ms"], summary["b"]["switch_p50_ms"], summary["c"]["switch_p50_ms"] = s(1.0, 0.5, 2), s(40, 30, 50), s(80, 1.5, 110)
-    text = {v["metric"]: v for v in verdicts(summary, {}, THRESHOLDS)}["switch_p50_ms"]["text"]
-    assert "intervals overlap; a 1 ms [0.5, 2], c 80 ms" in text
+def test_no_difference_names_the_closest_policy_it_cannot_be_told_apart_from():
+    runs = {"a": arm((0.9,) * 5), "b": arm((0.5,) * 5, seed=1), "c": arm((0.97, 0.3, 0.85, 0.9, 0.2), seed=2)}
+    summary = {label: summarise_policy(r) for label, r in runs.items()}
+    text = {v["metric"]: v for v in verdicts(runs, summary, {}, THRESHOLDS)}["hit_ratio"]["text"]
+    assert text.startswith("hit ratio: no detectable difference (a 0.9 [0.9, 0.9], c 0.85 [")

@@ -14,7 +14,8 @@ import numpy as np
 
 from .files import atomic_write
 from .metrics import METRICS, MiB
-from .stats import decision, interval, summarise_policy, verdicts
+from .decision import CRITERIA, decision
+from .stats import change_text, interval, summarise_policy, threshold_text, verdicts
 
 SCHEMA = "vizcache-compare/2"
 SWEEP_METRICS = ("hit_ratio", "byte_hit_ratio", "peak_above_baseline_mib")
@@ -51,7 +52,7 @@ def summarise(document: dict) -> None:
     d = document["decision"]
     over = frozenset([c["policy"] for c in d["policies"] if not c["held_limit"]]
                      + ([d["baseline"]] if d["baseline_result"] and not d["baseline_result"]["held_limit"] else []))
-    document["verdicts"] = verdicts({k: v["metrics"] for k, v in present.items()}, {k: v["hit_path"] for k, v in present.items()},
+    document["verdicts"] = verdicts(runs, {k: v["metrics"] for k, v in present.items()}, {k: v["hit_path"] for k, v in present.items()},
                                     exp["thresholds"], over)
     if len(exp["budgets"]) > 1:
         document["sweep"] = {"budgets": sorted(exp["budgets"]), "policies": {
@@ -85,39 +86,39 @@ def _ci(s: dict, unit: str = "") -> str:
     return _num(s["median"], unit) + (f" [{s['ci'][0]:.3g}, {s['ci'][1]:.3g}]" if s.get("ci") else "")
 
 
-def _change(c: dict, unit: str = "") -> str:
-    if c["median"] is None:
-        return "–"
-    ci = f" [{c['ci'][0]:+.3g}, {c['ci'][1]:+.3g}]" if c.get("ci") else ""
-    return f"{c['median']:+.3g}{f' {unit}' if unit else ''}{ci}"
-
-
 def _decision_lines(document: dict) -> list[str]:
     d = document["decision"]
-    lines = ["## Decision", "", f"**{d['recommendation']}**", ""]
+    exp = document["experiment"]
     obj = d["objectives"]
-    lines += [f"Baseline: **{d['baseline']}**. Objectives: memory {obj['memory']} (a policy that leaves RSS above the limit "
-              f"after a request, by more than {obj['tolerance']:.0%} of the budget, "
-              f"{'does not qualify' if obj['memory'] == 'hard' else 'is reported, not disqualified'})"
-              + (f", switch latency p95 ≤ {obj['switch_p95_ms']:g} ms" if obj["switch_p95_ms"] else "") + ". "
-              "Changes are the policy minus the baseline, with 95 % bootstrap intervals. Peaks during loads "
-              "(reading and converting a catalog) are shown apart: every policy has them.", ""]
-    rows = []
     base = d["baseline_result"]
+    tolerance = (base or (d["policies"] or [{}])[0]).get("tolerance_mib")
+    lines = ["## Decision", "", f"**{d['recommendation']}**", ""]
+    lines += [f"Baseline: **{d['baseline']}**. Objectives first: memory {obj['memory']} (a policy holds the budget when its worst "
+              f"run's largest excess over the limit after a request is at most {obj['tolerance']:.0%} of the budget"
+              + (f", {tolerance:.3g} MiB" if tolerance is not None else "") + "; "
+              + ("one that does not, does not qualify" if obj["memory"] == "hard" else "reported, not disqualifying") + ")"
+              + (f", switch latency p95 ≤ {obj['switch_p95_ms']:g} ms" if obj["switch_p95_ms"] else "") + ". "
+              "Peaks during loads (reading and converting a catalog) are shown apart: every policy has them.", ""]
 
     def memory(r: dict) -> list[str]:
-        return ["yes" if r["held_limit"] else "no", _ci(r["settled_over_share"]), _ci(r["settled_excess_mib"], "MiB"),
-                _ci(r["over_limit_share"]), _ci(r["max_excess_mib"], "MiB")]
+        return ["yes" if r["held_limit"] else "no", _num(r["worst_excess_mib"], "MiB"), f"{r['runs_over']} of {r['runs']}",
+                _ci(r["settled_over_share"]), _ci(r["max_excess_mib"], "MiB"), _ci(r["switch_p95_ms"], "ms"), ", ".join(r["fails"]) or "yes"]
 
-    if base:
-        rows.append([f"{d['baseline']} (baseline)", *memory(base), "", "", "", "", ", ".join(base["fails"]) or "yes"])
-    for c in d["policies"]:
-        ch = c["change"]
-        rows.append([c["policy"], *memory(c), _change(ch["switch_p50_ms"], "ms"), _change(ch["switch_p95_ms"], "ms"),
-                     _change(ch["hit_ratio"]), _change(ch["overhead_ms"], "ms"), ", ".join(c["fails"]) or "yes"])
-    lines += _table(["policy", "held the budget", "requests left over the limit", "largest excess after a request",
-                     "requests over it during the load", "largest peak excess", "switch p50 change", "switch p95 change",
-                     "hit ratio change", "overhead per request change", "meets the objectives"], rows)
+    rows = ([[f"{d['baseline']} (baseline)", *memory(base)]] if base else []) + [[c["policy"], *memory(c)] for c in d["policies"]]
+    lines += _table(["policy", "held the budget", "largest excess after a request, worst run", "runs that went over after a request",
+                     "requests left over the limit", "largest peak excess during a load", "switch p95", "meets the objectives"], rows)
+    if d["policies"]:
+        lines += ["", f"Then each policy against {d['baseline']} on {', '.join(CRITERIA.values())}: the policy minus the baseline, "
+                  "with 95 % bootstrap intervals. **better**/**worse**: the interval excludes zero and the change passes the "
+                  "practical threshold; *below the threshold*: the interval excludes zero but the change is smaller; "
+                  "*no detectable difference*: the interval includes zero. A policy beats another when it is better on one of "
+                  "these and worse on none.", ""]
+        words = {"better": "**better**", "worse": "**worse**", "detectable but below the practical threshold": "*below the threshold*",
+                 "no detectable difference": "*no detectable difference*", "not measured": "not measured"}
+        header = ["policy"] + [f"{name} change (threshold: {threshold_text(metric, exp['thresholds'])})" for metric, name in CRITERIA.items()]
+        rows = [[c["policy"]] + [f"{change_text(c['change'][metric], METRICS[metric].unit)} {words[c['change'][metric]['verdict']]}"
+                                 for metric in CRITERIA] + [c["outcome"]] for c in d["policies"]]
+        lines += _table(header + [f"against {d['baseline']}"], rows)
     return lines + [""]
 
 
@@ -146,8 +147,8 @@ def _setup_lines(document: dict) -> list[str]:
                 if exp.get("quick") else "") + f". Garbage collection: {exp['gc']}. "
              "Latency percentiles pool the requests of every repetition (interval: bootstrap over requests); every other "
              "metric is one value per run (interval: bootstrap over repetitions). A verdict names a winner only when its "
-             f"interval is apart from every other's and the gap exceeds {exp['thresholds']['relative']:.0%}"
-             f" (and {exp['thresholds']['latency_ms']:g} ms for latencies).", ""]
+             "difference from every other policy has an interval that excludes zero and is more than "
+             f"{exp['thresholds']['relative']:.0%} of the larger value (and {exp['thresholds']['latency_ms']:g} ms for latencies).", ""]
     rows = []
     for label, p in document["policies"].items():
         params = p["params"][0] if p["params"] else {}

@@ -1,8 +1,11 @@
-"""Medians with 95 % bootstrap intervals, verdicts that need both separation and a practical size, and the decision.
+"""Medians with 95 % bootstrap intervals, pairwise comparisons in three wordings, and the verdicts.
 
 Intervals: for "runs" metrics (one value per repetition) the bootstrap resamples repetitions;
 for "requests" metrics (latency percentiles) it resamples the requests pooled over every
 repetition. Percentile bootstrap, 2000 resamples, seeded: the same results give the same report.
+A comparison of two policies is the difference of their statistics with a bootstrap interval
+(both groups resampled independently), worded one of three ways: better (or worse), detectable
+but below the practical threshold, or no detectable difference.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from .metrics import METRICS, REQUEST_VALUES, request_values
 
 RESAMPLES = 2000
 CONFIDENCE = 0.95
+
+BETTER, WORSE = "better", "worse"
+BELOW_THRESHOLD = "detectable but below the practical threshold"
+NO_DIFFERENCE = "no detectable difference"
+NOT_MEASURED = "not measured"
 
 
 def _rng() -> np.random.Generator:
@@ -60,7 +68,12 @@ def difference(a, b, q: float | None = None) -> dict:
 
 
 def samples(runs: list[dict], metric: str) -> tuple[list, float | None]:
-    """What a metric's interval is computed over, and the percentile to take (None: the median)."""
+    """What a metric's interval is computed over, and the percentile to take (None: the median).
+
+    Runs are taken in repetition order, so the pooled requests (and so the bootstrap) do not depend
+    on the order the runs finished in.
+    """
+    runs = sorted(runs, key=lambda r: r.get("repetition", 0))
     if METRICS[metric].kind == "requests":
         pooled = np.concatenate([request_values(r["requests"], metric) for r in runs]) if runs else np.array([])
         return list(pooled), REQUEST_VALUES[metric][2]
@@ -71,19 +84,62 @@ def summarise_policy(runs: list[dict]) -> dict:
     return {metric: interval(*samples(runs, metric)) for metric in METRICS}
 
 
-# -- verdicts ------------------------------------------------------------------------------
+# -- comparisons ---------------------------------------------------------------------------
 
 
-def _apart(a: dict, b: dict) -> bool:
-    return a["ci"] is not None and b["ci"] is not None and (a["ci"][1] < b["ci"][0] or b["ci"][1] < a["ci"][0])
-
-
-def _big_enough(best: float, other: float, unit: str, thresholds: dict) -> bool:
-    gap = abs(best - other)
-    scale = max(abs(best), abs(other))
+def practical(a: float, b: float, unit: str, thresholds: dict) -> bool:
+    """Whether a and b differ by more than the practical threshold: more than ``relative`` of the
+    larger magnitude, and (for milliseconds) more than ``latency_ms`` too."""
+    gap = abs(a - b)
+    scale = max(abs(a), abs(b))
     if scale == 0 or gap / scale <= thresholds["relative"]:
         return False
     return unit != "ms" or gap > thresholds["latency_ms"]
+
+
+def threshold_text(metric: str, thresholds: dict) -> str:
+    relative = f"{thresholds['relative']:.0%} of the larger value"
+    return f"{relative} and {thresholds['latency_ms']:g} ms" if METRICS[metric].unit == "ms" else relative
+
+
+def compare(mine: list[dict], other: list[dict], metric: str, thresholds: dict) -> dict:
+    """``mine`` − ``other`` on one metric: ``{"median", "ci", "verdict", "direction"}``.
+
+    ``direction`` is +1 when the interval says ``mine`` is better, −1 worse, 0 when it includes
+    zero. ``verdict`` is BETTER or WORSE only when the change also passes the practical threshold;
+    an interval that excludes zero with a smaller change is BELOW_THRESHOLD.
+    """
+    a, q = samples(mine, metric)
+    b, _ = samples(other, metric)
+    change = difference(a, b, q)
+    if change["median"] is None:
+        return {**change, "verdict": NOT_MEASURED, "direction": 0}
+    if change["ci"] is None or change["ci"][0] <= 0 <= change["ci"][1]:
+        return {**change, "verdict": NO_DIFFERENCE, "direction": 0}
+    m = METRICS[metric]
+    direction = 1 if (change["ci"][0] > 0) != m.lower_is_better else -1
+    mine_value = float(_stat(q)(np.asarray([v for v in a if v is not None], dtype=float)))
+    if not practical(mine_value, mine_value - change["median"], m.unit, thresholds):
+        return {**change, "verdict": BELOW_THRESHOLD, "direction": direction}
+    return {**change, "verdict": BETTER if direction > 0 else WORSE, "direction": direction}
+
+
+def mirrored(c: dict) -> dict:
+    """The same comparison seen from the other side (other − mine)."""
+    flip = {BETTER: WORSE, WORSE: BETTER}
+    return {"median": None if c["median"] is None else -c["median"], "ci": None if c["ci"] is None else [-c["ci"][1], -c["ci"][0]],
+            "verdict": flip.get(c["verdict"], c["verdict"]), "direction": -c["direction"]}
+
+
+def change_text(c: dict, unit: str = "") -> str:
+    """``+0.025 [+0.0125, +0.0375]`` (unit after the point estimate)."""
+    if c["median"] is None:
+        return "–"
+    ci = f" [{c['ci'][0]:+.3g}, {c['ci'][1]:+.3g}]" if c.get("ci") else ""
+    return f"{c['median']:+.3g}{f' {unit}' if unit else ''}{ci}"
+
+
+# -- verdicts ------------------------------------------------------------------------------
 
 
 def _fmt(s: dict, unit: str) -> str:
@@ -95,13 +151,15 @@ def _fmt(s: dict, unit: str) -> str:
 NEEDS_BUDGET = ("switch_p50_ms", "switch_p95_ms", "miss_p50_ms", "miss_p95_ms", "hit_ratio", "byte_hit_ratio")
 
 
-def verdicts(summary: dict[str, dict], hit_paths: dict[str, str], thresholds: dict, over_budget: frozenset = frozenset()) -> list[dict]:
-    """One ``{"metric", "winner", "text"}`` per judged metric.
+def verdicts(runs_by_label: dict[str, list[dict]], summary: dict[str, dict], hit_paths: dict[str, str], thresholds: dict,
+             over_budget: frozenset = frozenset()) -> list[dict]:
+    """One ``{"metric", "winner", "text"}`` per judged metric, the same whatever order the policies come in.
 
-    A winner only when the best policy's interval is apart from every other's and it beats the
-    runner-up by more than the thresholds (relative, and absolute ms for latencies). Counters
-    are never judged, nor hit latencies between policies that run the same hit path; hit ratio
-    and latencies only among the policies that held the budget (more memory buys both).
+    The best policy (by median; ties by label) is compared with every other: it wins when it is
+    BETTER than each; otherwise the verdict names the closest policy it cannot be told apart from
+    (no detectable difference) or only by less than the practical threshold. Counters are never
+    judged, nor hit latencies between policies that run the same hit path; hit ratio and latencies
+    only among the policies that held the budget (more memory buys both), and the verdict says so.
     """
     out = []
     for metric, m in METRICS.items():
@@ -111,123 +169,31 @@ def verdicts(summary: dict[str, dict], hit_paths: dict[str, str], thresholds: di
             continue  # the same code serves every hit: any difference is noise
         if metric == "harness_gc_ms":
             continue  # the harness's own collection, not a policy's doing
-        left_out = sorted(label for label in summary if label in over_budget) if metric in NEEDS_BUDGET else []
-        rows = [(label, s[metric]) for label, s in summary.items() if s[metric]["median"] is not None and label not in left_out]
-        if len(rows) < 2:
-            continue
+        measured = sorted(label for label, s in summary.items() if s[metric]["median"] is not None)
+        left_out = [label for label in measured if label in over_budget] if metric in NEEDS_BUDGET else []
+        rows = [(label, summary[label][metric]) for label in measured if label not in left_out]
         note = f" (not judged: {', '.join(left_out)} held more than the budget)" if left_out else ""
-        rows.sort(key=lambda r: r[1]["median"], reverse=not m.lower_is_better)
-        (best, a), (second, b) = rows[0], rows[1]
-        overlapping = [(label, other) for label, other in rows[1:] if not _apart(a, other)]
-        big = _big_enough(a["median"], b["median"], m.unit, thresholds)
-        if not overlapping and big:
-            out.append({"metric": metric, "winner": best,
-                        "text": f"{m.label}: {best} is better, {_fmt(a, m.unit)} against {second}'s {_fmt(b, m.unit)}{note}"})
-        else:
-            if overlapping:
-                why, (second, b) = "intervals overlap", overlapping[0]
-            else:
-                why = "difference below the practical threshold"
-            out.append({"metric": metric, "winner": None,
-                        "text": f"{m.label}: no detectable difference ({why}; {best} {_fmt(a, m.unit)}, {second} {_fmt(b, m.unit)}){note}"})
-    return out
-
-
-# -- the decision --------------------------------------------------------------------------
-
-
-def _change(mine: list[dict], base: list[dict], metric: str) -> dict:
-    a, q = samples(mine, metric)
-    b, _ = samples(base, metric)
-    return difference(a, b, q)
-
-
-def _held(runs: list[dict], tolerance_mib: float) -> bool:
-    """No request left RSS above the limit by more than the tolerance, in any run."""
-    return bool(runs) and all(r["metrics"]["settled_excess_mib"] <= tolerance_mib for r in runs)
-
-
-def _detectable(change: dict, metric: str, base_value: float | None, thresholds: dict) -> int:
-    """+1 when the change is detectably better, -1 detectably worse, 0 otherwise."""
-    if change["ci"] is None or base_value is None or (change["ci"][0] <= 0 <= change["ci"][1]):
-        return 0
-    m = METRICS[metric]
-    if not _big_enough(base_value + change["median"], base_value, m.unit, thresholds):
-        return 0
-    better = change["median"] < 0 if m.lower_is_better else change["median"] > 0
-    return 1 if better else -1
-
-
-def decision(runs_by_label: dict[str, list[dict]], summary: dict[str, dict], spec: dict, thresholds: dict) -> dict:
-    """For every policy against the baseline: the limit held or not, latency, hit ratio, overhead; then a recommendation."""
-    base = spec["baseline"]
-    objective = spec.get("switch_p95_ms")
-    tolerance_mib = spec["tolerance"] * spec["budget_bytes"] / 2**20
-
-    def meets(label: str) -> list[str]:
-        failed = []
-        if spec["memory"] == "hard" and not _held(runs_by_label[label], tolerance_mib):
-            failed.append("held more than the budget")
-        p95 = summary[label]["switch_p95_ms"]["median"]
-        if objective is not None and (p95 is None or p95 > objective):
-            failed.append(f"switch p95 {p95:.0f} ms is above the {objective:g} ms objective" if p95 is not None else "no switch latency")
-        return failed
-
-    def limit_record(label: str) -> dict:
-        s = summary[label]
-        return {"held_limit": _held(runs_by_label[label], tolerance_mib), "settled_over_share": s["settled_over_share"],
-                "settled_excess_mib": s["settled_excess_mib"], "over_limit_share": s["over_limit_share"],
-                "max_excess_mib": s["max_excess_mib"], "fails": meets(label)}
-
-    comparisons = []
-    for label in summary:
-        if label == base or not runs_by_label[label] or not runs_by_label[base]:
+        if len(rows) < 2:
+            if left_out:
+                held = f"only {rows[0][0]} held the budget" if rows else "no policy held the budget"
+                out.append({"metric": metric, "winner": None,
+                            "text": f"{m.label}: not judged: {held} ({', '.join(left_out)} held more than the budget)"})
             continue
-        changes = {metric: _change(runs_by_label[label], runs_by_label[base], metric)
-                   for metric in ("switch_p50_ms", "switch_p95_ms", "hit_ratio", "byte_hit_ratio", "overhead_ms")}
-        judged = {metric: _detectable(c, metric, summary[base][metric]["median"], thresholds) for metric, c in changes.items()}
-        comparisons.append({"policy": label, **limit_record(label), "change": changes, "detectable": judged})
-    base_record = limit_record(base) if runs_by_label.get(base) else None
-    return {"baseline": base, "objectives": {"memory": spec["memory"], "tolerance": spec["tolerance"], "switch_p95_ms": objective},
-            "baseline_result": base_record, "policies": comparisons,
-            "recommendation": _recommend(base, base_record, comparisons)}
-
-
-def _recommend(base: str, base_record: dict | None, comparisons: list[dict]) -> str:
-    if base_record is None:
-        return f"No recommendation: the baseline {base} has no finished run."
-    qualified = [c for c in comparisons if not c["fails"]]
-    if not qualified:
-        fails = "; ".join(f"{c['policy']} {', '.join(c['fails'])}" for c in comparisons) or "no other policy ran"
-        stay = f" The baseline {base} does not either ({', '.join(base_record['fails'])})." if base_record["fails"] \
-            else f" Keep {base}, which meets them."
-        return f"No candidate meets the objectives ({fails}).{stay}"
-
-    def score(c: dict) -> tuple:
-        d = c["detectable"]
-        return (d["hit_ratio"] + d["switch_p95_ms"] + d["switch_p50_ms"], d["hit_ratio"], d["switch_p95_ms"])
-
-    def differences(c: dict) -> str:
-        d, ch = c["detectable"], c["change"]
-        parts = [f"{name} {'better' if d[m] > 0 else 'worse'} by {abs(ch[m]['median']):.3g}{unit}"
-                 for m, name, unit in (("hit_ratio", "hit ratio", ""), ("switch_p95_ms", "switch p95", " ms"),
-                                       ("switch_p50_ms", "switch p50", " ms")) if d[m]]
-        return ", ".join(parts) if parts else "no detectable difference in hit ratio or switch latency"
-
-    best = max(qualified, key=score)
-    if base_record["fails"]:
-        share = base_record["settled_over_share"]["median"]
-        why = ", ".join(base_record["fails"])
-        detail = f" (RSS stayed over the limit after {share:.0%} of requests, by up to {base_record['settled_excess_mib']['median']:.0f} MiB)" \
-            if not base_record["held_limit"] and share is not None else ""
-        return f"Switch from {base} to {best['policy']}: {base} {why}{detail}; {best['policy']} meets the objectives ({differences(best)})."
-    better = [c for c in qualified if any(c["detectable"][m] > 0 for m in ("hit_ratio", "switch_p95_ms", "switch_p50_ms"))
-              and not any(c["detectable"][m] < 0 for m in ("hit_ratio", "switch_p95_ms", "switch_p50_ms"))]
-    if better:
-        pick = max(better, key=score)
-        return f"Switch from {base} to {pick['policy']}: both meet the objectives and {pick['policy']} is detectably better ({differences(pick)})."
-    worse = [c for c in qualified if any(c["detectable"][m] < 0 for m in ("hit_ratio", "switch_p95_ms", "switch_p50_ms"))]
-    if worse:
-        return (f"Keep {base}: it meets the objectives and no candidate is detectably better without being detectably worse ("
-                + "; ".join(f"{c['policy']}: {differences(c)}" for c in worse) + ").")
-    return f"Either will do: {base} and {', '.join(c['policy'] for c in qualified)} meet the objectives with no detectable difference in hit ratio or switch latency."
+        sign = 1 if m.lower_is_better else -1
+        rows.sort(key=lambda r: (sign * r[1]["median"], r[0]))
+        best, a = rows[0]
+        against = [(label, s, compare(runs_by_label[best], runs_by_label[label], metric, thresholds)) for label, s in rows[1:]]
+        for wording in (NO_DIFFERENCE, BELOW_THRESHOLD):
+            close = [x for x in against if x[2]["verdict"] in (wording, NOT_MEASURED)]
+            if close:
+                label, b, c = close[0]
+                out.append({"metric": metric, "winner": None,
+                            "text": f"{m.label}: {wording} ({best} {_fmt(a, m.unit)}, {label} {_fmt(b, m.unit)}; "
+                                    f"difference {change_text(c, m.unit)}){note}"})
+                break
+        else:
+            label, b, c = against[0]
+            out.append({"metric": metric, "winner": best,
+                        "text": f"{m.label}: {best} is better, {_fmt(a, m.unit)} against {label}'s {_fmt(b, m.unit)} "
+                                f"(difference {change_text(c, m.unit)}){note}"})
+    return out
