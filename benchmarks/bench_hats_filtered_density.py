@@ -18,9 +18,9 @@ from pathlib import Path
 
 from vizcache import Cache, RSSThresholdLRU
 from vizcache.catalogs.source import OVERVIEW_ORDER, CatalogSource
-from vizcache.catalogs.viewport import FilteredCounts
 from vizcache.config import load_config
 from vizcache.viewer.filters import RowFilter
+from vizcache.viewer.partitions import FilteredCounts
 
 
 def main() -> None:

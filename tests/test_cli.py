@@ -41,3 +41,37 @@ def test_catalog_info_errors_are_one_line(tmp_path, args, message):
     proc = vizcache(*[a.format(cfg=cfg) for a in args])
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
+
+
+def test_crossmatch_two_configured_catalogs(tmp_path):
+    assert vizcache("generate", "--preset", "small", "--out", tmp_path / "d", "--seed", "3").returncode == 0
+    config = tmp_path / "c.toml"
+    config.write_text('[data]\nfolders = ["d"]\n[catalogs.PZWAV]\nfiles = "d/pzwav.parquet"\n'
+                      '[catalogs.AMICO]\nfiles = "d/amico.parquet"\n')
+    proc = vizcache("crossmatch", config, "PZWAV", "AMICO", "--radius", "180", "--dz", "0.15")
+    assert proc.returncode == 0, proc.stderr
+    head = proc.stdout.splitlines()[0]
+    assert head.startswith("PZWAV (") and " matched, " in head and "radius 180 arcsec" in head
+    assert "| z bin | completeness (AMICO found in PZWAV) | purity (PZWAV matched in AMICO) |" in proc.stdout
+    wrong = vizcache("crossmatch", config, "PZWAV", "NOPE")
+    assert wrong.returncode == 2 and wrong.stderr.strip().endswith("no catalog 'NOPE'; configured catalogs: PZWAV, AMICO")
+    bad = vizcache("crossmatch", config, "PZWAV", "AMICO", "--radius", "-1")
+    assert bad.returncode == 2 and "-1 is not allowed: use a number above 0" in bad.stderr
+
+
+def test_the_catalogs_package_imports_nothing_of_the_cache_the_config_or_the_apps():
+    """The catalogs wing is I/O and sky geometry: every import in it, at any depth of a function,
+    names the standard library, a third-party package or another catalogs module."""
+    import ast
+    from pathlib import Path
+
+    import vizcache.catalogs
+
+    outside = []
+    for path in Path(vizcache.catalogs.__path__[0]).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level > 1 or (node.module or "").startswith("vizcache")):
+                outside.append(f"{path.name}: from {'.' * node.level}{node.module or ''}")
+            elif isinstance(node, ast.Import):
+                outside += [f"{path.name}: import {a.name}" for a in node.names if a.name.startswith("vizcache")]
+    assert outside == []

@@ -99,6 +99,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_crossmatch(args: argparse.Namespace) -> int:
+    from .catalogs.crossmatch import crossmatch, summary_markdown
+    from .catalogs.source import CatalogSource
+    from .config import load_config
+
+    config = load_config(args.config)
+    missing = [name for name in (args.a, args.b) if name not in config.catalogs]
+    if missing:
+        raise ConfigError(f"{args.config}: no catalog {missing[0]!r}; configured catalogs: {', '.join(config.catalogs) or 'none'}")
+    a, b = (CatalogSource(config.catalogs[name]).load().data for name in (args.a, args.b))
+    match = crossmatch(a, b, args.radius, args.dz)
+    print(summary_markdown(match, (args.a, args.b), (len(a), len(b)), args.radius, args.dz))
+    return 0
+
+
 def cmd_catalog_info(args: argparse.Namespace) -> int:
     from .catalogs.source import CatalogSource
     from .config import load_config
@@ -170,6 +185,16 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not allowed: use a whole number of at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: use a number above 0")
     return value
 
 
@@ -294,6 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("name", help="catalog name, e.g. PZWAV")
     cat.add_argument("--json", action="store_true", help="machine-readable output")
     cat.set_defaults(func=cmd_catalog_info)
+
+    xm = sub.add_parser("crossmatch", help="match two configured cluster catalogs: counts, completeness and purity (Markdown)")
+    xm.add_argument("config", help="TOML config file with [catalogs.NAME] tables")
+    xm.add_argument("a", help="catalog A, e.g. PZWAV")
+    xm.add_argument("b", help="catalog B, e.g. AMICO")
+    xm.add_argument("--radius", type=_positive_float, default=180.0, help="match radius in arcsec (default %(default)s)")
+    xm.add_argument("--dz", type=_positive_float, default=0.15, help="largest |z_A - z_B| / (1 + z_A) (default %(default)s)")
+    xm.set_defaults(func=cmd_crossmatch)
 
     part = sub.add_parser("partition", help="write a configured catalog as a HATS catalog (hats-import, out of core, on Dask)")
     part.add_argument("config", help="TOML config file with [catalogs.NAME] tables")

@@ -4,21 +4,26 @@ selected by view (across RA 0/360 and at the poles), and loaded through the cach
 import json
 import shutil
 
+import astropy.units as u
 import hats
 import numpy as np
 import pandas as pd
 import pytest
 from cdshealpix.nested import healpix_to_lonlat, lonlat_to_healpix
-import astropy.units as u
 
 from vizcache import AgeBased, Cache
 from vizcache.catalogs.hats import HatsCatalog
 from vizcache.catalogs.partition import PartitionSettings, partition_catalog
 from vizcache.catalogs.readers import CatalogError
+from vizcache.catalogs.sky_boxes import (
+    box_from_allsky,
+    normalise_box,
+    partitions_in_view,
+)
 from vizcache.catalogs.source import CatalogSource
-from vizcache.catalogs.viewport import PartitionLoader, box_from_allsky, normalise_box, partitions_in_view
 from vizcache.cli import main
 from vizcache.config import load_config
+from vizcache.viewer.partitions import PartitionLoader
 
 from .conftest import write_config
 

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from astropy.io import fits
 
-from vizcache import Cache, AgeBased, ConfigError
+from vizcache import AgeBased, Cache, ConfigError
+from vizcache.catalogs.projections import ra_extent
 from vizcache.catalogs.readers import CatalogError
-from vizcache.catalogs.source import CatalogSource, ra_extent, resolve_files
+from vizcache.catalogs.source import CatalogSource, resolve_files
 from vizcache.config import load_config
 
 from .conftest import write_config

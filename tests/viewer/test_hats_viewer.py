@@ -3,7 +3,11 @@
 import numpy as np
 import pytest
 
-from vizcache.catalogs.partition import PartitionSettings, generated_members_spec, partition_catalog
+from vizcache.catalogs.partition import (
+    PartitionSettings,
+    generated_members_spec,
+    partition_catalog,
+)
 from vizcache.config import load_config
 from vizcache.events import read_trace
 from vizcache.viewer.hats_layer import HatsLayer
@@ -225,7 +229,7 @@ def test_a_count_superseded_by_what_is_already_shown_stops_and_the_map_shows_it_
 
     from bokeh.document import Document
 
-    from vizcache.catalogs.viewport import FilteredCounts
+    from vizcache.viewer.partitions import FilteredCounts
 
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
     layer = sky._hats

@@ -145,31 +145,16 @@ def _pairs(ca, cb, radius_arcsec: float) -> tuple[np.ndarray, np.ndarray, np.nda
     return ia, ib, sep.arcsec
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``python -m vizcache.catalogs.crossmatch CONFIG A B [RADIUS_ARCSEC [DZ]]``: the comparison's numbers as Markdown."""
-    import sys
-
-    from ..config import load_config
-    from .source import CatalogSource
-
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) not in (3, 4, 5):
-        raise SystemExit("usage: python -m vizcache.catalogs.crossmatch CONFIG A B [RADIUS_ARCSEC [DZ]]")
-    config = load_config(args[0])
-    a, b = (CatalogSource(config.catalogs[name]).load().data for name in args[1:3])
-    radius, dz = float(args[3]) if len(args) > 3 else 180.0, float(args[4]) if len(args) > 4 else 0.15
-    match = crossmatch(a, b, radius, dz)
-    counts = match.counts
-    print(f"{args[1]} ({len(a):,}) vs {args[2]} ({len(b):,}), radius {radius:g} arcsec, |dz|/(1+z) <= {dz:g}: "
-          f"{counts[MATCHED]:,} matched, {counts[ONLY_A]:,} only {args[1]}, {counts[ONLY_B]:,} only {args[2]}; "
-          f"median separation {np.median(match.separation_arcsec):.1f} arcsec\n")
+def summary_markdown(match, names: tuple[str, str], rows: tuple[int, int], radius_arcsec: float, dz: float) -> str:
+    """The comparison's numbers as Markdown: counts, median separation, completeness and purity by z and SNR."""
+    (a, b), counts = names, match.counts
+    lines = [f"{a} ({rows[0]:,}) vs {b} ({rows[1]:,}), radius {radius_arcsec:g} arcsec, |dz|/(1+z) <= {dz:g}: "
+             f"{counts[MATCHED]:,} matched, {counts[ONLY_A]:,} only {a}, {counts[ONLY_B]:,} only {b}; "
+             f"median separation {np.median(match.separation_arcsec):.1f} arcsec", ""]
     for column, bins in (("z", np.round(np.arange(0.0, 2.01, 0.4), 2)), ("snr", np.array([3, 5, 8, 12, 20, 60], dtype=float))):
         rates = match.rates(column, bins).pivot_table(index=["lo", "hi"], columns="rate", values="value")
-        print(f"| {column} bin | completeness ({args[2]} found in {args[1]}) | purity ({args[1]} matched in {args[2]}) |\n|---|---|---|")
+        lines += [f"| {column} bin | completeness ({b} found in {a}) | purity ({a} matched in {b}) |", "|---|---|---|"]
         for (lo, hi), row in rates.iterrows():
-            print(f"| {lo:g}–{hi:g} | {row.get('completeness', np.nan):.1%} | {row.get('purity', np.nan):.1%} |")
-        print()
-
-
-if __name__ == "__main__":
-    main()
+            lines.append(f"| {lo:g}–{hi:g} | {row.get('completeness', np.nan):.1%} | {row.get('purity', np.nan):.1%} |")
+        lines.append("")
+    return "\n".join(lines)

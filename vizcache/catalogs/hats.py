@@ -20,7 +20,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .readers import CatalogError, ReadReport, add_projection, normalise, one_line, read_source_file
+from .projections import ra_extent
+from .readers import (
+    CatalogError,
+    ReadReport,
+    add_projection,
+    normalise,
+    one_line,
+    read_source_file,
+)
 
 HATS_FORMAT = "hats"
 #: files whose (size, mtime) identify a version of the catalog: re-partitioning changes them
@@ -201,7 +209,6 @@ class HatsCatalog:
         occupied = float(np.mean(counts > 0))
         ra, dec = pixel_centres(order, np.flatnonzero(counts))
         half = np.sqrt(pixel_area_deg2(order)) / 2  # about half a pixel's side, in degrees
-        from .source import ra_extent
 
         return {
             "name": self.name, "format": HATS_FORMAT, "path": str(self.path), "fingerprint": self.version,

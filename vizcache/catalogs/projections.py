@@ -1,4 +1,5 @@
-"""Sky projections, vectorised: RA wrapped to [0, 360), and the all-sky Hammer-Aitoff projection."""
+"""Sky geometry, vectorised: RA wrapped to [0, 360), the arc a set of RAs spans, and the all-sky
+Hammer-Aitoff projection."""
 
 from __future__ import annotations
 
@@ -37,3 +38,18 @@ def inverse_hammer_aitoff(x: np.ndarray, y: np.ndarray, center: float = 0.0) -> 
     lon = 2.0 * np.arctan2(zz * x, 2.0 * (2.0 * zz**2 - 1.0))
     lat = np.arcsin(np.clip(zz * y, -1.0, 1.0))
     return wrap_ra(np.degrees(lon) + center), np.degrees(lat)
+
+
+def ra_extent(ra: np.ndarray, bin_deg: float = 0.1) -> tuple[float, float]:
+    """(start, end) of the smallest RA arc holding every point; start > end when it crosses RA 0."""
+    bins = int(round(360 / bin_deg))
+    occupied = np.bincount((np.mod(ra, 360.0) / bin_deg).astype(int) % bins, minlength=bins) > 0
+    if occupied.all():
+        return 0.0, 360.0
+    # Largest circular run of empty bins: the extent is everything else.
+    empty = np.concatenate([~occupied, ~occupied]).astype(np.int8)
+    edges = np.diff(np.concatenate([[0], empty, [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    longest = np.argmax(np.minimum(ends - starts, bins))
+    gap_start, gap_end = starts[longest] % bins, ends[longest] % bins
+    return gap_end * bin_deg, gap_start * bin_deg

@@ -17,8 +17,18 @@ import pandas as pd
 
 from .hats import HATS_FORMAT, HatsCatalog, hats_fingerprint
 from .identifiers import NULLABLE_INTEGERS, NotWholeNumbers, concat_exact
-from .readers import (CatalogError, ReadReport, add_projection, check_columns, detect_format, identifier_sources, normalise,
-                      one_line, read_source_file)
+from .projections import ra_extent
+from .readers import (
+    CatalogError,
+    ReadReport,
+    add_projection,
+    check_columns,
+    detect_format,
+    identifier_sources,
+    normalise,
+    one_line,
+    read_source_file,
+)
 from .schema import EUCLID_COLUMNS, IDENTIFIER_COLUMNS
 
 BACKENDS = ("pandas", "dask")
@@ -124,21 +134,6 @@ class Catalog:
             "z_range": stats.get("z") or stats.get("z_phot"),
             "memory_bytes": self.memory_bytes(),
         }
-
-
-def ra_extent(ra: np.ndarray, bin_deg: float = 0.1) -> tuple[float, float]:
-    """(start, end) of the smallest RA arc holding every point; start > end when it crosses RA 0."""
-    bins = int(round(360 / bin_deg))
-    occupied = np.bincount((np.mod(ra, 360.0) / bin_deg).astype(int) % bins, minlength=bins) > 0
-    if occupied.all():
-        return 0.0, 360.0
-    # Largest circular run of empty bins: the extent is everything else.
-    empty = np.concatenate([~occupied, ~occupied]).astype(np.int8)
-    edges = np.diff(np.concatenate([[0], empty, [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    longest = np.argmax(np.minimum(ends - starts, bins))
-    gap_start, gap_end = starts[longest] % bins, ends[longest] % bins
-    return gap_end * bin_deg, gap_start * bin_deg
 
 
 class CatalogSource:

@@ -23,10 +23,15 @@ import pandas as pd
 import panel as pn
 import param
 
+from ..catalogs.sky_boxes import (
+    box_from_allsky,
+    partition_rows_in_view,
+    partitions_in_view,
+)
 from ..catalogs.source import OVERVIEW_ORDER, Catalog
-from ..catalogs.viewport import FilteredCounts, PartitionLoader, box_from_allsky, partition_rows_in_view, partitions_in_view
 from ..config import MAX_POINTS_BOUNDS
 from .filters import RowFilter
+from .partitions import FilteredCounts, PartitionLoader
 
 DENSITY = "density"
 _PARTIAL = "part of a frame still being read"
