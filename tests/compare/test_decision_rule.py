@@ -12,7 +12,15 @@ import pytest
 from vizcache.compare.decision import decision
 from vizcache.compare.metrics import METRICS, MiB
 from vizcache.compare.report import _decision_lines
-from vizcache.compare.stats import BELOW_THRESHOLD, BETTER, NO_DIFFERENCE, WORSE, compare, summarise_policy, verdicts
+from vizcache.compare.stats import (
+    BELOW_THRESHOLD,
+    BETTER,
+    NO_DIFFERENCE,
+    WORSE,
+    compare,
+    summarise_policy,
+    verdicts,
+)
 
 THRESHOLDS = {"relative": 0.10, "latency_ms": 1.0}
 SPEC = {"baseline": "getsizeof", "memory": "hard", "tolerance": 0.02, "switch_p95_ms": None, "budget_bytes": 100 * MiB}

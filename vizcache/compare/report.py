@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .decision import CRITERIA, decision
 from .files import atomic_write
 from .metrics import METRICS, MiB
-from .decision import CRITERIA, decision
 from .stats import change_text, interval, summarise_policy, threshold_text, verdicts
 
 SCHEMA = "vizcache-compare/2"
@@ -108,11 +108,11 @@ def _decision_lines(document: dict) -> list[str]:
     lines += _table(["policy", "held the budget", "largest excess after a request, worst run", "runs that went over after a request",
                      "requests left over the limit", "largest peak excess during a load", "switch p95", "meets the objectives"], rows)
     if d["policies"]:
-        lines += ["", f"Then each policy against {d['baseline']} on {', '.join(CRITERIA.values())}: the policy minus the baseline, "
-                  "with 95 % bootstrap intervals. **better**/**worse**: the interval excludes zero and the change passes the "
-                  "practical threshold; *below the threshold*: the interval excludes zero but the change is smaller; "
-                  "*no detectable difference*: the interval includes zero. A policy beats another when it is better on one of "
-                  "these and worse on none.", ""]
+        lines += ["", (f"Then each policy against {d['baseline']} on {', '.join(CRITERIA.values())}: the policy minus the baseline, "
+                       "with 95 % bootstrap intervals. **better**/**worse**: the interval excludes zero and the change passes the "
+                       "practical threshold; *below the threshold*: the interval excludes zero but the change is smaller; "
+                       "*no detectable difference*: the interval includes zero. A policy beats another when it is better on one of "
+                       "these and worse on none."), ""]
         words = {"better": "**better**", "worse": "**worse**", "detectable but below the practical threshold": "*below the threshold*",
                  "no detectable difference": "*no detectable difference*", "not measured": "not measured"}
         header = ["policy"] + [f"{name} change (threshold: {threshold_text(metric, exp['thresholds'])})" for metric, name in CRITERIA.items()]
