@@ -121,3 +121,34 @@ def test_arrays_are_keyed_by_content():
     assert total(a) == total(a.copy()) == 45.0 and len(loads) == 1
     a[0] = 100.0
     assert total(a) == 145.0 and len(loads) == 2  # changed in place: a new key, not the old result
+
+
+def test_a_param_depends_method_is_keyed_on_its_instance_and_dependencies():
+    import param
+
+    class Selection(param.Parameterized):
+        snr = param.Number(5.0, doc="Lowest signal-to-noise ratio shown.")
+        loads = param.Integer(0, doc="How often the method ran.")
+
+        @vizcache.cached(policy=AgeBased())
+        @param.depends("snr")
+        def shown(self, scale=1):
+            self.loads += 1
+            return self.snr * scale
+
+    first, second = Selection(snr=5.0), Selection(snr=5.0)
+    assert first.shown() == 5.0 and first.shown() == 5.0 and first.loads == 1
+    assert second.shown() == 5.0 and second.loads == 1  # its own result, not first's
+    first.snr = 6.0
+    assert first.shown() == 6.0 and first.loads == 2  # a dependency changed: another call
+    assert "snr" in [d.name for d in first.param.method_dependencies("shown")]  # still watched by param
+
+
+def test_a_mutable_default_the_function_changes_is_still_the_same_call():
+    @vizcache.cached(policy=AgeBased())
+    def counter(seen=[0]):  # noqa: B006 - the point of the test
+        seen[0] += 1
+        return seen[0]
+
+    assert counter() == 1 and counter() == 1  # keyed as "left out", not by what the list now holds
+    assert counter(seen=[5]) == 6

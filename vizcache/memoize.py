@@ -121,12 +121,21 @@ def cached(
                         "function that returns a list instead")
     if to_disk and cache_path is None:
         cache_path = _panel_cache_path()
-    # By file, not module: Panel runs an app script under a new module name for every session.
-    code = getattr(func, "__code__", None)
-    name = f"{code.co_filename if code else func.__module__}:{func.__qualname__}"
+    name = _function_name(func)
     shared = _shared_for(name, options | {"cache_path": cache_path}, is_method(func))
     return _wrap(func, name, shared, hash_funcs, per_session,
                  durable=shared.disk is not None and not per_session and not is_method(func))
+
+
+def _function_name(func: Callable) -> str:
+    """What identifies ``func`` when an app script runs again: its file (not its module, which
+    Panel names anew for every session), its name, and where it starts, so two lambdas of one
+    function are two functions."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return f"{func.__module__}:{func.__qualname__}"
+    body = min(((line, column) for line, _, column, _ in code.co_positions() if column), default=None)
+    return f"{code.co_filename}:{func.__qualname__}:{code.co_firstlineno}:{body}"
 
 
 def _panel_cache_path() -> str:

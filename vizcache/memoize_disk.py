@@ -83,7 +83,12 @@ class DiskTier:
         except Exception as exc:  # full disk, a value pickle cannot write: kept in memory only
             self._warn("write", exc)
 
+    def _exists(self) -> bool:
+        return self._store is not None or self.directory.is_dir()
+
     def delete(self, keys: list) -> None:
+        if not self._exists():
+            return  # nothing written yet: forgetting must not create the store
         try:
             store = self._open()
             for key in keys:
@@ -93,13 +98,10 @@ class DiskTier:
 
     def clear(self) -> None:
         try:
-            if self._store is not None or self.directory.exists():
+            if self._exists():
                 self._open().clear(retry=True)
         except Exception as exc:
             self._warn("clear", exc)
-
-    def __len__(self) -> int:
-        return len(self._open()) if self._store is not None or self.directory.exists() else 0
 
     def _warn(self, action: str, exc: Exception) -> None:
         if not self._warned:
