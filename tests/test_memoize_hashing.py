@@ -96,3 +96,12 @@ def test_hashing_a_whole_million_row_frame_costs_less_than_panels_sample():
 
     ours, panels = best_of(content_hash), best_of(panel_hash)
     assert ours < panels, f"exact hash {ours * 1e3:.1f} ms, Panel's sample {panels * 1e3:.1f} ms"
+
+
+def test_polars_frames_are_hashed_whole():
+    import polars as pl
+
+    frame = pl.DataFrame({"ra": np.arange(300_000, dtype=float)})
+    other = frame.with_columns(pl.when(pl.int_range(pl.len()) == 123_457).then(-1.0).otherwise(pl.col("ra")).alias("ra"))
+    assert content_hash(frame) == content_hash(frame.clone()) != content_hash(other)
+    assert content_hash(frame.lazy()) != content_hash(other.lazy())

@@ -12,8 +12,11 @@ get one key, and one gets the other's result. Here every byte counts:
   1M-row numeric frame (``tests/test_memoize_hashing.py`` measures both);
 * containers recursively (sets and dicts without their order), each value tagged with its
   type, so ``1``, ``1.0`` and ``True`` differ as they do in the keys;
+* polars frames and series by their Arrow IPC bytes (Panel samples those too), a polars
+  ``LazyFrame`` by its serialized plan;
 * anything else by Panel's own rules (dates, paths, ``functools.partial``, modules, ...), and
-  an object no rule knows by its identity, as Panel does.
+  an object no rule knows by its identity, as Panel does (salted per process, so a result on
+  disk is never found again for another process's object at the same address).
 
 ``hash_funcs`` maps a type, a tuple of types, a ``"module.Type"`` name or a predicate to a
 function returning bytes, as ``pn.cache`` takes it; it wins over every rule here. The digest
@@ -24,13 +27,17 @@ and, with the CPU's SHA extensions, as fast as MD5 on large buffers.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import struct
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+_PROCESS_SALT = os.urandom(16)
 _NUMERIC_KINDS = "biufcmM"  # bool, ints, floats, complex, timedelta, datetime: buffers say it all
 
 
@@ -89,6 +96,8 @@ class _Feeder:
             self.bytes_(value.tobytes())
         elif _is_pandas(value):
             self._pandas(value)
+        elif _is_polars(value):
+            self._polars(value)
         else:
             self._other(value)
 
@@ -178,23 +187,48 @@ class _Feeder:
         else:
             self._array(values.astype(object))  # mixed values: one by one, each with its type
 
+    def _polars(self, value) -> None:
+        import polars as pl
+
+        if isinstance(value, pl.LazyFrame):  # a query, not data: its plan (with the data it scans)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # polars warns that the format may change between versions
+                    self.bytes_(value.serialize())
+            except Exception:  # a plan polars cannot write (a Python function in it): the object itself
+                self._identity(value)
+            return
+        frame = value.to_frame() if isinstance(value, pl.Series) else value
+        out = io.BytesIO()
+        frame.rechunk().write_ipc(out)  # names, dtypes and every value
+        self.bytes_(out.getbuffer())
+
+    def _identity(self, value) -> None:
+        # Salted per process: on disk, an object of another process at the same address is not this one.
+        self.bytes_(_PROCESS_SALT + str(id(value)).encode())
+
     def _other(self, value) -> None:
         try:
             from panel.io.cache import _find_hash_func, _generate_hash
         except ImportError:  # no Panel: an object no rule knows is itself
-            self.bytes_(str(id(value)).encode())
+            self._identity(value)
             return
         rule = _find_hash_func(value)
         if rule is not None or isinstance(value, type):
             data = rule(value) if callable(rule) else rule if rule is not None else _generate_hash(value)
             self.bytes_(_as_bytes(data))
         else:
-            self.bytes_(str(id(value)).encode())  # Panel's rule too: the object itself
+            self._identity(value)  # Panel's rule too: the object itself
 
 
 def _is_pandas(value) -> bool:
     pd = sys.modules.get("pandas")  # a value cannot be a pandas object unless pandas is loaded
     return pd is not None and isinstance(value, (pd.DataFrame, pd.Series, pd.Index))
+
+
+def _is_polars(value) -> bool:
+    pl = sys.modules.get("polars")
+    return pl is not None and isinstance(value, (pl.DataFrame, pl.Series, pl.LazyFrame))
 
 
 def _find_user_hash(value, hash_funcs: dict) -> Callable | None:
