@@ -134,3 +134,22 @@ def test_panels_clear_caches_clears_these_functions_too():
     state.clear_caches()
     f(1)
     assert loads == [1, 1]
+
+
+def test_a_sessions_entries_go_when_it_ends():
+    from unittest import mock
+
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    record, loads = _recorder()
+    record.__qualname__ += "session_end"
+    f = vizcache.cached(record, per_session=True)
+    doc = Document()
+    doc._session_context = lambda: mock.Mock()  # as a served session's document (Panel's own fixture does this)
+    with set_curdoc(doc):
+        f(1), f(2)
+    assert f.cache_info().entries == 2
+    for callback in list(doc.session_destroyed_callbacks):
+        callback(mock.Mock())  # what Bokeh's server does when the session ends
+    assert f.cache_info().entries == 0
