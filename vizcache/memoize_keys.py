@@ -89,8 +89,9 @@ class CallKeys:
             return self._token(instance)
 
     def _gone(self, instance_id: int) -> Callable:
-        def gone(_ref) -> None:
-            self._watched.pop(instance_id, None)
+        def gone(ref) -> None:
+            if self._watched.get(instance_id) is ref:  # not a newer object's watch at that id
+                del self._watched[instance_id]
             self._forget(instance_id)
         return gone
 
