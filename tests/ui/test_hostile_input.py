@@ -52,7 +52,7 @@ def notes(page) -> str:
     return "\n".join(page.locator(".notyf__message").all_inner_texts())
 
 
-def wait_for_note(page, text: str, timeout: float = 30) -> str:
+def wait_for_note(page, text: str, timeout: float = 90) -> str:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if text in notes(page):
