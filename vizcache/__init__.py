@@ -9,8 +9,7 @@ from .cache import Cache, Entry, Invalidation, RecursiveLoadError, Sized
 from .cache_stats import CacheStats
 from .events import TraceRecorder, export_libcachesim_csv, read_trace
 from .memoize import cached
-from .policies import (AgeBased, CachePolicy, Eviction, LegacyRSSManager, RSSThresholdLRU, SizeEstimatedLRU,
-                       available_policies)
+from .policies import AgeBased, CachePolicy, Eviction, LegacyRSSManager, RSSThresholdLRU, SizeEstimatedLRU, available_policies
 
 __all__ = [
     "AgeBased", "Cache", "CachePolicy", "CacheStats", "ConfigError", "Entry", "Eviction", "Invalidation", "LegacyRSSManager",

@@ -26,7 +26,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .cache import Cache
 from .memoize_disk import MISSING, DiskTier, disk_directory
@@ -214,8 +214,9 @@ def _wrap(func: Callable, name: str, shared: _Shared, hash_funcs, per_session: b
             doc = state.curdoc
             key += (("session", id(doc)),)
             if doc is not None and doc.session_context and id(doc) not in shared.sessions:
-                shared.sessions.add(id(doc))
-                doc.on_session_destroyed(lambda ctx, doc_id=id(doc): forget_session(doc_id))
+                doc_id = id(doc)
+                shared.sessions.add(doc_id)
+                doc.on_session_destroyed(lambda ctx: forget_session(doc_id))
         return key
 
     def forget_session(doc_id: int) -> None:

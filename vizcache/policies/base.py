@@ -19,7 +19,8 @@ from ..units import SIZE_HELP, format_bytes, parse_bytes
 from .weigher import Weigher
 
 if TYPE_CHECKING:
-    from .contract import CacheView as Cache, EntryView as Entry
+    from .contract import CacheView as Cache
+    from .contract import EntryView as Entry
 
 
 class ByteSize(param.Parameter):

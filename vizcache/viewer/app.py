@@ -14,10 +14,9 @@ import panel as pn
 from ..catalogs.readers import CatalogError
 from ..config import ConfigError
 from ..memory import freeze_startup_heap, release_memory, startup_heap_frozen
-from . import bokeh_sync, server_setup
+from . import bokeh_sync, server_setup, url_state
 from .find import Finder
 from .finder_comparison import FinderComparison
-from . import url_state
 from .monitor import CacheMonitor
 from .raster import compile_kernels, compile_kernels_in_background
 from .reports import ReportList

@@ -11,8 +11,25 @@ from __future__ import annotations
 import colorcet
 import numpy as np
 from bokeh.events import RangesUpdate
-from bokeh.models import (BoxSelectTool, ColorBar, ColumnDataSource, CustomJSHover, EqHistColorMapper, HoverTool, Image, LabelSet, LassoSelectTool,
-                          Legend, LegendItem, LinearColorMapper, LogColorMapper, MultiLine, Range1d, Scatter, TapTool)
+from bokeh.models import (
+    BoxSelectTool,
+    ColorBar,
+    ColumnDataSource,
+    CustomJSHover,
+    EqHistColorMapper,
+    HoverTool,
+    Image,
+    LabelSet,
+    LassoSelectTool,
+    Legend,
+    LegendItem,
+    LinearColorMapper,
+    LogColorMapper,
+    MultiLine,
+    Range1d,
+    Scatter,
+    TapTool,
+)
 from bokeh.palettes import Greys256, Inferno256, Viridis256
 from bokeh.plotting import figure
 
