@@ -8,6 +8,7 @@ import pytest
 
 from vizcache import AgeBased, Cache, RSSThresholdLRU
 
+from .waiting import wait_until
 
 
 def test_concurrent_misses_on_one_key_load_once():
@@ -22,13 +23,13 @@ def test_concurrent_misses_on_one_key_load_once():
 
     with ThreadPoolExecutor(16) as pool:
         futures = [pool.submit(cache.get_or_load, "k", loader) for _ in range(16)]
-        time.sleep(0.2)  # let every thread reach the in-flight load
+        wait_until(lambda: cache.stats()["coalesced"] == 15, message="15 callers waiting on the one in-flight load")
         gate.set()
         results = [f.result(timeout=10) for f in futures]
     assert len(calls) == 1
     assert all(r is results[0] for r in results)
     s = cache.stats()
-    assert s["loads"] == 1 and s["hits"] + s["misses"] == 16 and s["misses"] == 1 + s["coalesced"]
+    assert s["loads"] == 1 and s["misses"] == 16 and s["coalesced"] == 15 and s["hits"] == 0
 
 
 def test_failed_load_reraises_to_every_waiter():
@@ -41,7 +42,7 @@ def test_failed_load_reraises_to_every_waiter():
 
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(cache.get_or_load, "k", loader) for _ in range(8)]
-        time.sleep(0.2)
+        wait_until(lambda: cache.stats()["coalesced"] == 7, message="7 callers waiting on the failing load")
         gate.set()
         errors = [f.exception(timeout=10) for f in futures]
     assert all(isinstance(e, ValueError) and "corrupt catalog" in str(e) for e in errors)
@@ -51,16 +52,17 @@ def test_failed_load_reraises_to_every_waiter():
 def test_hits_on_other_keys_do_not_wait_for_a_slow_load():
     cache = Cache(RSSThresholdLRU(limit="1TiB"))
     cache.get_or_load("fast", lambda: "value")
-    gate = threading.Event()
-    slow = threading.Thread(target=cache.get_or_load, args=("slow", lambda: gate.wait(10) and "slow"))
+    gate, loading = threading.Event(), threading.Event()
+    slow = threading.Thread(target=cache.get_or_load, args=("slow", lambda: loading.set() or (gate.wait(120) and "slow")))
     slow.start()
+    hits = []
     try:
-        time.sleep(0.1)
-        start = time.perf_counter()
-        for _ in range(1000):
-            assert cache.get_or_load("fast", lambda: "reloaded") == "value"
-        assert time.perf_counter() - start < 2.0  # the slow load is still running
-        assert slow.is_alive()
+        assert loading.wait(30)
+        # the slow load holds until the gate opens: hits that waited on it could never finish
+        hitter = threading.Thread(target=lambda: hits.extend(cache.get_or_load("fast", lambda: "reloaded") for _ in range(1000)))
+        hitter.start()
+        wait_until(lambda: not hitter.is_alive(), message="1000 hits while the slow load runs", timeout=60)
+        assert hits == ["value"] * 1000 and slow.is_alive() and not gate.is_set()
     finally:
         gate.set()
         slow.join()
@@ -76,7 +78,7 @@ def test_many_threads_many_keys_nothing_lost(policy):
         def load():
             with lock:
                 loads[key] = loads.get(key, 0) + 1
-            time.sleep(0.001)
+            time.sleep(0.001)  # a load that takes a while, so threads overlap on it
             return ("value", key)
         return load
 
