@@ -277,9 +277,17 @@ def test_a_failing_partition_raises_and_leaves_the_others(allsky, tmp_path):
     pixels = partitions_in_view(copy, (0.0, 20.0), (-10.0, 10.0))
     copy.partition_file(pixels[0]).write_bytes(b"not parquet")
     cache = Cache(AgeBased())
+    loader = PartitionLoader(cache, copy)
     with pytest.raises(CatalogError, match="not a readable HATS partition"):
-        PartitionLoader(cache, copy).load(pixels)
-    assert PartitionLoader(cache, copy).key(pixels[0]) not in cache
+        loader.load(pixels)
+    assert loader.key(pixels[0]) not in cache and len(pixels) > 2
+    kept = [p for p in pixels[1:] if loader.key(p) in cache]  # read before the failure was seen: they stay
+    others = loader.load(pixels[1:])
+    assert all(loader.key(p) in cache for p in pixels[1:]) and cache.counters()["hits"] == len(kept)
+    for pixel, frame in zip(pixels[1:], others):
+        pd.testing.assert_frame_equal(frame, allsky.load_partition(pixel))
+    with pytest.raises(CatalogError, match="not a readable HATS partition"):  # a failure is not cached
+        loader.load(pixels[:1])
 
 
 def test_partition_runs_on_an_existing_dask_cluster(hats_dir, tmp_path, small_set):
