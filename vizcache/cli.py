@@ -11,10 +11,11 @@ from collections.abc import Callable
 from .catalogs.readers import CatalogError
 from .compare.commands import add_parsers as add_compare_parsers
 from .compare.files import ReportError
-from .config import ConfigError, policy_from_config
+from .config_file import ConfigError
 from .events import TraceError, export_libcachesim_csv
 from .memory import RSSProbe, auto_memory_limit, cgroup_memory_limit, system_memory
 from .policies import available_policies
+from .policies.config import policy_from_config
 from .units import format_bytes, parse_bytes
 
 
@@ -80,7 +81,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
                         preset.rows_per_file, preset.row_group_rows)
     out = args.out or f"data/{args.preset}"
     # A progress bar on a terminal only, for work that takes over a second, and none left above an error.
-    with tqdm(total=100, unit="%", delay=1.0, leave=False, disable=not sys.stderr.isatty(), desc="generating", bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}") as bar:
+    with tqdm(total=100, unit="%", delay=1.0, leave=False, disable=not sys.stderr.isatty(), desc="generating",
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}") as bar:
         def progress(fraction: float, message: str) -> None:
             bar.update(round(fraction * 100) - bar.n)
             bar.set_postfix_str(message)
@@ -133,7 +135,8 @@ def cmd_catalog_info(args: argparse.Namespace) -> int:
     for reason, n in info["rows_dropped"].items():
         print(f"  dropped {n:,} rows: {reason}")
     ra = info["ra_extent"]
-    print(f"  RA {ra[0]:.2f} -> {ra[1]:.2f} deg{' (crosses RA 0)' if ra[0] > ra[1] else ''}, Dec {info['dec_range'][0]:.2f} .. {info['dec_range'][1]:.2f} deg")
+    dec = info["dec_range"]
+    print(f"  RA {ra[0]:.2f} -> {ra[1]:.2f} deg{' (crosses RA 0)' if ra[0] > ra[1] else ''}, Dec {dec[0]:.2f} .. {dec[1]:.2f} deg")
     if info["z_range"]:
         print(f"  redshift {info['z_range'][0]:.3f} .. {info['z_range'][1]:.3f}")
     print("  columns:")
@@ -335,7 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     part.add_argument("--scheduler", help="address of an existing Dask scheduler, tcp://HOST:PORT (default: the catalog's "
                                           "`scheduler`, else a local cluster for the run)")
     part.add_argument("--max-rows", type=_positive_int, default=1_000_000, help="rows per partition at most (default %(default)s)")
-    part.add_argument("--highest-order", type=_order, default=8, help="finest HEALPix order of a partition and the skymap, 1..12 (default %(default)s)")
+    part.add_argument("--highest-order", type=_order, default=8, help="finest HEALPix order of a partition and the skymap, 1..12 "
+                      "(default %(default)s)")
     part.add_argument("--workers", type=_positive_int, default=1, help="local cluster workers (default %(default)s)")
     part.add_argument("--threads", type=_positive_int, default=2, help="threads per local worker (default %(default)s)")
     part.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")

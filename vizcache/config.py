@@ -1,11 +1,6 @@
-"""TOML configuration: which policy, with which parameters — and one clear error when it is wrong.
+"""The viewer's TOML file: data folders, catalogs, ``[viewer]`` settings and the trace — one clear error when wrong.
 
-A policy is chosen by a ``[policy]`` table::
-
-    [policy]
-    name = "RSSThresholdLRU"   # any name `vizcache policies` lists
-    limit = "6GiB"
-    high_water = 0.8
+Its ``[policy]`` table is read by the cache's own reader, ``vizcache.policies.config``.
 """
 
 from __future__ import annotations
@@ -18,61 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import param
-
 from .catalogs.generate import PRESETS
 from .catalogs.readers import READERS, required_missing
 from .catalogs.schema import EUCLID_COLUMNS, KINDS, TEXT_COLUMNS
 from .catalogs.source import BACKENDS, CatalogSpec
 from .config_file import ConfigError, read_toml, shown
-from .policies import CachePolicy, RSSThresholdLRU, available_policies
-from .policies.base import allowed_values
+from .policies import CachePolicy, RSSThresholdLRU
+from .policies.config import policy_from_config, policy_from_table
+from .viewer.settings import ViewerSettings
 
 __all__ = ["Config", "ConfigError", "load_config", "policy_from_config", "policy_from_table", "read_toml"]
-
-
-def _accepts(parameter: param.Parameter, value: Any) -> bool:
-    """Whether a policy parameter takes ``value`` as a config file gives it."""
-    if isinstance(value, bool) and not isinstance(parameter, param.Boolean):
-        return False  # TOML's true is not the number 1
-    if isinstance(value, float) and not math.isfinite(value):
-        return False  # no bound or duration means anything by inf or nan
-    try:
-        parameter._validate(value)
-    except (ValueError, TypeError, OverflowError):  # a plugin's parameter may refuse a value with any of these
-        return False
-    return True
-
-
-def policy_from_table(table: Any, source: str, where: str = "[policy]") -> CachePolicy:
-    """Build a policy from a parsed table such as ``{"name": "AgeBased", "max_age": 60}``."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{source}: {where} must be a table with a 'name' key")
-    known = available_policies()
-    name = table.get("name")
-    if not isinstance(name, str) or name not in known:
-        got = "is missing" if name is None else f"= {shown(name)} is not a known policy"
-        raise ConfigError(f"{source}: {where} name {got}; known policies: {', '.join(known)}")
-    cls = known[name]
-    params = {key: p for key, p in cls.param.objects("existing").items() if key != "name"}
-    values = {k: v for k, v in table.items() if k != "name"}
-    for key, value in values.items():
-        if key not in params:
-            raise ConfigError(f"{source}: {where} unknown key {shown(key)} for {name}; allowed keys: {', '.join(params)}")
-        if not _accepts(params[key], value):
-            raise ConfigError(f"{source}: {where} {key} = {shown(value)} is not allowed for {name}: use {allowed_values(params[key])}")
-    try:
-        return cls(**values)
-    except ValueError as exc:  # constraints across parameters, e.g. low_water < high_water
-        raise ConfigError(f"{source}: {where} {exc}") from None
-
-
-def policy_from_config(path: str | Path) -> CachePolicy:
-    """The policy a TOML config file selects in its ``[policy]`` table."""
-    data = read_toml(path)
-    if "policy" not in data:
-        raise ConfigError(f"{path}: no [policy] table; add one with name = one of {', '.join(available_policies())}")
-    return policy_from_table(data["policy"], str(path))
 
 
 # -- the whole file: policy, data folders, catalogs, viewer, trace -----------------------------
@@ -91,7 +41,7 @@ class Config:
     folders: tuple[Path, ...]
     catalogs: dict[str, CatalogSpec]
     generate: str | None = None  # preset to generate when the catalogs' files are missing
-    viewer: dict[str, Any] = field(default_factory=dict)
+    viewer: ViewerSettings = field(default_factory=ViewerSettings)
     trace: Path | None = None
 
 
@@ -194,24 +144,15 @@ def _catalog_spec(name: str, table: Any, base: Path, folders: tuple[Path, ...], 
                        tuple(extra))
 
 
-VIEWER_KEYS = {"title": "the page title", "catalog": "the catalog shown first", "members": "the members catalog the toggle overlays",
-               "reports": "a folder of `vizcache compare` reports to list",
-               "max_points": "rows of a HATS catalog a view draws at most; wider views show its density"}
-#: [viewer] max_points: allowed range (the HATS layer's own parameter bounds)
-MAX_POINTS_BOUNDS = (1_000, 500_000_000)
-
-
-def _viewer_settings(table: Any, catalogs: dict[str, CatalogSpec], base: Path, source: str) -> dict[str, Any]:
-    table = _expect(table, dict, source, "[viewer]", "a table with " + ", ".join(VIEWER_KEYS))
+def _viewer_settings(table: Any, catalogs: dict[str, CatalogSpec], base: Path, source: str) -> ViewerSettings:
+    keys = ViewerSettings.keys()  # what each key takes is ViewerSettings' to say; the file and catalogs are checked here
+    table = _expect(table, dict, source, "[viewer]", "a table with " + ", ".join(keys))
     for key, value in table.items():
-        if key not in VIEWER_KEYS:
-            raise ConfigError(f"{source}: [viewer] unknown key {shown(key)}; allowed keys: {', '.join(VIEWER_KEYS)}")
-        if key == "max_points":
-            lo, hi = MAX_POINTS_BOUNDS
-            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise ConfigError(f"{source}: [viewer] max_points = {shown(value)}: a whole number from {lo:,} to {hi:,} ({VIEWER_KEYS[key]})")
-        else:
-            _expect(value, str, source, f"[viewer] {key}", f"a string: {VIEWER_KEYS[key]}")
+        if key not in keys:
+            raise ConfigError(f"{source}: [viewer] unknown key {shown(key)}; allowed keys: {', '.join(keys)}")
+        refusal = ViewerSettings.refusal(key, value)
+        if refusal is not None:
+            raise ConfigError(f"{source}: [viewer] {key} = {shown(value)} is not allowed: {refusal}")
     if "reports" in table:
         _resolved(table["reports"], base, source, "[viewer] reports")
     for key, kind in (("catalog", None), ("members", "members")):
@@ -220,8 +161,9 @@ def _viewer_settings(table: Any, catalogs: dict[str, CatalogSpec], base: Path, s
             continue
         allowed = [n for n, spec in catalogs.items() if kind is None or spec.kind == kind]
         if name not in allowed:
-            raise ConfigError(f"{source}: [viewer] {key} = {shown(name)} is not a configured {kind or ''} catalog; allowed: {', '.join(allowed) or 'none'}")
-    return dict(table)
+            raise ConfigError(f"{source}: [viewer] {key} = {shown(name)} is not a configured {kind or ''} catalog; "
+                              f"allowed: {', '.join(allowed) or 'none'}")
+    return ViewerSettings(**table)
 
 
 def _trace_path(table: Any, base: Path, source: str) -> Path | None:

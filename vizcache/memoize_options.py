@@ -33,7 +33,7 @@ def build_policy(policy: Any, *, max_items: Any, ttl: Any, limit: Any, budget: A
         if isinstance(policy, str) and not policy.endswith(".toml"):
             raise ValueError(f"cached(policy={policy!r}) is not allowed: use 'LRU', 'LFU' or 'FIFO' (as pn.cache), "
                              "a vizcache policy object, or the path of a .toml config")
-        from .config import policy_from_config
+        from .policies.config import policy_from_config
 
         path = str(Path(policy).resolve())
         return policy_from_config(policy), ("path", path)
