@@ -287,7 +287,7 @@ def test_a_valid_config_with_brackets_in_strings_and_comments_loads(tmp_path):
         + f"[catalogs.U]\nfiles = 'data/{brackets}'\n",
     )
     config = load_config(path)
-    assert config.viewer["title"] == f'{brackets} " {brackets}'
+    assert config.viewer.title == f'{brackets} " {brackets}'
     assert config.catalogs["T"].files[0].endswith(f'x{brackets}""')
 
 

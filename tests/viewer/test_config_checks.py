@@ -35,4 +35,19 @@ def test_viewer_max_points_must_be_a_whole_number_in_range(tmp_path, value):
 def test_viewer_max_points_in_range_is_kept(tmp_path):
     config = tmp_path / "viewer.toml"
     config.write_text('[policy]\nname = "AgeBased"\n[viewer]\nmax_points = 10000\n')
-    assert load_config(config).viewer["max_points"] == 10_000
+    assert load_config(config).viewer.max_points == 10_000
+
+
+def test_viewer_settings_are_typed_with_defaults_and_the_hats_layer_takes_their_bounds(tmp_path):
+    from vizcache.viewer.hats_layer import HatsLayer
+    from vizcache.viewer.settings import ViewerSettings
+
+    config = tmp_path / "viewer.toml"
+    config.write_text('[policy]\nname = "AgeBased"\n[viewer]\ntitle = "clusters"\n')
+    settings = load_config(config).viewer
+    assert isinstance(settings, ViewerSettings)
+    assert (settings.title, settings.catalog, settings.members, settings.reports, settings.max_points) == ("clusters", None, None, None, 5_000_000)
+    assert HatsLayer.param.max_points.bounds == ViewerSettings.param.max_points.bounds == (1_000, 500_000_000)
+    assert HatsLayer.param.max_points.default == ViewerSettings.param.max_points.default
+    with pytest.raises(ValueError):
+        ViewerSettings(max_points=999)  # the bounds hold for settings made in code too

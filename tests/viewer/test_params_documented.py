@@ -6,9 +6,10 @@ import pytest
 from vizcache.policies import available_policies
 from vizcache.viewer.monitor import CacheMonitor
 from vizcache.viewer.reports import ReportList
+from vizcache.viewer.settings import ViewerSettings
 from vizcache.viewer.skymap import SkyMap
 
-CLASSES = [SkyMap, CacheMonitor, ReportList, *available_policies().values()]
+CLASSES = [SkyMap, CacheMonitor, ReportList, ViewerSettings, *available_policies().values()]
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)

@@ -67,7 +67,7 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
             skymap.param.watch(lambda event: setattr(built[0], "last_switch_seconds", event.new), "last_switch_seconds")
         return built[0]
 
-    folder = runtime.config.viewer.get("reports")
+    folder = runtime.config.viewer.reports
     reports = ReportList(folder=(runtime.base / folder).resolve() if folder else None)
     sidebar[:] = [Finder(skymap=skymap), skymap.controls(), reports]  # reports: a section only when there are some
     # Side by side when the window leaves the map >= 720 px beside the monitor (windows from ~1,550 px), the
@@ -120,7 +120,7 @@ def create_app() -> pn.template.BootstrapTemplate:
     try:
         runtime = runtime_from_environment()
         compile_kernels_in_background()  # once per process: the first pans and zooms do not compile them
-        title = runtime.config.viewer.get("title", title)
+        title = runtime.config.viewer.title
         if runtime.needs_generation():
             _show_generation(runtime, sidebar, main)
         else:

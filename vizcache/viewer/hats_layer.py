@@ -29,9 +29,9 @@ from ..catalogs.sky_boxes import (
     partitions_in_view,
 )
 from ..catalogs.source import OVERVIEW_ORDER, Catalog
-from ..config import MAX_POINTS_BOUNDS
 from .filters import RowFilter
 from .partitions import FilteredCounts, PartitionLoader
+from .settings import ViewerSettings
 
 DENSITY = "density"
 _PARTIAL = "part of a frame still being read"
@@ -44,7 +44,7 @@ class HatsLayer(param.Parameterized):
     >>> frame = layer.frame_for("RA/Dec", (40, 50), (-5, 5))  # None when what is shown does not change
     """
 
-    max_points = param.Integer(default=5_000_000, bounds=MAX_POINTS_BOUNDS,
+    max_points = param.Integer(default=ViewerSettings.param.max_points.default, bounds=ViewerSettings.param.max_points.bounds,
                                doc="Views whose partitions hold at most this many rows show the rows; wider views show the skymap density.")
     workers = param.Integer(default=4, bounds=(1, 32), doc="Partitions read at the same time when a view needs several.")
     draw_every = param.Number(default=0.5, bounds=(0.0, 10.0),
@@ -128,8 +128,7 @@ class HatsLayer(param.Parameterized):
                 previous._report(skymap, None, 0, 0)
         if catalog.hats is None:
             return None
-        configured = skymap.runtime.config.viewer.get("max_points")
-        layer = cls(skymap.runtime.cache, catalog, **({"max_points": configured} if configured else {}))
+        layer = cls(skymap.runtime.cache, catalog, max_points=skymap.runtime.config.viewer.max_points)
         # After each view update: when the view needs other rows, swap the frame; the swap's own
         # view update then finds nothing to change.
         layer._watcher = skymap.param.watch(lambda _event: layer.follow(skymap), "view_version")

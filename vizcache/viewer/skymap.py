@@ -132,7 +132,7 @@ class SkyMap(pn.viewable.Viewer):
             served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
         self._served = served
         names = list(runtime.sources)
-        catalog = params.pop("catalog", runtime.config.viewer.get("catalog", names[0] if names else None))
+        catalog = params.pop("catalog", runtime.config.viewer.catalog or (names[0] if names else None))
         self._notify = notify or (lambda message: log.error("%s", message))
         self._shown: str | None = None
         self.frame = None  # the shown catalog's rows (pandas or dask DataFrame)
@@ -188,7 +188,7 @@ class SkyMap(pn.viewable.Viewer):
 
     @param.depends("show_members", watch=True)
     def _load_members(self) -> None:
-        name = self.runtime.config.viewer.get("members")
+        name = self.runtime.config.viewer.members
         try:
             self.members_frame = self.runtime.load(name).data if name and self.show_members else None
         except Exception as exc:
@@ -496,7 +496,7 @@ class SkyMap(pn.viewable.Viewer):
 
     def controls(self) -> pn.Column:
         # No members catalog configured: no switch that can only fail.
-        members = ["show_members"] if self.runtime.config.viewer.get("members") else []
+        members = ["show_members"] if self.runtime.config.viewer.members else []
         widgets = pn.Param(self.param, parameters=["catalog", "color_by", "snr_range", "z_range", "keep_unknown_z", "projection", *members, "cmap", "color_scaling", "opacity", "pixel_hover"],
                            widgets={"catalog": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
                                     "projection": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
