@@ -102,56 +102,77 @@ def _queue(order: str):
     raise ValueError(f"no simulation of eviction order {order!r}; orders: {', '.join(ORDERS)}")
 
 
-def lru(keys: list, sizes: dict, capacity: int) -> dict:
+class Model:
+    """A model's state between requests: ``feed`` takes the next requests, so a whole-trace replay and a
+    live shadow (``vizcache.live``) run the same code. ``resident`` is the true bytes it holds now."""
+
+    resident = peak = misses = miss_bytes = 0
+
+    def result(self, keys: list, sizes: dict) -> dict:
+        return _result(keys, sizes, self.misses, self.miss_bytes, self.peak)
+
+
+class LRUModel(Model):
     """Plain LRU on byte capacity: admit, then evict least recently used until the total fits."""
-    cache: OrderedDict = OrderedDict()
-    move, pop = cache.move_to_end, cache.popitem
-    used = peak = misses = miss_bytes = 0
-    for key in keys:
-        if key in cache:
-            move(key)
-            continue
-        size = sizes[key]
-        misses += 1
-        miss_bytes += size
-        if size > capacity:
-            continue
-        cache[key] = size
-        used += size
-        while used > capacity:
-            used -= pop(last=False)[1]
-        if used > peak:
-            peak = used
-    return _result(keys, sizes, misses, miss_bytes, peak)
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity, self.cached = capacity, OrderedDict()
+
+    def feed(self, keys, sizes) -> None:
+        cache, capacity = self.cached, self.capacity
+        move, pop = cache.move_to_end, cache.popitem
+        used, peak, misses, miss_bytes = self.resident, self.peak, self.misses, self.miss_bytes
+        for key in keys:
+            if key in cache:
+                move(key)
+                continue
+            size = sizes[key]
+            misses += 1
+            miss_bytes += size
+            if size > capacity:
+                continue
+            cache[key] = size
+            used += size
+            while used > capacity:
+                used -= pop(last=False)[1]
+            if used > peak:
+                peak = used
+        self.resident, self.peak, self.misses, self.miss_bytes = used, peak, misses, miss_bytes
 
 
-def size_estimated(keys: list, sizes: dict, estimates: dict, budget: int, order: str = "lru") -> dict:
+class SizeEstimatedModel(Model):
     """SizeEstimatedLRU: admit when the estimate fits the budget, then evict others until the estimates fit."""
-    queue = _queue(order)  # key -> (true size, estimate)
-    cached, hit, add, pop = queue.items, queue.hit, queue.add, queue.pop
-    accounted = resident = peak = misses = miss_bytes = 0
-    for key in keys:
-        if key in cached:
-            hit(key)
-            continue
-        size = sizes[key]
-        misses += 1
-        miss_bytes += size
-        if resident + size > peak:
-            peak = resident + size  # the value is in memory while it is sized
-        estimate = estimates[key]
-        if estimate > budget:
-            continue
-        add(key, size, estimate)
-        accounted += estimate
-        resident += size
-        while accounted > budget:
-            gone = pop(key)  # never the new key
-            if gone is None:
-                break
-            resident -= gone[0]
-            accounted -= gone[1]
-    return _result(keys, sizes, misses, miss_bytes, peak)
+
+    def __init__(self, budget: int, estimates, order: str = "lru") -> None:
+        self.budget, self.estimates, self.queue, self.accounted = budget, estimates, _queue(order), 0
+        self.cached = self.queue.items  # key -> (true size, estimate)
+
+    def feed(self, keys, sizes) -> None:
+        cached, hit, add, pop = self.cached, self.queue.hit, self.queue.add, self.queue.pop
+        budget, estimates = self.budget, self.estimates
+        accounted, resident, peak, misses, miss_bytes = self.accounted, self.resident, self.peak, self.misses, self.miss_bytes
+        for key in keys:
+            if key in cached:
+                hit(key)
+                continue
+            size = sizes[key]
+            misses += 1
+            miss_bytes += size
+            if resident + size > peak:
+                peak = resident + size  # the value is in memory while it is sized
+            estimate = estimates[key]
+            if estimate > budget:
+                continue
+            add(key, size, estimate)
+            accounted += estimate
+            resident += size
+            while accounted > budget:
+                gone = pop(key)  # never the new key
+                if gone is None:
+                    break
+                resident -= gone[0]
+                accounted -= gone[1]
+        self.accounted, self.resident, self.peak, self.misses, self.miss_bytes = accounted, resident, peak, misses, miss_bytes
 
 
 def _marks(name: str, params: dict, baseline: int, budget: int) -> tuple[int, int, int]:
@@ -161,75 +182,120 @@ def _marks(name: str, params: dict, baseline: int, budget: int) -> tuple[int, in
     return limit, int(limit * high), int(limit * table["low_water"])
 
 
-def rss_threshold(keys: list, sizes: dict, budget: int, params: dict, baseline: int) -> dict:
+class RSSThresholdModel(Model):
     """RSSThresholdLRU: make room for a known key's last size below high water; unknown keys evict to low water."""
-    limit, high, low = _marks("RSSThresholdLRU", params, baseline, budget)
-    queue = _queue(params.get("order", "lru"))
-    cached, hit, add, pop = queue.items, queue.hit, queue.add, queue.pop
-    known: dict = {}
-    resident = peak = misses = miss_bytes = 0
 
-    def evict_to(target: int, exclude=None) -> None:
-        nonlocal resident
-        while baseline + resident > target:
-            gone = pop(exclude)
-            if gone is None:
-                return
-            resident -= gone[0]
+    def __init__(self, budget: int, params: dict, baseline: int) -> None:
+        self.limit, self.high, self.low = _marks("RSSThresholdLRU", params, baseline, budget)
+        self.baseline, self.queue, self.known = baseline, _queue(params.get("order", "lru")), {}
+        self.cached = self.queue.items
 
-    for key in keys:
-        if key in cached:
-            hit(key)
-            continue
-        size = sizes[key]
-        misses += 1
-        miss_bytes += size
-        rss = baseline + resident
-        expected = known.get(key)
-        if expected is None:
-            if rss > high:
-                evict_to(low)
-        elif rss + expected > high and baseline + expected <= limit:
-            evict_to(high - expected)
-        known[key] = size
-        rss_after = baseline + resident + size
-        if resident + size > peak:
-            peak = resident + size
-        if rss_after > limit:
-            if rss_after - resident > limit:
-                continue  # cannot fit even in an empty cache: rejected
-            evict_to(high - size)
-            if baseline + resident + size > limit:
+    def feed(self, keys, sizes) -> None:
+        cached, hit, add, pop, known = self.cached, self.queue.hit, self.queue.add, self.queue.pop, self.known
+        baseline, limit, high, low = self.baseline, self.limit, self.high, self.low
+        resident, peak, misses, miss_bytes = self.resident, self.peak, self.misses, self.miss_bytes
+
+        def evict_to(target: int, exclude=None) -> None:
+            nonlocal resident
+            while baseline + resident > target:
+                gone = pop(exclude)
+                if gone is None:
+                    return
+                resident -= gone[0]
+
+        for key in keys:
+            if key in cached:
+                hit(key)
                 continue
-        add(key, size, size)
-        resident += size
-        if rss_after > high:
-            evict_to(high, exclude=key)  # the new key is never its own victim
-    return _result(keys, sizes, misses, miss_bytes, peak)
+            size = sizes[key]
+            misses += 1
+            miss_bytes += size
+            rss = baseline + resident
+            expected = known.get(key)
+            if expected is None:
+                if rss > high:
+                    evict_to(low)
+            elif rss + expected > high and baseline + expected <= limit:
+                evict_to(high - expected)
+            known[key] = size
+            rss_after = baseline + resident + size
+            if resident + size > peak:
+                peak = resident + size
+            if rss_after > limit:
+                if rss_after - resident > limit:
+                    continue  # cannot fit even in an empty cache: rejected
+                evict_to(high - size)
+                if baseline + resident + size > limit:
+                    continue
+            add(key, size, size)
+            resident += size
+            if rss_after > high:
+                evict_to(high, exclude=key)  # the new key is never its own victim
+        self.resident, self.peak, self.misses, self.miss_bytes = resident, peak, misses, miss_bytes
+
+
+class LegacyRSSModel(Model):
+    """LegacyRSSManager: above high water, delete LRU entries until below low; keep a new value only below high."""
+
+    def __init__(self, budget: int, params: dict, baseline: int) -> None:
+        _, self.high, self.low = _marks("LegacyRSSManager", params, baseline, budget)
+        self.baseline, self.cached = baseline, OrderedDict()
+
+    def feed(self, keys, sizes) -> None:
+        cache, baseline, high, low = self.cached, self.baseline, self.high, self.low
+        move, pop = cache.move_to_end, cache.popitem
+        resident, peak, misses, miss_bytes = self.resident, self.peak, self.misses, self.miss_bytes
+        for key in keys:
+            if key in cache:
+                move(key)
+                continue
+            size = sizes[key]
+            misses += 1
+            miss_bytes += size
+            if baseline + resident > high:
+                while cache and baseline + resident >= low:
+                    resident -= pop(last=False)[1]
+            if resident + size > peak:
+                peak = resident + size
+            if baseline + resident + size < high:
+                cache[key] = size
+                resident += size
+        self.resident, self.peak, self.misses, self.miss_bytes = resident, peak, misses, miss_bytes
+
+
+def make_model(name: str, budget: int, *, params: dict | None = None, estimates=None, baseline: int = 0) -> Model:
+    """A fresh model of policy ``name`` at ``budget``; ``estimates`` (key -> bytes) only for SizeEstimatedLRU."""
+    params = params or {}
+    if name == "lru":
+        return LRUModel(budget)
+    if name == "SizeEstimatedLRU":
+        return SizeEstimatedModel(budget, estimates, params.get("order", "lru"))
+    if name == "RSSThresholdLRU":
+        return RSSThresholdModel(budget, params, baseline)
+    if name == "LegacyRSSManager":
+        return LegacyRSSModel(budget, params, baseline)
+    raise ValueError(f"no simulation model {name!r}; models: {', '.join(MODELS)}")
+
+
+def _replay(m: Model, keys: list, sizes: dict) -> dict:
+    m.feed(keys, sizes)
+    return m.result(keys, sizes)
+
+
+def lru(keys: list, sizes: dict, capacity: int) -> dict:
+    return _replay(LRUModel(capacity), keys, sizes)
+
+
+def size_estimated(keys: list, sizes: dict, estimates: dict, budget: int, order: str = "lru") -> dict:
+    return _replay(SizeEstimatedModel(budget, estimates, order), keys, sizes)
+
+
+def rss_threshold(keys: list, sizes: dict, budget: int, params: dict, baseline: int) -> dict:
+    return _replay(RSSThresholdModel(budget, params, baseline), keys, sizes)
 
 
 def legacy_rss(keys: list, sizes: dict, budget: int, params: dict, baseline: int) -> dict:
-    """LegacyRSSManager: above high water, delete LRU entries until below low; keep a new value only below high."""
-    _, high, low = _marks("LegacyRSSManager", params, baseline, budget)
-    cache: OrderedDict = OrderedDict()
-    move, pop = cache.move_to_end, cache.popitem
-    resident = peak = misses = miss_bytes = 0
-    for key in keys:
-        if key in cache:
-            move(key)
-            continue
-        size = sizes[key]
-        misses += 1
-        miss_bytes += size
-        if baseline + resident > high:
-            while cache and baseline + resident >= low:
-                resident -= pop(last=False)[1]
-        if resident + size > peak:
-            peak = resident + size
-        if baseline + resident + size < high:
-            cache[key] = size
-            resident += size
-    return _result(keys, sizes, misses, miss_bytes, peak)
+    return _replay(LegacyRSSModel(budget, params, baseline), keys, sizes)
 
 
 def age_based(requests: list[tuple[float, str]], sizes: dict, params: dict) -> dict:
@@ -279,19 +345,10 @@ def age_based(requests: list[tuple[float, str]], sizes: dict, params: dict) -> d
 def simulate(model: str, requests: list[tuple[float, str]], sizes: dict, budget: int, *, params: dict | None = None,
              estimates: dict | None = None, baseline: int = 0) -> dict:
     """Replay ``requests`` ((t, key) pairs) through one model at one budget."""
-    params = params or {}
-    keys = [key for _, key in requests]
-    if model == "lru":
-        return lru(keys, sizes, budget)
-    if model == "SizeEstimatedLRU":
-        return size_estimated(keys, sizes, estimates or sizes, budget, params.get("order", "lru"))
-    if model == "RSSThresholdLRU":
-        return rss_threshold(keys, sizes, budget, params, baseline)
-    if model == "LegacyRSSManager":
-        return legacy_rss(keys, sizes, budget, params, baseline)
     if model == "AgeBased":
-        return age_based(requests, sizes, params)
-    raise ValueError(f"no simulation model {model!r}; models: {', '.join(MODELS)}")
+        return age_based(requests, sizes, params or {})
+    keys = [key for _, key in requests]
+    return _replay(make_model(model, budget, params=params, estimates=estimates or sizes, baseline=baseline), keys, sizes)
 
 
 def sweep(model: str, requests, sizes: dict, budgets: list[int], **kwargs) -> dict[str, list]:
@@ -334,7 +391,8 @@ def simulate_experiment(document: dict) -> dict:
                     made.setdefault(a["key"], a["estimated"])
             estimates = {k: made.get(k, 0) for k in sizes}  # a key never loaded in a real run is never asked
         curves[label] = sweep(name, requests, sizes, budgets, params=params, estimates=estimates, baseline=baseline)
-    return {"reference": reference.curves([key for _, key in requests], sizes, budgets),"budgets": budgets, "baseline_bytes": baseline, "working_set_bytes": sum(sizes.values()), "policies": curves,
+    return {"reference": reference.curves([key for _, key in requests], sizes, budgets), "budgets": budgets,
+            "baseline_bytes": baseline, "working_set_bytes": sum(sizes.values()), "policies": curves,
             "skipped": skipped, "requests": len(requests),
             "summary": f"{len(requests)} requests replayed at {len(budgets)} budgets with the catalogs' true sizes and a baseline "
                        f"of {baseline / 2**20:.0f} MiB" + (f"; not simulated (no model): {', '.join(skipped)}" if skipped else "")
