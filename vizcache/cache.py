@@ -23,6 +23,7 @@ from .cache_eviction import CacheEviction
 from .cache_hit_path import build_get_or_load
 from .cache_inspection import CacheInspection
 from .cache_locks import CacheLocks
+from .cache_mapping import CacheMapping
 from .cache_policy_calls import CachePolicyCalls
 from .events import Counters, EventLog, TraceRecorder
 from .memory import RSSProbe, ThrottledGC
@@ -34,7 +35,7 @@ __all__ = ["Cache", "Entry", "Invalidation", "RecursiveLoadError", "Sized"]
 
 
 
-class Cache(CachePolicyCalls, CacheEviction, CacheInspection, CacheLocks):
+class Cache(CachePolicyCalls, CacheEviction, CacheInspection, CacheLocks, CacheMapping):
     """A thread-safe, memory-aware cache whose eviction is decided by a policy.
 
     This module holds the request path (hits, single-flight misses, loads) and the
