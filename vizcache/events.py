@@ -18,7 +18,7 @@ import stat
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import NamedTuple
@@ -61,7 +61,7 @@ class Event(NamedTuple):
     seq: int
     time: float  # wall clock, seconds since the epoch
     kind: str  # load | reject | evict | expire | load_error | warning
-    key: str
+    key: Hashable  # the cache key itself: shown with vizcache.cache_key.key_label, never parsed from text
     rss: int | None
     bytes: int | None
     latency: float | None
@@ -81,7 +81,7 @@ class EventLog:
 
     def add(self, kind: str, key, rss=None, nbytes=None, latency=None, detail: str = "") -> Event:
         self._seq += 1
-        event = Event(self._seq, time.time(), kind, str(key), rss, nbytes, latency, detail)
+        event = Event(self._seq, time.time(), kind, key, rss, nbytes, latency, detail)
         self._events.append(event)
         return event
 

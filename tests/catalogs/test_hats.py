@@ -261,7 +261,7 @@ def test_each_partition_is_one_cache_entry_loaded_in_parallel(allsky):
     assert len(cache) == len(pixels) > 4 and seen[-1] == (len(pixels), len(pixels), len(pixels))
     assert [s[0] for s in seen] == [s[2] for s in seen] == list(range(1, len(pixels) + 1))  # the ready frames, as they come
     keys = {e["key"] for e in cache.entries()}
-    assert keys == {loader.key(p) for p in pixels} and all(k[0] == "SH" and k[2].startswith("Norder=") for k in keys)
+    assert keys == {loader.key(p) for p in pixels} and all(k.name == "SH" and k.parts[0].startswith("Norder=") for k in keys)
     rows = allsky.partition_rows()
     assert [len(f) for f in frames] == [rows[p] for p in pixels]
     sizes = {e["key"]: e["reported_bytes"] for e in cache.entries()}

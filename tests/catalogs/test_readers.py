@@ -113,21 +113,23 @@ def test_bad_catalog_files_give_one_clear_error(tmp_path, case):
 def test_file_vanishing_between_listing_and_reading(tmp_path):
     clusters_frame().to_parquet(tmp_path / "a.parquet")
     src = source(tmp_path, '[catalogs.CAT]\nfiles = "*.parquet"\n')
-    key = src.key()  # listed
+    version = src.version()  # listed
     (tmp_path / "a.parquet").unlink()
     with pytest.raises(CatalogError, match="no file matches"):
         src.load()
-    assert key[0] == "CAT"
+    with pytest.raises(CatalogError, match="no file matches"):
+        src.version()
+    assert version
 
 
 def test_changed_file_is_loaded_again_not_served_stale(tmp_path):
     clusters_frame(10).to_parquet(tmp_path / "a.parquet")
     src = source(tmp_path, '[catalogs.CAT]\nfiles = "a.parquet"\n')
     cache = Cache(AgeBased())
-    assert len(cache.get_or_load(src.key(), src.load)) == 10
-    assert len(cache.get_or_load(src.key(), src.load)) == 10 and cache.stats()["loads"] == 1
+    assert len(cache.get_or_load(src.version(), src.load)) == 10
+    assert len(cache.get_or_load(src.version(), src.load)) == 10 and cache.stats()["loads"] == 1
     clusters_frame(20).to_parquet(tmp_path / "a.parquet")
-    assert len(cache.get_or_load(src.key(), src.load)) == 20 and cache.stats()["loads"] == 2
+    assert len(cache.get_or_load(src.version(), src.load)) == 20 and cache.stats()["loads"] == 2
 
 
 def test_files_outside_the_data_folders_are_refused(tmp_path):

@@ -8,18 +8,33 @@ import pytest
 from bokeh.models import ColumnDataSource
 
 from vizcache.config import load_config
-from vizcache.viewer.monitor import MiB, CacheMonitor, data_bytes, readable_key
+from vizcache.cache_key import CacheKey, key_label
+from vizcache.viewer.monitor import MiB, CacheMonitor, data_bytes
 from vizcache.viewer.runtime import ViewerRuntime
 
 from .conftest import make_config
 
 
 def test_keys_read_as_catalog_and_partition_names():
-    assert readable_key(("BOTH", "e1ffdf3a7767")) == "BOTH"
-    assert readable_key(str(("BOTH", "e1ffdf3a7767"))) == "BOTH"  # the event log holds str(key)
-    assert readable_key(str(("MEMBERS_HATS", "v3", "Norder=5/Npix=1234"))) == "MEMBERS_HATS Norder=5/Npix=1234"
-    assert readable_key("") == "" and readable_key("sized entry") == "sized entry"
-    assert readable_key("(not python") == "(not python"
+    assert key_label(CacheKey("BOTH", "e1ffdf3a7767")) == "BOTH"  # the version never shows
+    assert key_label(CacheKey("MEMBERS_HATS", "v3", ("Norder=5/Npix=1234",))) == "MEMBERS_HATS Norder=5/Npix=1234"
+    assert key_label("") == "" and key_label("sized entry") == "sized entry"
+    assert key_label(("a", 1)) == "('a', 1)"  # any other key: its text, nothing parsed
+
+
+def test_the_event_log_keeps_the_key_itself_and_a_trace_its_old_text(tmp_path):
+    from vizcache import Cache, TraceRecorder, read_trace
+    from vizcache.policies import AgeBased
+
+    key = CacheKey("BOTH", "e1ffdf3a7767", ("Norder=5/Npix=1234",))
+    trace = TraceRecorder(tmp_path / "t.jsonl")
+    cache = Cache(AgeBased(max_entries=1), trace=trace)
+    cache.get_or_load(key, lambda: 1)
+    cache.get_or_load("other", lambda: 2)  # evicts key
+    trace.close()
+    assert [e.key for e in cache.events.since(0) if e.kind in ("load", "evict")][:2] == [key, "other"]
+    # traces recorded before CacheKey held plain tuples; both read the same
+    assert [row["key"] for row in read_trace(tmp_path / "t.jsonl")][0] == str(("BOTH", "e1ffdf3a7767", "Norder=5/Npix=1234"))
 
 
 def test_data_size_counts_the_rows_in_memory_strings_included():

@@ -137,10 +137,10 @@ class Catalog:
 
 
 class CatalogSource:
-    """What the cache needs: ``key()`` (name + file fingerprint) and ``load()``.
+    """One configured catalog: its ``version()`` (changes when its files do) and ``load()``.
 
     >>> source = CatalogSource(spec)
-    >>> catalog = cache.get_or_load(source.key(), source.load)
+    >>> catalog = cache.get_or_load(CacheKey(source.name, source.version()), source.load)
     """
 
     def __init__(self, spec: CatalogSpec) -> None:
@@ -150,18 +150,17 @@ class CatalogSource:
     def name(self) -> str:
         return self.spec.name
 
-    def is_hats(self) -> bool:
+    def is_hats(self, paths: list[Path] | None = None) -> bool:
         spec = self.spec
         if spec.format is not None:
             return spec.format == HATS_FORMAT
-        paths = resolve_files(spec)
+        paths = resolve_files(spec) if paths is None else paths
         return len(paths) == 1 and detect_format(paths[0]) == HATS_FORMAT
 
-    def key(self) -> tuple[str, str]:
+    def version(self) -> str:
+        """A short hash of the files as they are now (path, size, mtime; a HATS catalog's metadata files)."""
         paths = resolve_files(self.spec)
-        if self.is_hats():
-            return (self.spec.name, hats_fingerprint(paths[0]))
-        return (self.spec.name, fingerprint(paths))
+        return hats_fingerprint(paths[0]) if self.is_hats(paths) else fingerprint(paths)
 
     def open_hats(self) -> HatsCatalog:
         """The configured HATS catalog, opened from its metadata (no data file is read)."""

@@ -6,15 +6,16 @@ runtime keeps), so polling never touches the cache's hot path.
 
 from __future__ import annotations
 
-import ast
 import threading
 import time
+from collections.abc import Hashable
 
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
 
+from ..cache_key import key_label
 from ..sizing import nbytes_size
 from ..units import format_bytes
 from .runtime import ViewerRuntime
@@ -24,22 +25,6 @@ MiB = 2**20
 #: the policy's memory marks drawn on the RSS plot: attribute, legend label, colour
 MARKS = (("limit_bytes", "limit", "red"), ("high_bytes", "high water", "orange"), ("low_bytes", "low water", "green"))
 LOG_COLUMNS = ["time", "event", "key", "size", "why"]
-
-
-def readable_key(key) -> str:
-    """A cache key as the user knows it: the catalog's name, plus the partition for a HATS partition.
-
-    Keys are (name, file fingerprint) or (name, version, "Norder=../Npix=.."); the event log holds
-    them as ``str(key)``. Fingerprints and versions say nothing to a reader and are left out.
-    """
-    if isinstance(key, str):
-        try:
-            key = ast.literal_eval(key) if key.startswith("(") else key
-        except (ValueError, SyntaxError):
-            return key
-    if isinstance(key, tuple) and key:
-        return " ".join(map(str, (key[0], *key[2:])))
-    return str(key)
 
 
 def data_bytes(value) -> int | None:
@@ -74,8 +59,8 @@ class CacheMonitor(pn.viewable.Viewer):
         self._seq = 0
         self._refreshing = threading.Lock()
         self._hits_seen: dict[str, int] | None = None  # per-entry hit counts at the last refresh
-        self._sizes: dict[str, int | None] = {}  # str(key) -> data bytes of the live entries
-        self._sizes_gone: dict[str, int | None] = {}  # ... of the entries at the refresh before
+        self._sizes: dict[Hashable, int | None] = {}  # key -> data bytes of the live entries
+        self._sizes_gone: dict[Hashable, int | None] = {}  # ... of the entries at the refresh before
         self._hits_total: int | None = None
         self._events = pd.DataFrame(columns=LOG_COLUMNS)
         policy = runtime.cache.policy
@@ -161,15 +146,15 @@ class CacheMonitor(pn.viewable.Viewer):
     def _entry_rows(self) -> pd.DataFrame:
         cache, known = self.runtime.cache, self._sizes
         # Sized once per key (a cached value never changes); evicted keys are kept until their events are shown.
-        self._sizes = {str(e.key): known[str(e.key)] if str(e.key) in known else
+        self._sizes = {e.key: known[e.key] if e.key in known else
                        e.reported_bytes if e.reported_bytes is not None else data_bytes(e.value) for e in cache.entry_objects()}
         self._sizes_gone = known
         return pd.DataFrame([
             # when it was loaded, not its age: a row that changes every second would resend the table
             # to every open page every second
-            {"key": readable_key(e["key"]), "hits": e["hits"], "loaded": time.strftime("%H:%M:%S", time.localtime(e["inserted"])),
+            {"key": key_label(e["key"]), "hits": e["hits"], "loaded": time.strftime("%H:%M:%S", time.localtime(e["inserted"])),
              "load s": round(e["load_seconds"], 3),
-             "data": _size(self._sizes.get(str(e["key"]))), "RSS +": _size(e["rss_delta_bytes"])}
+             "data": _size(self._sizes.get(e["key"])), "RSS +": _size(e["rss_delta_bytes"])}
             for e in reversed(cache.entries())
         ])
 
@@ -193,7 +178,7 @@ class CacheMonitor(pn.viewable.Viewer):
             timing = f"loaded in {event.latency:.2f} s, counted {format_bytes(event.bytes)}"  # what the policy adds up
         else:
             timing = "" if event.latency is None else f"{event.latency:.2f} s"
-        return {"time": time.strftime("%H:%M:%S", time.localtime(event.time)), "event": event.kind, "key": readable_key(event.key),
+        return {"time": time.strftime("%H:%M:%S", time.localtime(event.time)), "event": event.kind, "key": key_label(event.key),
                 "size": _size({**self._sizes_gone, **self._sizes}.get(event.key, event.bytes)),
                 "why": "; ".join(part for part in (timing, event.detail) if part)}
 
@@ -220,7 +205,8 @@ class CacheMonitor(pn.viewable.Viewer):
                        f"{format_bytes(stats['high_water_bytes'])}, low water {format_bytes(stats['low_water_bytes'])}{warning}")
         self._counts.object = (f"{stats['hits']:,} hits · {stats['misses']:,} misses · {stats['loads']:,} loads · "
                                f"{stats['evictions']:,} evictions · {stats['rejections']:,} rejections · "
-                               f"{format_bytes(stats['bytes_reclaimed'])} reclaimed · policy overhead {stats['overhead_seconds'] * 1e3:,.1f} ms{warning}")
+                               f"{format_bytes(stats['bytes_reclaimed'])} reclaimed · "
+                               f"policy overhead {stats['overhead_seconds'] * 1e3:,.1f} ms{warning}")
         entries = self._entry_rows()
         if not entries.equals(self._entries.value):  # unchanged: nothing goes to the page
             self._entries.value = entries

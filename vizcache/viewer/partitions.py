@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..cache import Sized
+from ..cache_key import CacheKey
 from ..catalogs.hats import HatsCatalog, density_frame, healpix_of, pixel_key
 
 
@@ -26,9 +27,9 @@ class PartitionLoader:
         self.catalog = catalog
         self.workers = workers
 
-    def key(self, pixel) -> tuple[str, str, str]:
+    def key(self, pixel) -> CacheKey:
         # The catalog's version is in the key: a re-partitioned catalog never serves stale partitions.
-        return (self.catalog.name, self.catalog.version, pixel_key(pixel))
+        return CacheKey(self.catalog.name, self.catalog.version, (pixel_key(pixel),))
 
     def read(self, pixel) -> Sized:
         frame = self.catalog.load_partition(pixel)
@@ -84,8 +85,9 @@ class FilteredCounts(PartitionLoader):
         self.keep = keep  # frame -> boolean mask (or None: every row passes)
         self.signature = signature  # what identifies the filter in cache keys (and shows in the monitor)
 
-    def key(self, pixel) -> tuple:
-        return (*super().key(pixel), f"rows per order-{self.order} pixel", self.signature)
+    def key(self, pixel) -> CacheKey:
+        key = super().key(pixel)
+        return key._replace(parts=(*key.parts, f"rows per order-{self.order} pixel", self.signature))
 
     def read(self, pixel) -> Sized:
         frame = self.catalog.load_columns(pixel, self.columns)

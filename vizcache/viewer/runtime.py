@@ -17,12 +17,16 @@ from importlib import resources
 from pathlib import Path
 
 from ..cache import Cache
+from ..cache_key import CacheKey
 from ..catalogs.generate import generate
 from ..catalogs.readers import CatalogError
 from ..catalogs.source import Catalog, CatalogSource, resolve_files
 from ..config import Config, load_config
 
 ENV_CONFIG = "VIZCACHE_CONFIG"
+#: how long a catalog's version is trusted before its files are globbed and stat'ed again: a switch
+#: to a cached catalog is then a lookup, and a file replaced on disk is seen within this many seconds
+VERSION_RECHECK_S = 2.0
 _RUNTIMES_LOCK = threading.Lock()
 
 
@@ -65,7 +69,7 @@ class ViewerRuntime:
         self.sources = {name: CatalogSource(spec) for name, spec in config.catalogs.items()}
         self.rss_history: deque[tuple[float, int, int]] = deque(maxlen=1200)  # (time, RSS, bytes the cache owns)
         self.generation = GenerationStatus()
-        self._keys: dict[str, tuple] = {}
+        self._keys: dict[str, tuple[CacheKey, float]] = {}  # name -> (its key, when its files were last checked)
         self._lock = threading.Lock()
         self._sample_every = sample_every
         threading.Thread(target=self._sample_rss, name="vizcache-rss-sampler", daemon=True).start()
@@ -121,21 +125,28 @@ class ViewerRuntime:
     def is_cached(self, name: str) -> bool:
         """Whether the named catalog's current version is in the cache (a switch to it is a hit)."""
         with self._lock:
-            key = self._keys.get(name)
-        return key is not None and key in self.cache
+            known = self._keys.get(name)
+        return known is not None and known[0] in self.cache
+
+    def key(self, name: str) -> CacheKey:
+        """The named catalog's cache key: its name and the version of its files, rechecked every few seconds."""
+        now = time.monotonic()
+        with self._lock:
+            known = self._keys.get(name)
+        if known is not None and now - known[1] < VERSION_RECHECK_S:
+            return known[0]
+        key = CacheKey(name, self.sources[name].version())
+        with self._lock:
+            self._keys[name] = (key, now)
+        if known is not None and known[0] != key:
+            self.cache.invalidate(known[0])  # the files changed: the old version is dead weight
+        return key
 
     def load(self, name: str) -> Catalog:
         """The named catalog, through the configured policy. Raises CatalogError with a clear message."""
         if name not in self.sources:
             raise CatalogError(f"unknown catalog {name!r}; configured catalogs: {', '.join(self.sources)}")
-        source = self.sources[name]
-        key = source.key()
-        catalog = self.cache.get_or_load(key, source.load)
-        with self._lock:
-            old, self._keys[name] = self._keys.get(name), key
-        if old is not None and old != key:
-            self.cache.invalidate(old)  # the file changed: the old version is dead weight
-        return catalog
+        return self.cache.get_or_load(self.key(name), self.sources[name].load)
 
 
 def get_runtime(config_path: Path, base: Path | None = None) -> ViewerRuntime:
