@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from vizcache import Cache, RSSThresholdLRU, SizeEstimatedLRU
-from vizcache.memory import RSSProbe, peak_rss
+from vizcache.memory import RSSProbe, peak_rss, prepare_process_memory
 
 MiB = 2**20
 
@@ -23,6 +23,7 @@ def payload(layout: str, nbytes: int):
 
 
 def main(policy_name: str, headroom_mib: int, payload_mib: int, keys: int, rounds: int) -> None:
+    prepare_process_memory()  # as the viewer's server does at start-up
     base = RSSProbe()()
     limit = base + headroom_mib * MiB
     if policy_name == "rss":

@@ -115,18 +115,32 @@ def test_freeze_startup_heap_once_per_process_and_later_garbage_still_collected(
     assert done.returncode == 0, done.stderr
 
 
-def test_making_an_rss_policy_leaves_the_allocator_alone_until_its_first_load(monkeypatch):
+def test_an_rss_policy_and_its_cache_leave_the_allocator_alone(monkeypatch):
     import vizcache.memory
     from vizcache import Cache, RSSThresholdLRU
 
     calls = []
     monkeypatch.setattr(vizcache.memory, "tune_allocator", lambda: calls.append(1) or True)
-    vizcache.memory.tune_allocator_once.cache_clear()
-    try:
-        cache = Cache(RSSThresholdLRU(limit="1TiB"))
-        assert calls == []  # made, configured, attached: glibc untouched
-        cache.get_or_load("a", lambda: 1)
-        cache.get_or_load("b", lambda: 2)
-        assert calls == [1]  # once per process, at the first load
-    finally:
-        vizcache.memory.tune_allocator_once.cache_clear()
+    cache = Cache(RSSThresholdLRU(limit="1TiB"))
+    cache.get_or_load("a", lambda: 1)
+    cache.get_or_load("b", lambda: 2)
+    assert calls == []  # made, configured, loading: glibc untouched — start-up code decides
+
+
+PREPARE_CHECK = """
+import pyarrow as pa
+import vizcache.memory as memory
+from vizcache.viewer.app import prepare_server_process
+calls = []
+memory.tune_allocator = lambda: calls.append(1) or True
+prepare_server_process()
+prepare_server_process()
+assert calls == [1], calls  # once per process
+assert pa.default_memory_pool().backend_name == "system", pa.default_memory_pool().backend_name
+"""
+
+
+def test_the_server_process_tunes_glibc_and_arrow_once_at_start_up():
+    # In a child: the pool and mallopt are process-wide, and pytest's process must keep its own.
+    done = subprocess.run([sys.executable, "-c", PREPARE_CHECK], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

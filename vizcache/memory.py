@@ -187,8 +187,22 @@ def tune_allocator(trim_threshold: int = 65536) -> bool:
 
 
 @functools.cache
-def tune_allocator_once() -> bool:
-    """:func:`tune_allocator` with its default, the first time only (later calls return its result)."""
+def prepare_process_memory() -> bool:
+    """What a process running an RSS-driven cache does once at start-up, so that RSS shows what is held.
+
+    glibc hands freed memory back at once (:func:`tune_allocator`), and Arrow allocates through
+    it: Arrow's default pool (mimalloc or jemalloc) keeps freed memory for reuse, which RSS would
+    count as the cache's long after an eviction. Process-wide, so the viewer's server and
+    ``vizcache compare``'s workers call it at start-up, never a policy or a cache (a config check
+    or a test collecting policies must not change the process's allocator). Returns whether
+    glibc's allocator was tuned; later calls return the first call's result.
+    """
+    try:
+        import pyarrow as pa
+    except ImportError:  # the core does not need pyarrow
+        pass
+    else:
+        pa.set_memory_pool(pa.system_memory_pool())
     return tune_allocator()
 
 

@@ -6,7 +6,6 @@ import time
 
 import param
 
-from ..memory import tune_allocator_once
 from ..units import format_bytes
 from .expiry import Expiring, order_parameter
 from .rss_limit import RSSLimit
@@ -36,9 +35,10 @@ class RSSThresholdLRU(RSSLimit, Expiring):
     ``low_water`` with loads running). A value whose own reported size exceeds ``limit`` is
     handed to its caller, not kept, with a warning.
 
-    Its first load tunes the process's allocator (:func:`vizcache.memory.tune_allocator`, as
-    dask/distributed does for its workers) so that freed memory leaves RSS at once: otherwise a
-    load's transient memory counts as held, and the policy evicts for memory nobody uses.
+    Call :func:`vizcache.memory.prepare_process_memory` once at start-up (the viewer's server
+    and ``vizcache compare``'s workers do): it tunes the process's allocator, as dask/distributed
+    does for its workers, so freed memory leaves RSS at once. Otherwise a load's transient
+    memory counts as held, and the policy evicts for memory nobody uses.
 
     >>> policy = RSSThresholdLRU(limit="2GiB", high_water=0.8, low_water=0.6)
     >>> policy.high_bytes == int(0.8 * 2**30 * 2)
@@ -65,10 +65,6 @@ class RSSThresholdLRU(RSSLimit, Expiring):
 
     def make_room(self, cache, key) -> None:
         super().make_room(cache, key)
-        # RSS must show what is held, not what glibc keeps after a load: see tune_allocator.
-        # Process-wide, so done at the first load this policy governs, not when it is made
-        # (a config check or a test collecting policies must not change the allocator).
-        tune_allocator_once()
         deadline = time.monotonic() + self._max_pause
         while not self._room_made(cache, key, cache.expected_bytes(key)):
             remaining = deadline - time.monotonic()

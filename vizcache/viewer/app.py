@@ -13,7 +13,7 @@ import panel as pn
 
 from ..catalogs.readers import CatalogError
 from ..config import ConfigError
-from ..memory import freeze_startup_heap, release_memory, startup_heap_frozen
+from ..memory import freeze_startup_heap, prepare_process_memory, release_memory, startup_heap_frozen
 from . import bokeh_sync, server_setup, url_state
 from .find import Finder
 from .finder_comparison import FinderComparison
@@ -147,7 +147,8 @@ def prepare_server_process() -> None:
 
     Every response gets the security headers and closed connections log quietly
     (:mod:`.server_setup`: from this, the first page, on). Bokeh's model sync is fixed
-    (:mod:`.bokeh_sync`), then the heap is frozen
+    (:mod:`.bokeh_sync`), glibc and Arrow give freed memory back (:func:`prepare_process_memory`),
+    then the heap is frozen
     (:func:`freeze_startup_heap`), so the collection after each ended session walks only what
     sessions left. What the first page would import or compile lazily is done first, or it would
     stay unfrozen and be walked on every session's end (~70 ms instead of ~10 ms). No runtime,
@@ -155,6 +156,7 @@ def prepare_server_process() -> None:
     """
     server_setup.install()
     bokeh_sync.install()
+    prepare_process_memory()  # before any catalog is read: the RSS policy needs RSS to show what is held
     if startup_heap_frozen():
         return
     from bokeh.document import Document
