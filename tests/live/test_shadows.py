@@ -115,3 +115,37 @@ def test_attach_needs_a_trace_and_returns_the_same_set(tmp_path):
     assert attach(cache).budget >= 1
     with pytest.raises(ValueError, match="above 0"):
         ShadowSet(0)
+
+
+def test_the_curve_at_rate_one_is_the_policy_at_each_budget_and_a_sample_comes_close(tmp_path):
+    from vizcache.compare.shards import Sampler
+    from vizcache.live.curve import Curve
+
+    keys = zipf_keys(100_000, 20_000, seed=3)  # SHARDS needs many keys: a sample of a few hot keys is a coin toss
+    sizes = {f"catalog-{i}": (1 + (i * 7919) % 13) * MiB for i in range(20_000)}
+    budget = sum(sizes.values()) // 4
+    shadows = ShadowSet(budget, labels=["lru"])
+    exact, sampled = Curve(budget, shadows.estimates, policy="lru"), Curve(budget, shadows.estimates, policy="lru", rate=0.1)
+    shadows.extra += [exact, sampled]
+    for key in keys:
+        shadows.offer(key, hit=False, size=sizes[key])
+    shadows.drain()
+    curve = exact.snapshot()
+    requests = [(0.0, k) for k in keys]
+    assert curve["hit_ratio"] == [simulate("lru", requests, sizes, b)["hit_ratio"] for b in curve["budgets"]]
+    assert curve["hit_ratio"][curve["fractions"].index(1.0)] == shadows.snapshot()["shadows"]["lru"]["hit_ratio"]
+    estimate = sampled.snapshot()
+    picked = Sampler(0.1)
+    assert estimate["requests"] == sum(1 for k in keys if picked(k)) < len(keys)
+    # SHARDS: close, not equal
+    errors = {f: abs(a - b) for f, a, b in zip(curve["fractions"], estimate["hit_ratio"], curve["hit_ratio"])}
+    assert max(errors.values()) < 0.05, errors
+
+
+def test_attach_draws_the_curve_of_the_caches_own_policy(tmp_path):
+    cache = Cache(RSSThresholdLRU(limit="64GiB", order="s3fifo"), trace=tmp_path / "t.jsonl")
+    shadows = attach(cache, budget=10 * MiB)
+    cache.get_or_load("a", lambda: Sized(1, MiB))
+    curve = shadows.snapshot()["curve"]
+    assert curve["policy"] == "s3fifo" and curve["rate"] == 1.0 and curve["requests"] == 1
+    assert curve["budgets"][0] == int(0.05 * 10 * MiB) and curve["budgets"][-1] == 20 * MiB

@@ -187,7 +187,8 @@ class ShadowSet:
                     "shadows": {s.label: {"requests": s.requests, "hits": s.hits, "hit_ratio": s.hit_ratio,
                                           "over_budget_share": s.over_budget_share, "peak_excess_bytes": s.peak_excess,
                                           "resident_bytes": s.model.resident, "failed": s.failed,
-                                          "windows": [list(w) for w in s.windows]} for s in self.shadows}}
+                                          "windows": [list(w) for w in s.windows]} for s in self.shadows},
+                    **{e.label: e.snapshot() for e in self.extra}}
 
 
 def cache_budget(cache) -> int | None:
@@ -199,6 +200,14 @@ def cache_budget(cache) -> int | None:
     if policy.get("high_water_bytes"):
         return max(1, int(policy["high_water_bytes"]) - stats.unmanaged_bytes)
     return None
+
+
+def policy_label(policy) -> str:
+    """The shadow that models ``policy`` (what the curve is drawn for); rss-lru for a policy no shadow models."""
+    name, order = type(policy).__name__, getattr(policy, "order", "lru")
+    if name == "RSSThresholdLRU":
+        return "rss-lru" if order == "lru" else order if order in shadow_specs() else "rss-lru"
+    return {"SizeEstimatedLRU": "getsizeof", "LegacyRSSManager": "legacy-rss"}.get(name, "rss-lru")
 
 
 def _getsizeof_in(cache):
@@ -214,8 +223,10 @@ _attached: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # cache -> i
 _attach_lock = threading.Lock()
 
 
-def attach(cache, budget: int | None = None, **options) -> ShadowSet | None:
+def attach(cache, budget: int | None = None, *, curve_rate: float = 1.0, **options) -> ShadowSet | None:
     """The cache's shadow set, created and hooked to its trace recorder on the first call; None without a trace or a budget.
+
+    With it, the miss-ratio curve of the cache's own policy (:mod:`vizcache.live.curve`) at ``curve_rate``.
 
     The hook wraps the recorder instance's ``record``: every request the cache records (hits, loads,
     coalesced waits, failed loads) is offered to the shadows after the recorder has it.
@@ -229,7 +240,10 @@ def attach(cache, budget: int | None = None, **options) -> ShadowSet | None:
         if recorder is None or budget is None:
             log.info("vizcache: no shadow policies: the cache has %s", "no trace" if recorder is None else "no memory budget")
             return None
+        from .curve import Curve  # it builds on Shadow
+
         shadows = ShadowSet(budget, estimate=_getsizeof_in(cache), **options)
+        shadows.extra.append(Curve(budget, shadows.estimates, policy=policy_label(cache.policy), rate=curve_rate))
         record, offer = recorder.record, shadows.offer
 
         def record_and_shadow(key, hit, load_s=0.0, nbytes=0, size=None, failed=False):
