@@ -28,12 +28,12 @@ def recorded():
 def real_size_budget_hit_ratio(order: str, requests, sizes, budget: int) -> float:
     cache = Cache(SizeEstimatedLRU(estimator=lambda v: v[1], budget=budget, order=order))
     for _, key in requests:
-        cache.get_or_load(key, lambda: (key, sizes[key]))
+        cache.get_or_load(key, lambda key=key: (key, sizes[key]))
     return cache.stats().hit_ratio
 
 
 @pytest.mark.parametrize("share", [0.05, 0.1, 0.3, 0.5])
-@pytest.mark.parametrize("order", ["lru", "s3fifo"])
+@pytest.mark.parametrize("order", ["lru", "s3fifo", "sieve"])
 def test_size_budget_model_equals_the_real_cache_with_the_same_order(recorded, order, share):
     requests, sizes = recorded
     budget = int(share * sum(sizes.values()))
@@ -56,7 +56,7 @@ def test_s3fifo_model_agrees_with_libcachesim(recorded, share, tolerance):
 
 
 @pytest.mark.parametrize("share", [0.05, 0.2])
-@pytest.mark.parametrize("order", ["lru", "s3fifo"])
+@pytest.mark.parametrize("order", ["lru", "s3fifo", "sieve"])
 def test_rss_threshold_model_equals_the_real_policy_with_the_same_order(recorded, order, share):
     requests, sizes = recorded
     baseline, budget = 350 * MiB, int(share * sum(sizes.values()))
@@ -79,5 +79,5 @@ def test_the_orders_differ_where_they_should(recorded):
 
 
 def test_unknown_order_is_a_clear_error():
-    with pytest.raises(ValueError, match="no simulation of eviction order 'mru'; orders: lru, s3fifo"):
+    with pytest.raises(ValueError, match="no simulation of eviction order .mru.; orders: lru, s3fifo, sieve"):
         simulate("SizeEstimatedLRU", [(0, "A")], {"A": 1}, 10, params={"order": "mru"})

@@ -5,15 +5,17 @@ and derives its parameters exactly as a real run does (``worker.derive_params``)
 
 * ``lru`` — a plain LRU whose capacity is the budget in bytes, objects sized as the trace says
   (what libCacheSim's LRU does; an object bigger than the whole budget is not cached);
+* ``s3fifo`` and ``sieve`` — plain byte-capacity S3-FIFO and SIEVE step for step as libCacheSim
+  runs them (:mod:`.models`; equal to its Python binding, see tests/compare/test_simulate_libcachesim.py);
 * ``SizeEstimatedLRU`` — LRU on *estimated* sizes (getsizeof's estimates undercount, so it keeps
   more than the budget in real memory);
 * ``RSSThresholdLRU`` and ``LegacyRSSManager`` — RSS = baseline + the true sizes of what is
   cached, with their water marks at the same places as in the real runs;
 * ``AgeBased`` — expiry on the requests' own timestamps (it has no memory bound).
 
-``SizeEstimatedLRU`` and ``RSSThresholdLRU`` take the policy's ``order`` (``"lru"`` or
-``"s3fifo"``); the s3fifo model runs vizcache's own :class:`~vizcache.orders.S3FIFOOrder`, called
-in the same sequence as the real cache calls it, so simulated and real victims are the same.
+``SizeEstimatedLRU`` and ``RSSThresholdLRU`` take the policy's ``order`` (``"lru"``, ``"s3fifo"`` or
+``"sieve"``); the s3fifo and sieve models run vizcache's own orders (:mod:`vizcache.orders`), called
+in the same sequence as the real cache calls them, so simulated and real victims are the same.
 Each returns hit ratio, byte hit ratio and peak bytes above the baseline.
 """
 
@@ -23,12 +25,12 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 
-from ..orders import ORDERS, S3FIFOOrder
+from ..orders import ORDERS, make_order
 from ..policies import available_policies
-from . import reference
+from . import models, reference
 from .worker import derive_params
 
-MODELS = ("lru", "SizeEstimatedLRU", "RSSThresholdLRU", "LegacyRSSManager", "AgeBased")
+MODELS = ("lru", "s3fifo", "sieve", "SizeEstimatedLRU", "RSSThresholdLRU", "LegacyRSSManager", "AgeBased")
 
 
 def _result(keys: list, sizes: dict, misses: int, miss_bytes: int, peak: int) -> dict:
@@ -61,7 +63,7 @@ class _LRUQueue:
 
 
 class _Weighed:
-    """What S3FIFOOrder reads of a cache entry."""
+    """What an eviction order reads of a cache entry."""
 
     __slots__ = ("key", "size_bytes", "estimated_bytes", "freq")
 
@@ -69,12 +71,12 @@ class _Weighed:
         self.key, self.size_bytes, self.estimated_bytes, self.freq = key, size, weight, 0
 
 
-class _S3FIFOQueue:
-    """The cache's own S3-FIFO order over model entries; a hit bumps a 2-bit counter as Cache does."""
+class _OrderQueue:
+    """The cache's own eviction order (S3-FIFO, SIEVE) over model entries; a hit bumps a 2-bit counter as Cache does."""
 
-    def __init__(self) -> None:
+    def __init__(self, order: str) -> None:
         self.items: dict = {}
-        self._order = S3FIFOOrder(OrderedDict())
+        self._order = make_order(order, OrderedDict())
 
     def hit(self, key) -> None:
         entry = self.items[key]
@@ -97,8 +99,8 @@ class _S3FIFOQueue:
 def _queue(order: str):
     if order == "lru":
         return _LRUQueue()
-    if order == "s3fifo":
-        return _S3FIFOQueue()
+    if order in ORDERS:
+        return _OrderQueue(order)
     raise ValueError(f"no simulation of eviction order {order!r}; orders: {', '.join(ORDERS)}")
 
 
@@ -348,7 +350,17 @@ def simulate(model: str, requests: list[tuple[float, str]], sizes: dict, budget:
     if model == "AgeBased":
         return age_based(requests, sizes, params or {})
     keys = [key for _, key in requests]
+    if model in ("s3fifo", "sieve"):
+        return byte_capacity(model, keys, sizes, budget)
     return _replay(make_model(model, budget, params=params, estimates=estimates or sizes, baseline=baseline), keys, sizes)
+
+
+def byte_capacity(algorithm: str, keys: list, sizes: dict, capacity: int) -> dict:
+    """A plain byte-capacity cache as libCacheSim runs it (:mod:`.models`: lru, s3fifo, sieve)."""
+    dense: dict = {}
+    ids = [dense.setdefault(key, len(dense)) for key in keys]
+    misses, miss_bytes, peak = models.run(algorithm, ids, [sizes[key] for key in keys], capacity, len(dense))
+    return _result(keys, sizes, misses, miss_bytes, peak)
 
 
 def sweep(model: str, requests, sizes: dict, budgets: list[int], **kwargs) -> dict[str, list]:

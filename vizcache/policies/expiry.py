@@ -21,7 +21,8 @@ def order_parameter() -> param.Selector:
         default="lru", objects=list(ORDERS), constant=True,
         doc='Which entry goes first when the bound evicts: "lru" (least recently used; best when '
             'recent use predicts reuse) or "s3fifo" (newcomers pass through a small FIFO unless hit '
-            "again, so one-off loads and scans do not push out the hot set; its hit is cheaper). "
+            "again, so one-off loads and scans do not push out the hot set; its hit is cheaper) or \"sieve\" "
+            "(one FIFO whose hand keeps entries hit since it last passed; a hit only marks the entry). "
             "Set when the policy is made.",
     )
 
