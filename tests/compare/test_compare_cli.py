@@ -1,8 +1,8 @@
 """`vizcache compare` as users run it: real processes, real files, real reports."""
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -208,6 +208,12 @@ BAD = {
                             "load_scale = -1 is not allowed: use a finite number from 0.0 to 100.0"),
     "report_size_string": ('[workload]\nkind = "trace"\ntrace = "bad.toml"\nkeys = "recorded"\nreport_size = "yes"\n' + P,
                            "report_size = 'yes' is not allowed: use true or false"),
+    "zero_threads": ("[workload]\nthreads = 0\n" + P, "[workload] threads = 0 is not allowed: use a whole number from 1 to 64"),
+    "many_threads": ("[workload]\nthreads = 65\n" + P, "[workload] threads = 65 is not allowed: use a whole number from 1 to 64"),
+    "float_threads": ("[workload]\nthreads = 2.5\n" + P, "[workload] threads = 2.5 is not allowed: use a whole number"),
+    "bool_threads": ("[workload]\nthreads = true\n" + P, "[workload] threads = True is not allowed: use a whole number"),
+    "warmup_all": ("[workload]\nrequests = 10\nwarmup = 10\n" + P, "[workload] warmup = 10 is not allowed: use a whole number from 0 to 9"),
+    "negative_warmup": ("[workload]\nwarmup = -1\n" + P, "[workload] warmup = -1 is not allowed"),
     "dup_labels": (P + P, "labels must differ"),
     "unknown_key": ("[workload]\nrequest = 5\n" + P, "[workload] unknown key 'request'"),
     "reps": ("[experiment]\nrepetitions = 0\n" + P, "repetitions = 0 is not allowed"),
@@ -226,7 +232,7 @@ def test_bad_experiment_files(tmp_path, case):
     assert str(info.value).startswith(str(path)) and expected in str(info.value)
 
 
-@pytest.mark.parametrize("case", ["bad_kind", "nan_skew", "huge_budget"])
+@pytest.mark.parametrize("case", ["bad_kind", "nan_skew", "huge_budget", "zero_threads"])
 def test_cli_prints_one_line_for_a_bad_experiment_before_generating_data(tmp_path, case):
     path = tmp_path / "bad.toml"
     path.write_text(BAD[case][0])
@@ -246,3 +252,30 @@ def test_trace_workload_replays_a_recorded_viewer_trace(tmp_path):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((out / "results.json").read_text())
     assert [r[1] for r in doc["runs"][0]["requests"]] == ["BOTH", "AMICO", "BOTH", "PZWAV"]  # unknown keys are left out
+
+
+def test_each_repetition_draws_its_sequence_and_threads_overlap_loads(tmp_path):
+    path = write(tmp_path, reps=2)
+    path.write_text(path.read_text().replace("requests = 24", "requests = 24\nwarmup = 6\nthreads = 4"))
+    out = tmp_path / "report"
+    proc = compare(path, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "results.json").read_text())
+    wl = doc["experiment"]["workload"]
+    assert wl["warmup"] == 6 and wl["threads"] == 4 and len(set(wl["sequence_seeds"])) == 2
+    by_rep = {}
+    for run in doc["runs"]:
+        assert run["status"] == "ok" and run["threads"] == 4 and run["sequence_seed"] == wl["sequence_seeds"][run["repetition"]]
+        by_rep.setdefault(run["repetition"], set()).add(tuple(r[1] for r in run["requests"]))
+    assert all(len(keys) == 1 for keys in by_rep.values())  # every policy replays its repetition's sequence
+    assert by_rep[0] != by_rep[1]  # and the repetitions' sequences differ
+    for label, policy in doc["policies"].items():
+        metrics = policy["metrics"]
+        assert metrics["overhead_p95_ms"]["median"] is None  # shared counters: not a request's own
+        assert metrics["accounting_error_mib"]["median"] is not None and metrics["warmup_hit_ratio"]["n"] == 2
+        run = next(r for r in doc["runs"] if r["label"] == label)
+        measured = run["requests"][6:]
+        assert run["metrics"]["hit_ratio"] == pytest.approx(sum(r[2] for r in measured) / len(measured))
+    summary = (out / "summary.md").read_text()
+    assert "## Concurrency (4 threads)" in summary and "The first 6 requests of each run fill the cache" in summary
+    table_rows_keep_their_cells(summary)

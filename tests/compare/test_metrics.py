@@ -7,7 +7,7 @@ from vizcache import Cache, LegacyRSSManager, RSSThresholdLRU
 from vizcache.compare.metrics import METRICS, run_metrics
 from vizcache.compare.report import _markdown, cell, summarise
 from vizcache.compare.simulate import lru, simulate, size_estimated
-from vizcache.compare.stats import difference, interval, summarise_policy, verdicts
+from vizcache.compare.stats import compare, difference, interval, summarise_policy, verdicts
 from vizcache.compare.worker import derive_params
 
 from ..conftest import FakeMemory
@@ -72,16 +72,30 @@ def test_difference_interval_excludes_zero_only_for_a_real_shift():
     assert same["ci"][0] < 0 < same["ci"][1]
 
 
-def test_verdicts_need_separate_intervals_and_a_practical_difference():
-    runs = {"old": arm((0.5, 0.4, 0.6, 0.45, 0.55), switch_ms=40.0), "new": arm((0.8, 0.55, 0.9, 0.6, 0.85), switch_ms=10.0, seed=1)}
+def test_verdicts_need_an_interval_apart_from_zero_and_a_practical_difference():
+    # repetition by repetition (the same sequence for both), new is sometimes behind: its gain is not detectable
+    runs = {"old": arm((0.5, 0.4, 0.6, 0.45, 0.55), switch_ms=40.0), "new": arm((0.45, 0.85, 0.5, 0.9, 0.6), switch_ms=10.0, seed=1)}
     summary = {label: summarise_policy(r) for label, r in runs.items()}
     by_metric = {v["metric"]: v for v in verdicts(runs, summary, {"old": "plain", "new": "plain"}, THRESHOLDS)}
     assert by_metric["switch_p95_ms"]["winner"] == "new" and "(difference -30" in by_metric["switch_p95_ms"]["text"]
-    assert by_metric["hit_ratio"]["winner"] is None and "hit ratio: no detectable difference (new 0.8" in by_metric["hit_ratio"]["text"]
+    assert by_metric["hit_ratio"]["winner"] is None and "hit ratio: no detectable difference (new 0.6" in by_metric["hit_ratio"]["text"]
     assert "hit_p95_ms" not in by_metric and "loads" not in by_metric  # the same hit path; a counter
     assert all(set(v) == {"metric", "winner", "text"} for v in by_metric.values())
     hit = verdicts(runs, summary, {"old": "plain", "new": "checks freshness"}, THRESHOLDS)
     assert any(v["metric"] == "hit_p95_ms" for v in hit)  # different hit paths: judged
+
+
+def test_comparisons_pair_the_repetitions_that_replayed_one_sequence():
+    # the two groups' ranges overlap, but in every repetition (one request sequence) new is 0.15-0.3 ahead
+    old, new = arm((0.5, 0.4, 0.6, 0.45, 0.55)), arm((0.8, 0.55, 0.9, 0.6, 0.85), seed=1)
+    paired = compare(new, old, "hit_ratio", THRESHOLDS)
+    assert paired["verdict"] == "better" and paired["ci"][0] == pytest.approx(0.15)
+    unpaired = difference([0.8, 0.55, 0.9, 0.6, 0.85], [0.5, 0.4, 0.6, 0.45, 0.55])  # independent groups: zero not excluded
+    assert unpaired["ci"][0] <= 0 and unpaired["median"] == pytest.approx(paired["median"])
+    for rep, run in enumerate(new):  # a repetition only one policy finished is left out of the pairs
+        run["repetition"] = rep + 1
+    shifted = compare(new, old, "hit_ratio", THRESHOLDS)
+    assert shifted["median"] == pytest.approx(0.7 - 0.5)  # repetitions 1-4: medians of (0.8, 0.55, 0.9, 0.6) and (0.4, 0.6, 0.45, 0.55)
 
 
 def document_with(runs, budgets=(20 * MiB,)):

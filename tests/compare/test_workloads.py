@@ -1,13 +1,11 @@
 """Workloads and the shipped experiment files."""
 
+import json
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
-import json
-
 import numpy as np
+import pytest
 
 from vizcache import read_trace
 from vizcache.compare.experiment import QUICK_RECORDED_REQUESTS, QUICK_REPETITIONS, QUICK_REQUESTS, load_experiment

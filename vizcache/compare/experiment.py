@@ -26,6 +26,8 @@
     [workload]
     kind = "zipf"           # old-app | finders | zipf | bursty | scan | shift | trace
     requests = 200
+    warmup = 40             # the first requests fill the cache: reported apart, not in hit ratio or latencies
+    threads = 1             # replay the requests from this many threads at once (loads overlap)
     # trace only: keys = "catalog" (a key's first element names a catalog) or "recorded" (each recorded
     # key one entry of its recorded size), load_scale, report_size
 
@@ -59,13 +61,15 @@ QUICK_REQUESTS = 40
 #: a trace replayed key by key keeps more: its entries are partitions, and 40 requests never fill a cache of them
 QUICK_RECORDED_REQUESTS = 200
 MIN_BUDGET, MAX_BUDGET = 2**20, 2**44
+#: [workload] threads: enough to overlap every load of a session's worth of keys, few enough for one process
+MAX_THREADS = 64
 SECTIONS = {
     "experiment": ("name", "repetitions", "seed", "budget", "budgets", "layout"),
     "decision": ("baseline", "memory", "tolerance", "switch_p95_ms"),
     "thresholds": ("relative", "latency_ms"),
     "data": ("preset", "clusters", "members_per_richness", "rows_per_file", "quick_clusters"),
-    "workload": ("kind", "requests", "trace", "keys", "load_scale", "report_size", "skew", "stats_after_request", "hot", "shift_at",
-                 "shift_fraction"),
+    "workload": ("kind", "requests", "warmup", "threads", "trace", "keys", "load_scale", "report_size", "skew", "stats_after_request",
+                 "hot", "shift_at", "shift_fraction"),
 }
 
 
@@ -96,6 +100,8 @@ class Workload:
     keys: str = "catalog"  # trace: "catalog" | "recorded"
     load_scale: float = 1.0  # recorded keys: a load takes the recorded load time times this
     report_size: bool = False  # recorded keys: loads return vizcache.Sized(value, recorded size)
+    warmup: int = 0  # the first requests of a run: reported apart, left out of hit ratio and latencies
+    threads: int = 1  # requests replayed from this many threads at once
 
     @property
     def recorded(self) -> bool:
@@ -128,10 +134,12 @@ class Experiment:
         """Scaled-down data (as many member files, smaller; byte budgets scale with it), 3 repetitions, a short workload, no real-run sweep
         (the simulator still sweeps). A trace replayed key by key keeps its recorded sizes and its first 200 requests."""
         factor = 1.0 if self.workload.recorded else min(1.0, self.quick_clusters / self.clusters)  # recorded sizes stay
+        requests = min(self.workload.requests, self.quick_requests)
+        warmup = self.workload.warmup * requests // self.workload.requests  # the same share of a shorter run
         return replace(self, clusters=max(100, int(self.clusters * factor)), rows_per_file=max(1000, int(self.rows_per_file * factor)),
                        repetitions=min(self.repetitions, QUICK_REPETITIONS),
                        budget=self.budget.scaled(factor), budgets=(),
-                       workload=replace(self.workload, requests=min(self.workload.requests, self.quick_requests)), quick_run=True)
+                       workload=replace(self.workload, requests=requests, warmup=warmup), quick_run=True)
 
     @property
     def quick_requests(self) -> int:
@@ -263,10 +271,12 @@ def load_experiment(path: str | Path) -> Experiment:
             wl.fail(key, wl.table[key], "it only with kind = 'trace'")
         if key in ("load_scale", "report_size") and key in wl.table and keys != "recorded":
             wl.fail(key, wl.table[key], "it only with keys = 'recorded' (catalog loads read real files)")
-    workload = Workload(kind, wl.integer("requests", 100, 1, 1_000_000), trace if kind == "trace" else None,
+    requests = wl.integer("requests", 100, 1, 1_000_000)
+    workload = Workload(kind, requests, trace if kind == "trace" else None,
                         wl.number("skew", 1.1, 0.0, 10.0), wl.boolean("stats_after_request"), wl.integer("hot", 8, 1, 10_000),
                         wl.number("shift_at", 0.5, 0.0, 1.0), wl.number("shift_fraction", 1.0, 0.0, 1.0), keys,
-                        wl.number("load_scale", 1.0, 0.0, 100.0), wl.boolean("report_size"))
+                        wl.number("load_scale", 1.0, 0.0, 100.0), wl.boolean("report_size"),
+                        wl.integer("warmup", 0, 0, requests - 1), wl.integer("threads", 1, 1, MAX_THREADS))
 
     runs = _policies(data.get("policies"), source)
     labels = [r.label for r in runs]

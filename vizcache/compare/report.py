@@ -23,6 +23,8 @@ SWEEP_METRICS = ("hit_ratio", "byte_hit_ratio", "peak_above_baseline_mib")
 SHORT = {"hit_ratio": "hits", "byte_hit_ratio": "bytes", "probe_ms": "probes", "sizing_ms": "sizing", "reclaim_ms": "gc+trim",
          "release_ms": "dropping values", "harness_gc_ms": "harness gc", "settled_excess_mib": "after", "max_excess_mib": "during load"}
 REFERENCE_COLORS = ("#8c564b", "#9467bd", "#e377c2", "#7f7f7f")
+#: what the concurrency section shows per policy
+CONCURRENCY = ("settled_over_share", "settled_excess_mib", "over_limit_share", "max_excess_mib", "accounting_error_mib")
 
 
 def _ok(document: dict, label: str, budget: int) -> list[dict]:
@@ -134,6 +136,34 @@ def _workload_text(exp: dict) -> str:
             + (", cache statistics refreshed after every switch as the old viewer did" if wl.get("stats_after_request") else "") + ")")
 
 
+def _sequence_text(wl: dict) -> str:
+    """How many request sequences, which requests count, and from how many threads."""
+    seeds = wl.get("sequence_seeds")
+    text = (f"Each repetition replays its own request sequence (seeds {', '.join(map(str, seeds))}, from the experiment's seed), "
+            "every policy the same one in the same repetition. " if seeds else
+            "Every repetition replays the same request sequence (a recorded trace, or a scan). ")
+    warmup = wl.get("warmup", 0)
+    text += (f"The first {warmup} requests of each run fill the cache: hit ratios and latencies leave them out (shown apart as "
+             "warm-up), memory counts them. " if warmup else "Every request counts, the first loads included. ")
+    if wl.get("threads", 1) > 1:
+        text += (f"Requests are taken in order by {wl['threads']} threads at once, so loads overlap; no request's policy overhead "
+                 "is its own (the counters are shared), so per-request overhead figures are not measured. ")
+    return text
+
+
+def _concurrency_lines(document: dict) -> list[str]:
+    """With threads: per policy, how often and how far RSS left the limit, and how far the cache's accounting was off."""
+    threads = document["experiment"]["workload"].get("threads", 1)
+    if threads <= 1:
+        return []
+    rows = [[label] + [_ci(p["metrics"][m], METRICS[m].unit) for m in CONCURRENCY] for label, p in document["policies"].items()]
+    return ([f"## Concurrency ({threads} threads)", "",
+             "Median [95 % interval] over runs. The accounting error is how far the size the cache counts for its entries (a "
+             "loader's report, else the RSS growth around the load) is from their true size, at its largest after a request: "
+             "overlapping loads blur the RSS growth each load is given.", ""]
+            + _table(["policy"] + [METRICS[m].label for m in CONCURRENCY], rows) + [""])
+
+
 def _setup_lines(document: dict) -> list[str]:
     exp = document["experiment"]
     lines = ["## Setup", "", _workload_text(exp) + f"; working set {exp['working_set_bytes'] / MiB:,.0f} MiB ({exp['true_size_method']}). "
@@ -144,9 +174,11 @@ def _setup_lines(document: dict) -> list[str]:
              "",
              f"{exp['repetitions']} repetitions, interleaved in a freshly shuffled order each round, each run in a fresh process"
              + (" (`--quick`: " + ("the first requests only" if exp["workload"].get("keys") == "recorded" else "scaled-down data and budget") + ")"
-                if exp.get("quick") else "") + f". Garbage collection: {exp['gc']}. "
-             "Latency percentiles pool the requests of every repetition (interval: bootstrap over requests); every other "
-             "metric is one value per run (interval: bootstrap over repetitions). A verdict names a winner only when its "
+                if exp.get("quick") else "") + f". Garbage collection: {exp['gc']}. " + _sequence_text(exp["workload"]) +
+             "Intervals resample whole runs: latency percentiles are taken over the measured requests of the resampled runs "
+             "pooled (a block bootstrap: a run's requests share its cache state, so they are never resampled one by one); every "
+             "other metric is one value per run, and its median over runs. A comparison resamples the repetitions both policies "
+             "ran, the same ones for both. A verdict names a winner only when its "
              "difference from every other policy has an interval that excludes zero and is more than "
              f"{exp['thresholds']['relative']:.0%} of the larger value (and {exp['thresholds']['latency_ms']:g} ms for latencies).", ""]
     rows = []
@@ -168,7 +200,7 @@ def _markdown(document: dict) -> str:
     if missing or exp.get("interrupted") or not document.get("complete"):
         lines += ["**Incomplete:** " + ("interrupted; " if exp.get("interrupted") else "") +
                   ("; ".join(f"{label} {reason}" for label, reason in missing) or "not every run finished"), ""]
-    lines += _decision_lines(document) + _setup_lines(document)
+    lines += _decision_lines(document) + _setup_lines(document) + _concurrency_lines(document)
     lines += [f"## Results at the {exp['budget_bytes'] / MiB:,.0f} MiB budget", "", "Median [95 % interval].", ""]
     rows = [[f"{m.label}{f' ({m.unit})' if m.unit else ''}"] + [_ci(policies[p]["metrics"][metric]) for p in labels]
             for metric, m in METRICS.items()]
@@ -178,7 +210,8 @@ def _markdown(document: dict) -> str:
         lines += ["## Budget sweep (real runs)", ""]
         rows = []
         for i, b in enumerate(sweep["budgets"]):
-            rows.append([f"{b / MiB:,.0f}"] + [" / ".join(_num(sweep["policies"][p][m][i]["median"], digits=".3g" if m != "peak_above_baseline_mib" else ".0f")
+            rows.append([f"{b / MiB:,.0f}"] + [" / ".join(_num(sweep["policies"][p][m][i]["median"],
+                                                                 digits=".3g" if m != "peak_above_baseline_mib" else ".0f")
                                                         for m in SWEEP_METRICS) for p in labels])
         lines += ["Hit ratio / byte hit ratio / peak RSS above baseline (MiB), medians.", ""]
         lines += _table(["budget MiB"] + labels, rows) + [""]
@@ -259,7 +292,8 @@ def _sweep_plots(document: dict, colors: dict, opts: dict) -> list:
     if not sweep and not sim:
         return []
     panels = []
-    for metric, title in (("hit_ratio", "hit ratio"), ("byte_hit_ratio", "byte hit ratio"), ("peak_above_baseline_mib", "peak RSS above baseline (MiB)")):
+    for metric, title in (("hit_ratio", "hit ratio"), ("byte_hit_ratio", "byte hit ratio"),
+                          ("peak_above_baseline_mib", "peak RSS above baseline (MiB)")):
         layers = []
         if sim and sim.get("policies"):
             key = "peak_bytes" if metric == "peak_above_baseline_mib" else metric

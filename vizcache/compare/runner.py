@@ -1,7 +1,9 @@
-"""Run every (budget, policy, repetition) in a fresh subprocess on the same requests.
+"""Run every (budget, policy, repetition) in a fresh subprocess.
 
-Rounds are interleaved: each round runs every (budget, policy) once, in an order shuffled
-afresh from the experiment's seed, so drift on the machine hits every policy alike. A run that
+Repetition r of every policy replays the same request sequence, drawn from
+``sequence_seed(seed, r)`` (a recorded trace is one sequence, replayed in every repetition).
+Rounds are interleaved: each round runs every (budget, policy) once, in an order shuffled afresh
+from the experiment's seed, so drift on the machine hits every policy alike. A run that
 crashes or is killed (the out-of-memory killer included) is recorded with the reason; Ctrl-C
 stops the current run and marks the rest as not run. After every run the results so far are
 written (atomically) marked incomplete, so a killed compare never leaves an earlier run's
@@ -25,7 +27,7 @@ from ..config import ConfigError
 from .experiment import Experiment
 from .files import ReportError, atomic_write
 from .metrics import run_metrics
-from .workloads import bursty, finders, from_trace, old_app, recorded_keys, scan, shift, zipf
+from .workloads import bursty, finders, from_trace, old_app, recorded_keys, scan, sequence_seed, shift, zipf
 
 #: how the ground truth of a recorded key is known: it is synthesised at that size
 RECORDED_TRUTH = "the recorded size (each key synthesised as a float64 frame of that many bytes, every page written)"
@@ -57,21 +59,31 @@ def _catalogs(files: dict[str, list[str]]) -> dict[str, tuple[str, list[str]]]:
     return catalogs
 
 
-def make_requests(exp: Experiment, names: list[str]) -> list[tuple[float, str]]:
+def make_requests(exp: Experiment, names: list[str], repetition: int = 0) -> list[tuple[float, str]]:
+    """Repetition ``repetition``'s request sequence (a trace's is the same in every repetition)."""
     wl = exp.workload
     if wl.kind == "trace":
         requests = from_trace(wl.trace, names)[: wl.requests]
         if not requests:
             raise ConfigError(f"{exp.path}: [workload] trace {wl.trace}: no request names one of this experiment's catalogs "
                               f"({', '.join(names[:5])}, ...)")
-        return requests
+        return _long_enough(exp, requests)
+    seed = sequence_seed(exp.seed, repetition)
     if wl.kind == "zipf":
-        return zipf(names, wl.requests, exp.seed, skew=wl.skew)
+        return zipf(names, wl.requests, seed, skew=wl.skew)
     if wl.kind == "finders":
-        return finders(names, wl.requests, exp.seed, skew=wl.skew)
+        return finders(names, wl.requests, seed, skew=wl.skew)
     if wl.kind == "shift":
-        return shift(names, wl.requests, exp.seed, skew=wl.skew, hot=wl.hot, shift_at=wl.shift_at, fraction=wl.shift_fraction)
-    return {"old-app": old_app, "scan": scan, "bursty": bursty}[wl.kind](names, wl.requests, exp.seed)
+        return shift(names, wl.requests, seed, skew=wl.skew, hot=wl.hot, shift_at=wl.shift_at, fraction=wl.shift_fraction)
+    return {"old-app": old_app, "scan": scan, "bursty": bursty}[wl.kind](names, wl.requests, seed)
+
+
+def _long_enough(exp: Experiment, requests: list) -> list:
+    """A trace shorter than ``requests`` must still leave requests after the warm-up."""
+    if exp.workload.warmup >= len(requests):
+        raise ConfigError(f"{exp.path}: [workload] warmup = {exp.workload.warmup} is not allowed: the trace gives {len(requests)} "
+                          f"requests; use a whole number from 0 to {len(requests) - 1}")
+    return requests
 
 
 def recorded_workload(exp: Experiment) -> tuple[list, dict[str, tuple[int, float]], dict]:
@@ -84,7 +96,7 @@ def recorded_workload(exp: Experiment) -> tuple[list, dict[str, tuple[int, float
     if left_out:
         print(f"vizcache: warning: {left_out} requests of {wl.trace} are for keys whose size the trace never gives; left out",
               file=sys.stderr)
-    requests = requests[: wl.requests]
+    requests = _long_enough(exp, requests[: wl.requests])
     objects = {key: objects[key] for _, key in requests}
     return requests, objects, {"sizes": {key: size for key, (size, _) in objects.items()}, "method": RECORDED_TRUTH}
 
@@ -127,14 +139,19 @@ def plan(exp: Experiment, budgets: list[int]) -> list[tuple[int, int, object]]:
     return [(rep, *cells[i]) for rep in range(exp.repetitions) for i in rng.permutation(len(cells))]
 
 
-def experiment_record(exp: Experiment, requests: list, catalogs: dict, truth: dict) -> dict:
-    """What the report says of the setup; ``catalogs`` are the replayed keys' sources (catalogs or recorded objects)."""
+def experiment_record(exp: Experiment, sequences: dict[int, list], catalogs: dict, truth: dict) -> dict:
+    """What the report says of the setup; ``sequences`` are each repetition's requests, ``catalogs`` the replayed keys'
+    sources (catalogs or recorded objects)."""
     wl = exp.workload
     budget, budgets = exp.budget_bytes(sum(truth["sizes"].values()))
+    drawn = wl.kind not in ("trace", "scan")  # a trace is one recorded sequence; a scan has no randomness
     return {"name": exp.name, "file": str(exp.path), "quick": exp.quick_run, "repetitions": exp.repetitions, "seed": exp.seed,
             "budget_bytes": budget, "budget": str(exp.budget), "budgets": budgets, "layout": exp.layout, "preset": exp.preset,
             "clusters": exp.clusters, "members_per_richness": exp.members_per_richness, "rows_per_file": exp.rows_per_file,
-            "workload": {"kind": wl.kind, "requests": len(requests), "skew": wl.skew, "stats_after_request": wl.stats_after_request,
+            "workload": {"kind": wl.kind, "requests": len(sequences[0]), "warmup": wl.warmup, "threads": wl.threads,
+                         "sequences": "one per repetition" if drawn else "one, replayed in every repetition",
+                         "sequence_seeds": [sequence_seed(exp.seed, rep) for rep in sorted(sequences)] if drawn else None,
+                         "skew": wl.skew, "stats_after_request": wl.stats_after_request,
                          **({"hot": wl.hot, "shift_at": wl.shift_at, "shift_fraction": wl.shift_fraction} if wl.kind == "shift" else {}),
                          **({"trace": str(wl.trace), "keys": wl.keys} if wl.kind == "trace" else {}),
                          **({"load_scale": wl.load_scale, "report_size": wl.report_size} if wl.recorded else {})},
@@ -143,7 +160,8 @@ def experiment_record(exp: Experiment, requests: list, catalogs: dict, truth: di
             "decision": {"baseline": exp.decision.baseline, "memory": exp.decision.memory, "tolerance": exp.decision.tolerance,
                          "switch_p95_ms": exp.decision.switch_p95_ms, "budget_bytes": budget},
             "thresholds": {"relative": exp.relative_threshold, "latency_ms": exp.latency_threshold_ms},
-            "gc": "gc.freeze() after warm-up, automatic collection off, one gc.collect() + malloc_trim(0) after every request (timed apart); Arrow allocates through glibc",
+            "gc": "gc.freeze() after warm-up, automatic collection off, one gc.collect() + malloc_trim(0) after every request "
+                  "(timed apart); Arrow allocates through glibc",
             "policies": [{"label": p.label, **p.table} for p in exp.policies]}
 
 
@@ -156,14 +174,16 @@ def run_experiment(exp: Experiment, out: Path, progress: bool = True) -> dict:
     runs_dir.mkdir(exist_ok=True)
     if exp.workload.recorded:  # nothing to generate: each key is synthesised at its recorded size
         requests, catalogs, truth = recorded_workload(exp)
+        sequences = dict.fromkeys(range(exp.repetitions), requests)
         source = {"objects": catalogs, "load_scale": exp.workload.load_scale, "report_size": exp.workload.report_size}
     else:
         catalogs = prepare_data(exp, out)
-        requests = make_requests(exp, sorted(catalogs))
-        requested = {key for _, key in requests}
+        sequences = {rep: make_requests(exp, sorted(catalogs), rep) for rep in range(exp.repetitions)}
+        requested = {key for requests in sequences.values() for _, key in requests}
         truth = ground_truth(exp, out, {k: v for k, v in catalogs.items() if k in requested})
         source = {"layout": exp.layout, "data_dir": str(out / "data"), "catalogs": catalogs}
-    document = {"schema": None, "complete": False, "experiment": experiment_record(exp, requests, catalogs, truth), "runs": []}
+    document = {"schema": None, "complete": False, "experiment": experiment_record(exp, sequences, catalogs, truth), "runs": []}
+    seeds = document["experiment"]["workload"]["sequence_seeds"]
     runs, interrupted = document["runs"], False
     schedule = plan(exp, document["experiment"]["budgets"])
     bar = tqdm(total=len(schedule), unit="run", desc="compare", disable=not progress)
@@ -173,7 +193,8 @@ def run_experiment(exp: Experiment, out: Path, progress: bool = True) -> dict:
             runs.append({**where, "status": "missing", "reason": "not run: interrupted (Ctrl-C)"})
             continue
         bar.set_postfix_str(f"{policy.label} #{rep + 1}")
-        spec = {"label": policy.label, "repetition": rep, "policy": policy.table, "budget": budget, **source, "requests": requests,
+        spec = {"label": policy.label, "repetition": rep, "policy": policy.table, "budget": budget, **source, "requests": sequences[rep],
+                "sequence_seed": seeds[rep] if seeds else None, "threads": exp.workload.threads, "true_sizes": truth["sizes"],
                 "stats_after_request": exp.workload.stats_after_request}
         spec_path, result_path = runs_dir / f"{index:03d}-spec.json", runs_dir / f"{index:03d}-result.json"
         spec_path.write_text(json.dumps(spec))
@@ -186,6 +207,7 @@ def run_experiment(exp: Experiment, out: Path, progress: bool = True) -> dict:
             continue
         if code == 0 and result_path.exists():
             result = json.loads(result_path.read_text())
+            result["warmup"] = exp.workload.warmup
             result["metrics"] = run_metrics(result, truth["sizes"])
             runs.append(result)
         else:

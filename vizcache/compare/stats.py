@@ -1,18 +1,23 @@
 """Medians with 95 % bootstrap intervals, pairwise comparisons in three wordings, and the verdicts.
 
-Intervals: for "runs" metrics (one value per repetition) the bootstrap resamples repetitions;
-for "requests" metrics (latency percentiles) it resamples the requests pooled over every
-repetition. Percentile bootstrap, 2000 resamples, seeded: the same results give the same report.
-A comparison of two policies is the difference of their statistics with a bootstrap interval
-(both groups resampled independently), worded one of three ways: better (or worse), detectable
-but below the practical threshold, or no detectable difference.
+The unit of resampling is the run. Every repetition replays its own request sequence (drawn from
+the experiment's seed), so a run is one draw of the workload and one draw of the machine's noise;
+the requests inside a run share its cache state and are not independent, so they are never
+resampled one by one. A "runs" metric is the median of one value per run; a "requests" metric
+(a latency percentile) is that percentile of the measured requests of every run pooled, and its
+interval comes from a block bootstrap: whole runs are resampled and their requests pooled again.
+A comparison of two policies resamples the repetitions both ran, the same ones for both (they
+replayed the same sequences), and takes the difference of the two statistics. Percentile
+bootstrap, 2000 resamples, seeded: the same results give the same report. A comparison is worded
+one of three ways: better (or worse), detectable but below the practical threshold, or no
+detectable difference.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .metrics import METRICS, REQUEST_VALUES, request_values
+from .metrics import METRICS, REQUEST_VALUES, measured, request_values
 
 RESAMPLES = 2000
 CONFIDENCE = 0.95
@@ -22,66 +27,95 @@ BELOW_THRESHOLD = "detectable but below the practical threshold"
 NO_DIFFERENCE = "no detectable difference"
 NOT_MEASURED = "not measured"
 
+Blocks = dict[int, np.ndarray]  # repetition -> the run's values (one for a "runs" metric, its requests' for a "requests" one)
+
 
 def _rng() -> np.random.Generator:
     return np.random.default_rng(20240601)
 
 
-def _stat(q: float | None):
-    if q is None:
-        return lambda x, axis=-1: np.median(x, axis=axis)
-    return lambda x, axis=-1: np.percentile(x, q, axis=axis)
+def _percentile(blocks: list[np.ndarray], q: float) -> float | None:
+    pooled = np.concatenate(blocks) if blocks else np.array([])
+    return float(np.percentile(pooled, q)) if len(pooled) else None
 
 
-def _resample(values: np.ndarray, stat, rng: np.random.Generator) -> np.ndarray:
-    idx = rng.integers(0, len(values), size=(RESAMPLES, len(values)))
-    return stat(values[idx], axis=1)
+def _boot(blocks: list[np.ndarray], q: float, idx: np.ndarray) -> np.ndarray:
+    """The statistic of every resample (rows of ``idx``: which blocks); a multiset of blocks is computed once."""
+    memo: dict[tuple, float] = {}
+    out = np.empty(len(idx))
+    for i, row in enumerate(idx):
+        key = tuple(sorted(row.tolist()))
+        if key not in memo:
+            value = _percentile([blocks[j] for j in key], q)
+            memo[key] = np.nan if value is None else value
+        out[i] = memo[key]
+    return out
+
+
+def _ci(boot: np.ndarray) -> list[float] | None:
+    boot = boot[~np.isnan(boot)]
+    if not len(boot):
+        return None
+    alpha = (1 - CONFIDENCE) / 2
+    return [float(np.quantile(boot, alpha)), float(np.quantile(boot, 1 - alpha))]
+
+
+def interval_blocks(blocks: Blocks, q: float) -> dict:
+    """``{"median", "ci", "n"}``: the q-th percentile of the pooled blocks, its interval resampling whole blocks; n is the blocks."""
+    parts = [blocks[k] for k in sorted(blocks) if len(blocks[k])]
+    point = _percentile(parts, q)
+    if point is None:
+        return {"median": None, "ci": None, "n": 0}
+    if len(parts) < 2:
+        return {"median": point, "ci": None, "n": 1}
+    idx = _rng().integers(0, len(parts), size=(RESAMPLES, len(parts)))
+    return {"median": point, "ci": _ci(_boot(parts, q, idx)), "n": len(parts)}
 
 
 def interval(values, q: float | None = None) -> dict:
-    """``{"median", "ci", "n"}`` of ``values`` (the statistic is the q-th percentile when q is given)."""
-    arr = np.asarray([v for v in values if v is not None], dtype=float)
-    if len(arr) == 0:
-        return {"median": None, "ci": None, "n": 0}
-    point = float(_stat(q)(arr))
-    if len(arr) < 2:
-        return {"median": point, "ci": None, "n": 1}
-    boot = _resample(arr, _stat(q), _rng())
-    alpha = (1 - CONFIDENCE) / 2
-    return {"median": point, "ci": [float(np.quantile(boot, alpha)), float(np.quantile(boot, 1 - alpha))], "n": int(len(arr))}
+    """``{"median", "ci", "n"}`` of independent ``values`` (the statistic is the q-th percentile when q is given)."""
+    return interval_blocks({i: np.asarray([v], dtype=float) for i, v in enumerate(values) if v is not None}, 50 if q is None else q)
+
+
+def difference_blocks(a: Blocks, b: Blocks, q: float) -> dict:
+    """stat(a) − stat(b), with a 95 % interval. Over the repetitions both have (two or more), resampled in pairs: both
+    replayed the same sequence there. Otherwise both groups are resampled independently."""
+    a = {k: v for k, v in a.items() if len(v)}
+    b = {k: v for k, v in b.items() if len(v)}
+    common = sorted(set(a) & set(b))
+    paired = len(common) >= 2
+    if paired:
+        a, b = {k: a[k] for k in common}, {k: b[k] for k in common}
+    pa, pb = _percentile(list(a.values()), q), _percentile(list(b.values()), q)
+    if pa is None or pb is None:
+        return {"median": None, "ci": None}
+    point = pa - pb
+    if not paired and (len(a) < 2 or len(b) < 2):
+        return {"median": point, "ci": None}
+    rng = _rng()
+    blocks_a, blocks_b = list(a.values()), list(b.values())
+    idx_a = rng.integers(0, len(blocks_a), size=(RESAMPLES, len(blocks_a)))
+    idx_b = idx_a if paired else rng.integers(0, len(blocks_b), size=(RESAMPLES, len(blocks_b)))
+    return {"median": point, "ci": _ci(_boot(blocks_a, q, idx_a) - _boot(blocks_b, q, idx_b))}
 
 
 def difference(a, b, q: float | None = None) -> dict:
-    """stat(a) − stat(b) with a 95 % interval from resampling both groups independently."""
-    a = np.asarray([v for v in a if v is not None], dtype=float)
-    b = np.asarray([v for v in b if v is not None], dtype=float)
-    if len(a) == 0 or len(b) == 0:
-        return {"median": None, "ci": None}
-    stat = _stat(q)
-    point = float(stat(a) - stat(b))
-    if len(a) < 2 or len(b) < 2:
-        return {"median": point, "ci": None}
-    rng = _rng()
-    boot = _resample(a, stat, rng) - _resample(b, stat, rng)
-    alpha = (1 - CONFIDENCE) / 2
-    return {"median": point, "ci": [float(np.quantile(boot, alpha)), float(np.quantile(boot, 1 - alpha))]}
+    """stat(a) − stat(b) of two groups of independent values, resampled independently."""
+    a = {("a", i): np.asarray([v], dtype=float) for i, v in enumerate(a) if v is not None}
+    b = {("b", i): np.asarray([v], dtype=float) for i, v in enumerate(b) if v is not None}
+    return difference_blocks(a, b, 50 if q is None else q)  # no repetition in common: resampled independently
 
 
-def samples(runs: list[dict], metric: str) -> tuple[list, float | None]:
-    """What a metric's interval is computed over, and the percentile to take (None: the median).
-
-    Runs are taken in repetition order, so the pooled requests (and so the bootstrap) do not depend
-    on the order the runs finished in.
-    """
-    runs = sorted(runs, key=lambda r: r.get("repetition", 0))
+def samples(runs: list[dict], metric: str) -> tuple[Blocks, float]:
+    """A metric's blocks (repetition -> the run's values) and the percentile to take of them pooled (50: the median)."""
     if METRICS[metric].kind == "requests":
-        pooled = np.concatenate([request_values(r["requests"], metric) for r in runs]) if runs else np.array([])
-        return list(pooled), REQUEST_VALUES[metric][2]
-    return [r["metrics"][metric] for r in runs], None
+        return {r.get("repetition", i): request_values(measured(r), metric) for i, r in enumerate(runs)}, REQUEST_VALUES[metric][2]
+    return {r.get("repetition", i): np.asarray([] if r["metrics"][metric] is None else [r["metrics"][metric]], dtype=float)
+            for i, r in enumerate(runs)}, 50
 
 
 def summarise_policy(runs: list[dict]) -> dict:
-    return {metric: interval(*samples(runs, metric)) for metric in METRICS}
+    return {metric: interval_blocks(*samples(runs, metric)) for metric in METRICS}
 
 
 # -- comparisons ---------------------------------------------------------------------------
@@ -111,14 +145,14 @@ def compare(mine: list[dict], other: list[dict], metric: str, thresholds: dict) 
     """
     a, q = samples(mine, metric)
     b, _ = samples(other, metric)
-    change = difference(a, b, q)
+    change = difference_blocks(a, b, q)
     if change["median"] is None:
         return {**change, "verdict": NOT_MEASURED, "direction": 0}
     if change["ci"] is None or change["ci"][0] <= 0 <= change["ci"][1]:
         return {**change, "verdict": NO_DIFFERENCE, "direction": 0}
     m = METRICS[metric]
     direction = 1 if (change["ci"][0] > 0) != m.lower_is_better else -1
-    mine_value = float(_stat(q)(np.asarray([v for v in a if v is not None], dtype=float)))
+    mine_value = _percentile([v for v in a.values() if len(v)], q)
     if not practical(mine_value, mine_value - change["median"], m.unit, thresholds):
         return {**change, "verdict": BELOW_THRESHOLD, "direction": direction}
     return {**change, "verdict": BETTER if direction > 0 else WORSE, "direction": direction}
@@ -163,7 +197,7 @@ def verdicts(runs_by_label: dict[str, list[dict]], summary: dict[str, dict], hit
     """
     out = []
     for metric, m in METRICS.items():
-        if m.kind == "counter":
+        if m.kind in ("counter", "context"):
             continue
         if metric in ("hit_p50_ms", "hit_p95_ms") and len(set(hit_paths.values())) < 2:
             continue  # the same code serves every hit: any difference is noise

@@ -10,7 +10,8 @@ what is left with ``gc.freeze()``, turns automatic garbage collection off and re
 RSS. Every policy's memory parameters then follow from the one ``budget`` (see ``derive_params``).
 Each request is timed; after it, the value is dropped and one ``gc.collect()`` + ``malloc_trim(0)``
 runs at the same point in every run, timed apart from the policy's own overhead. Pauses in the workload advance
-the cache's clock instead of sleeping.
+the cache's clock instead of sleeping. With ``threads`` > 1 the same requests are taken in order by
+that many threads at once (``_threaded``), so loads overlap.
 """
 
 from __future__ import annotations
@@ -193,7 +194,8 @@ def _recorded_loaders(spec: dict) -> dict[str, Callable]:
     return {key: loader(nbytes, seconds, float(i)) for i, (key, (nbytes, seconds)) in enumerate(spec["objects"].items(), 1)}
 
 
-def run(spec: dict) -> dict:
+def _setup(spec: dict):
+    """Loaders warmed up, garbage collection fixed, the baseline read and the policy built from the budget."""
     _harness_memory()
     loaders = _recorded_loaders(spec) if "objects" in spec else _catalog_loaders(spec)
     release_memory()
@@ -201,15 +203,17 @@ def run(spec: dict) -> dict:
     gc.disable()  # and happen only where this loop (or a policy) asks for one
     probe = RSSProbe()
     baseline = probe()
-    budget = spec["budget"]
-    limit = baseline + budget
-    table = derive_params(spec["policy"], baseline, budget)
-    policy = policy_from_table(table, "experiment", where=f"[[policies]] {spec['label']!r}")
-    offset = [0.0]
-    cache = Cache(policy, clock=lambda: time.monotonic() + offset[0], event_log_size=100_000)
-    peak_reset = _reset_peak()
-    sampler = Sampler()
-    sampler.start()
+    table = derive_params(spec["policy"], baseline, spec["budget"])
+    return loaders, probe, baseline, policy_from_table(table, "experiment", where=f"[[policies]] {spec['label']!r}")
+
+
+def _held(cache: Cache, true_sizes: dict) -> tuple[int, int]:
+    """What the cache's entries account for, and the true size of the keys it holds."""
+    return cache.managed_bytes(), sum(true_sizes.get(key, 0) for key in list(cache))
+
+
+def _sequential(spec: dict, cache: Cache, loaders: dict, probe: RSSProbe, offset: list) -> tuple[list, list]:
+    """One request after another; each request's overhead, sizing and release are its own."""
     rows, accounting = [], []
     previous_t = 0.0
     stats_after = spec.get("stats_after_request", False)
@@ -227,31 +231,103 @@ def run(spec: dict) -> dict:
         overhead = sum(after[k] - before[k] for k in ("probe_seconds", "sizing_seconds", "reclaim_seconds"))
         sizing = after["sizing_seconds"] - before["sizing_seconds"]
         if not hit:
-            entry = next((e for e in cache.entries() if e["key"] == key), None)
-            if entry is not None:
-                accounting.append({"key": key, "rss_delta": entry["rss_delta_bytes"], "estimated": entry["estimated_bytes"],
-                                   "reported": entry.get("reported_bytes")})
+            accounting += _accounted(cache, key)
         drop_start = time.perf_counter()
         del value  # frees it when the cache did not keep it: the release a rejecting policy leaves to its caller
         release = after["release_seconds"] - before["release_seconds"] + time.perf_counter() - drop_start
         gc_start = time.perf_counter()
         release_memory()  # gc.collect() + malloc_trim(0): freed memory leaves RSS the same way in every run
         gc_s = time.perf_counter() - gc_start
-        rows.append([t, key, hit, end - start, overhead, sizing, gc_s, probe(), start, end, release])  # RSS once settled
+        rows.append([t, key, hit, end - start, overhead, sizing, gc_s, probe(), start, end, release,
+                     *_held(cache, spec["true_sizes"])])  # RSS once settled
+    return rows, accounting
+
+
+def _accounted(cache: Cache, key) -> list[dict]:
+    entry = next((e for e in cache.entries() if e["key"] == key), None)
+    return [] if entry is None else [{"key": key, "rss_delta": entry["rss_delta_bytes"], "estimated": entry["estimated_bytes"],
+                                      "reported": entry.get("reported_bytes")}]
+
+
+def _threaded(spec: dict, cache: Cache, loaders: dict, probe: RSSProbe) -> tuple[list, list]:
+    """The same requests, taken in order by ``threads`` threads at once, so loads overlap as in a served viewer.
+
+    A request is a miss when its thread ran the load or waited for another thread's load of the key
+    (a load of it overlapped the request). The cache's counters are shared, so no request's overhead,
+    sizing or release is its own: those columns are None. Pauses in the workload are not replayed.
+    """
+    requests, n = spec["requests"], spec["threads"]
+    rows: list = [None] * len(requests)
+    loads: list[tuple[str, float, float]] = []
+    lock, position = threading.Lock(), iter(range(len(requests)))
+    local = threading.local()
+
+    def timed(key: str):
+        def load():
+            local.loaded, begin = True, time.perf_counter()
+            try:
+                return loaders[key]()
+            finally:
+                with lock:
+                    loads.append((key, begin, time.perf_counter()))
+        return load
+
+    def worker() -> None:
+        while True:
+            with lock:
+                i = next(position, None)
+            if i is None:
+                return
+            t, key = requests[i]
+            local.loaded = False
+            start = time.perf_counter()
+            value = cache.get_or_load(key, timed(key))
+            end = time.perf_counter()
+            del value
+            gc_start = time.perf_counter()
+            release_memory()
+            gc_s = time.perf_counter() - gc_start
+            rows[i] = [t, key, local.loaded, end - start, None, None, gc_s, probe(), start, end, None, *_held(cache, spec["true_sizes"])]
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for row in rows:  # column 2 holds "loaded it" until here
+        waited = any(k == row[1] and begin <= row[9] and end >= row[8] for k, begin, end in loads)
+        row[2] = not (row[2] or waited)
+    accounting = [{"key": e["key"], "rss_delta": e["rss_delta_bytes"], "estimated": e["estimated_bytes"], "reported": e.get("reported_bytes")}
+                  for e in cache.entries()]
+    return rows, accounting
+
+
+def run(spec: dict) -> dict:
+    loaders, probe, baseline, policy = _setup(spec)
+    budget = spec["budget"]
+    limit = baseline + budget
+    offset = [0.0]
+    cache = Cache(policy, clock=lambda: time.monotonic() + offset[0], event_log_size=100_000)
+    peak_reset = _reset_peak()
+    sampler = Sampler()
+    sampler.start()
+    threads = spec.get("threads", 1)
+    rows, accounting = _threaded(spec, cache, loaders, probe) if threads > 1 else _sequential(spec, cache, loaders, probe, offset)
     sampler.stop.set()
     sampler.join()
     times, samples = np.asarray(sampler.times), np.asarray(sampler.rss)
     requests = []
-    for i, (t, key, hit, latency, overhead, sizing, gc_s, rss_end, start, end, release) in enumerate(rows):
-        # The highest RSS while the request ran (sampled) or right after it.
-        stop = rows[i + 1][8] if i + 1 < len(rows) else end
+    for i, (t, key, hit, latency, overhead, sizing, gc_s, rss_end, start, end, release, managed, held) in enumerate(rows):
+        # The highest RSS while the request ran (sampled) or right after it; one after another, until the next began.
+        stop = rows[i + 1][8] if threads == 1 and i + 1 < len(rows) else end
         window = samples[(times >= start) & (times <= stop)]
         requests.append([t, key, hit, latency, overhead, sizing, gc_s, int(max(rss_end, window.max() if len(window) else 0)), rss_end,
-                         release])
+                         release, managed, held])
     counters = cache.counters()  # not stats(): that would size every entry once more for the old policy
     reclaimed = [e.bytes for e in cache.events.since(0) if e.kind == "evict" and "RSS given back" in e.detail]
     return {
         "status": "ok", "label": spec["label"], "repetition": spec["repetition"], "budget_bytes": budget,
+        "sequence_seed": spec.get("sequence_seed"), "threads": threads,
         "baseline_rss": baseline, "limit": limit, "requests": requests,
         "peak_rss": peak_rss() if peak_reset else None,
         "stats": counters, "params": policy.settings(),

@@ -1,7 +1,10 @@
 """Request sequences to replay: (seconds since start, key). Deterministic in the seed.
 
-Keys are catalog names, except for a trace replayed with ``keys = "recorded"``: there every
-recorded key (a HATS partition, say) is its own entry.
+Every repetition of an experiment replays its own sequence, drawn from ``sequence_seed(seed,
+repetition)``, so intervals over repetitions cover the draw of the workload as well as the run's
+noise; every policy replays the same sequence in the same repetition. Keys are catalog names,
+except for a trace replayed with ``keys = "recorded"``: there every recorded key (a HATS
+partition, say) is its own entry.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ from .tracefile import object_sizes
 
 Request = tuple[float, str]
 KINDS = ("old-app", "finders", "zipf", "bursty", "scan", "shift", "trace")
+
+
+def sequence_seed(seed: int, repetition: int) -> int:
+    """The seed of repetition ``repetition``'s request sequence, derived from the experiment's ``seed`` (recorded per run)."""
+    return int(np.random.SeedSequence([seed, repetition]).generate_state(1)[0])
 
 
 def old_app(names: list[str], requests: int, seed: int, think: float = 5.0) -> list[Request]:
