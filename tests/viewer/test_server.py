@@ -1,6 +1,6 @@
 """The viewer app served in-process by Panel's server, requested over HTTP, the cache observed."""
 
-import time
+import threading
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,8 +10,10 @@ import pytest
 import vizcache.catalogs.readers as readers
 from vizcache.viewer.app import create_app
 from vizcache.viewer.runtime import get_runtime
+from vizcache.viewer.skymap import SkyMap
 
 from ..ports import free_port, wait_for_port
+from ..waiting import wait_until
 from .conftest import make_config
 
 pn.extension("tabulator", notifications=True)
@@ -47,15 +49,33 @@ def test_page_serves_and_a_second_session_hits_the_shared_cache(server):
     assert stats["loads"] == 1 and stats["hits"] >= 1
 
 
-def test_concurrent_sessions_load_a_catalog_once(server):
+def test_concurrent_sessions_load_a_catalog_once(server, monkeypatch):
+    # Panel's server builds sessions one at a time on its event loop, but runs their callbacks in threads
+    # (nthreads): six sessions switch to AMICO at once, and the one read waits until the five others wait on it.
     url, runtime = server
+    maps = [SkyMap(runtime=runtime, served=False) for _ in range(6)]
+    assert runtime.cache.stats()["loads"] == 1  # the default catalog, then hits
+    original, reads = readers.read_source_file, []
+
+    def read_once_the_others_wait(path, *a):
+        reads.append(path)
+        wait_until(lambda: runtime.cache.stats()["coalesced"] == 5, message="5 sessions waiting on the first one's load")
+        return original(path, *a)
+
+    monkeypatch.setattr("vizcache.catalogs.source.read_source_file", read_once_the_others_wait)
+    start = threading.Barrier(6)
+
+    def switch(sky):
+        start.wait(timeout=60)
+        sky.catalog = "AMICO"
+
     with ThreadPoolExecutor(6) as pool:
-        statuses = [s for s, _ in pool.map(get, [url + "?catalog=AMICO"] * 6)]
-    assert statuses == [200] * 6
-    keys = [e["key"][0] for e in runtime.cache.entries()]
-    assert keys == ["AMICO"]
+        list(pool.map(switch, maps))
+    assert [p.name for p in reads] == ["amico.parquet"]
     stats = runtime.cache.stats()
-    assert stats["loads"] == 1 and stats["requests"] == 6
+    assert (stats["requests"], stats["loads"], stats["coalesced"]) == (12, 2, 5)
+    assert all(m.catalog == "AMICO" and m.frame is maps[0].frame for m in maps)  # one frame shared by all
+    assert get(url + "?catalog=AMICO")[0] == 200 and runtime.cache.stats()["loads"] == 2  # a served session hits it
 
 
 def test_url_selects_a_catalog_and_cannot_name_a_file(server, monkeypatch):
@@ -101,14 +121,12 @@ def test_first_start_generates_missing_data_with_progress_then_serves(tmp_path, 
     thread = pn.serve({"viewer": create_app}, port=port, address="127.0.0.1", threaded=True, show=False, start=True,
                       websocket_origin=f"127.0.0.1:{port}")
     try:
-        time.sleep(1)
+        wait_for_port(port)
         status, _ = get(f"http://127.0.0.1:{port}/viewer")
         runtime = get_runtime(config)
         assert status == 200 and (runtime.generation.running or runtime.generation.done)  # started, page served meanwhile
-        deadline = time.time() + 120
-        while time.time() < deadline and not runtime.generation.done:
-            time.sleep(0.2)
-        assert runtime.generation.done and runtime.generation.fraction == 1.0
+        wait_until(lambda: runtime.generation.done, timeout=120, message="the data set generated")
+        assert runtime.generation.fraction == 1.0
         assert (tmp_path / "data" / "small" / "both.parquet").exists()
         get(f"http://127.0.0.1:{port}/viewer")  # a later session goes straight to the viewer
         assert runtime.cache.stats()["loads"] >= 1 and not runtime.missing_catalogs()
@@ -124,15 +142,13 @@ def _serve(config, *extra):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "vizcache.cli", "serve", "--config", str(config), "--port", str(port), *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while True:
-        try:
-            return proc, port, get(f"http://127.0.0.1:{port}/viewer")
-        except OSError:
-            if time.time() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.3)
+    try:
+        return proc, port, wait_until(lambda: get(f"http://127.0.0.1:{port}/viewer"), timeout=120, interval=0.3, ignore=(OSError,),
+                                      message="vizcache serve answering")
+    except AssertionError:
+        proc.kill()
+        proc.wait()
+        raise
 
 
 def _processes_serving(config) -> list:
@@ -155,10 +171,7 @@ def test_vizcache_serve_serves_viewer_and_sigterm_stops_every_process(viewer_dat
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-    deadline = time.time() + 15
-    while _processes_serving(config) and time.time() < deadline:
-        time.sleep(0.2)
-    assert _processes_serving(config) == []  # nothing orphaned
+    wait_until(lambda: _processes_serving(config) == [], timeout=15, message="every serving process gone")  # nothing orphaned
     with pytest.raises(OSError):
         get(f"http://127.0.0.1:{port}/viewer")
 
@@ -199,11 +212,8 @@ def test_a_closed_session_is_destroyed_and_leaves_nothing_on_the_shared_runtime(
         assert len(maps) == 1 and maps[0]() is not None
         session.close()
         session._connection.io_loop.run_sync(lambda: __import__("asyncio").sleep(0.2))  # the close frame goes out
-        deadline = time.time() + 30
-        while maps[0]() is not None and time.time() < deadline:
-            time.sleep(0.2)
-            gc.collect()
-        assert maps[0]() is None  # destroyed, and nothing the process keeps points to it
+        # destroyed, and nothing the process keeps points to it
+        wait_until(lambda: gc.collect() is not None and maps[0]() is None, timeout=30, interval=0.2, message="the session's sky map collected")
         assert get_runtime(config).cache.stats()["loads"] == 1  # the catalog stays cached for the next session
     finally:
         server.stop()
