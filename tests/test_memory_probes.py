@@ -1,6 +1,7 @@
 """Probes: RSS fast path against psutil, cgroup v1/v2 limits from a fake filesystem, sizes."""
 
 import gc
+import platform
 import subprocess
 import sys
 
@@ -31,7 +32,7 @@ def test_probe_falls_back_to_psutil_when_closed():
 
 def test_peak_rss_and_release_memory():
     assert peak_rss() >= RSSProbe()()
-    assert release_memory() is True  # glibc here
+    assert release_memory() is (platform.libc_ver()[0] == "glibc")  # malloc_trim is glibc's; elsewhere there is nothing to call
 
 
 def test_cgroup_v2_takes_tightest_ancestor(tmp_path):
