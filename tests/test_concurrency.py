@@ -18,7 +18,7 @@ def test_concurrent_misses_on_one_key_load_once():
 
     def loader():
         calls.append(1)
-        gate.wait(5)
+        gate.wait(60)  # opened once every caller waits on this load
         return object()
 
     with ThreadPoolExecutor(16) as pool:
@@ -37,7 +37,7 @@ def test_failed_load_reraises_to_every_waiter():
     gate = threading.Event()
 
     def loader():
-        gate.wait(5)
+        gate.wait(60)  # opened once every caller waits on this load
         raise ValueError("corrupt catalog")
 
     with ThreadPoolExecutor(8) as pool:
