@@ -12,6 +12,7 @@ import textwrap
 import diskcache
 
 import vizcache
+from vizcache.memoize import _function_name
 from vizcache.memoize_disk import disk_directory
 
 
@@ -45,7 +46,7 @@ def test_the_disk_tier_is_bounded_in_entries(tmp_path):
     f = vizcache.cached(compute, to_disk=True, cache_path=tmp_path, disk_max_items=3)
     for x in range(10):
         f(x)
-    assert len(diskcache.Cache(str(disk_directory(tmp_path, next(iter(f.cache))[0])))) == 3
+    assert len(diskcache.Cache(str(disk_directory(tmp_path, _function_name(f.__wrapped__))))) == 3
 
 
 def test_the_disk_tier_is_bounded_in_bytes(tmp_path):
@@ -53,7 +54,7 @@ def test_the_disk_tier_is_bounded_in_bytes(tmp_path):
     f = vizcache.cached(compute, to_disk=True, cache_path=tmp_path, disk_limit="1MiB")
     for x in range(40):
         f(x, size=100_000)  # 4 MB written in all
-    store = diskcache.Cache(str(disk_directory(tmp_path, next(iter(f.cache))[0])))
+    store = diskcache.Cache(str(disk_directory(tmp_path, _function_name(f.__wrapped__))))
     assert store.volume() <= 2**20 + 200_000  # the limit, plus what one set adds before it culls
     assert 0 < len(store) < 40
 
@@ -108,3 +109,33 @@ def test_an_unpicklable_result_stays_in_memory(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="vizcache.memoize"):
         first = handler(1)
     assert handler(1) is first and "could not write the disk cache" in caplog.text
+
+
+def test_a_result_read_back_after_a_restart_keeps_its_ttl(tmp_path):
+    """Written by one process, read by the next: served until ttl after it was *written*, not after the read."""
+    ttl = 4.0
+    script = textwrap.dedent(f"""
+        import sys, time
+        import vizcache
+
+        @vizcache.cached(to_disk=True, cache_path={str(tmp_path)!r}, ttl={ttl})
+        def f(x):
+            print("ran", flush=True)
+            return x
+
+        if sys.argv[1] == "write":
+            f(1)
+            print("written", time.time())
+        else:
+            written = float(sys.argv[2])
+            time.sleep(max(0.0, written + {ttl} / 2 - time.time()))
+            print("read", f(1), flush=True)  # from disk: half its ttl left
+            time.sleep(max(0.0, written + {ttl} + 0.5 - time.time()))
+            print("again", f(1))  # past the ttl counted from the write: runs again
+    """)
+    first = subprocess.run([sys.executable, "-c", script, "write"], capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr[-500:]
+    written = first.stdout.split()[-1]
+    second = subprocess.run([sys.executable, "-c", script, "read", written], capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr[-500:]
+    assert second.stdout.split("\n")[:3] == ["read 1", "ran", "again 1"]

@@ -8,13 +8,13 @@ imported the first time one of its names is used.
 from .cache import Cache, Entry, Invalidation, RecursiveLoadError, Sized
 from .cache_stats import CacheStats
 from .events import TraceRecorder, export_libcachesim_csv, read_trace
-from .memoize import cached
+from .memoize import cached, cached_functions_stats
 from .policies import AgeBased, CachePolicy, Eviction, LegacyRSSManager, RSSThresholdLRU, SizeEstimatedLRU, available_policies
 
 __all__ = [
     "AgeBased", "Cache", "CachePolicy", "CacheStats", "ConfigError", "Entry", "Eviction", "Invalidation", "LegacyRSSManager",
     "RSSThresholdLRU", "RecursiveLoadError", "SizeEstimatedLRU", "Sized", "TraceRecorder", "available_policies",
-    "cached", "export_libcachesim_csv", "policy_from_config", "read_trace",
+    "cached", "cached_functions_stats", "export_libcachesim_csv", "policy_from_config", "read_trace",
 ]
 __version__ = "0.1.0"
 

@@ -21,52 +21,37 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import inspect
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 from .cache import Cache
 from .memoize_disk import MISSING, DiskTier, disk_directory
+from .memoize_functions import FunctionRecord, cached_functions_stats, own_cache, record_for, shared_cache
 from .memoize_keys import CallKeys, is_method
-from .memoize_options import AUTO, build_policy
+from .memoize_options import AUTO, PN_POLICIES, build_policy
 from .memoize_policy import CountBounded
 from .policies import CachePolicy
 from .sizing import nbytes_size
 from .units import parse_bytes
 
-_REGISTRY: dict[tuple, _Shared] = {}
-_REGISTRY_LOCK = threading.Lock()
+__all__ = ["CacheInfo", "cached", "cached_functions_stats"]
 
 
 class CacheInfo(NamedTuple):
-    """What ``f.cache_info()`` returns: this function's calls that hit memory, that were read
-    back from disk, and that ran it; its entries in memory; the cache's managed bytes."""
+    """What ``f.cache_info()`` returns: this function's calls that hit memory, that ran it, and
+    that were read back from disk; its entries in memory and their ``nbytes``; ``managed_bytes``
+    of its whole cache (shared with other functions unless it has a bound of its own)."""
 
     hits: int
     misses: int
     entries: int
     managed_bytes: int
     disk_hits: int = 0
-
-
-class _Shared:
-    """What every decoration of one function (with one set of options) shares: `panel serve`
-    runs an app script again for each session, decorating anew."""
-
-    def __init__(self, cache: Cache, disk: DiskTier | None) -> None:
-        self.cache = cache
-        self.disk = disk
-        self.counts = {"hits": 0, "misses": 0, "disk_hits": 0}
-        self.counts_lock = threading.Lock()
-        self.sessions: set[int] = set()
-        self.flights: dict[tuple, asyncio.Future] = {}  # (event loop, key) -> the running await
-
-    def count(self, outcome: str) -> None:
-        with self.counts_lock:
-            self.counts[outcome] += 1
+    nbytes: int = 0
 
 
 def cached(
@@ -122,9 +107,9 @@ def cached(
     if to_disk and cache_path is None:
         cache_path = _panel_cache_path()
     name = _function_name(func)
-    shared = _shared_for(name, options | {"cache_path": cache_path}, is_method(func))
-    return _wrap(func, name, shared, hash_funcs, per_session,
-                 durable=shared.disk is not None and not per_session and not is_method(func))
+    record = _record_for(name, options | {"cache_path": cache_path})
+    return _wrap(func, record, hash_funcs, per_session,
+                 durable=record.disk is not None and not per_session and not is_method(func))
 
 
 def _function_name(func: Callable) -> str:
@@ -146,90 +131,79 @@ def _panel_cache_path() -> str:
     return str(config.cache_path)
 
 
-def _shared_for(name: str, options: dict, method: bool) -> _Shared:
+def _record_for(name: str, options: dict) -> FunctionRecord:
+    """The function's record, with its cache: the process's shared one for its memory bound, unless
+    it has a bound of its own (``max_items``, ``ttl``, a policy object or config) or is given one."""
     cache = options["cache"]
+    hash_spec = tuple(sorted(f"{k!r}:{getattr(f, '__qualname__', f)!r}" for k, f in (options["hash_funcs"] or {}).items()))
+    # key[0]: other hashing rules make other keys, which must not meet this function's in a shared cache
+    tag = name if not hash_spec else f"{name}|hash_funcs:{hashlib.sha256(repr(hash_spec).encode()).hexdigest()[:16]}"
     if cache is not None:
         asked = [k for k in ("max_items", "ttl", "budget") if options[k] is not None]
         asked += [k for k, default in (("policy", "LRU"), ("limit", AUTO), ("to_disk", False))
                   if options[k] != default]
         if asked:
             raise TypeError(f"give cached() a cache or {'/'.join(asked)}, not both: a shared cache has its own policy")
-        spec: tuple = (name, "cache", id(cache))
-        policy = directory = None
-    else:
-        policy, policy_spec = build_policy(options["policy"], max_items=options["max_items"], ttl=options["ttl"],
-                                           limit=options["limit"], budget=options["budget"])
-        hash_spec = tuple(sorted(f"{k!r}:{getattr(f, '__qualname__', f)!r}" for k, f in (options["hash_funcs"] or {}).items()))
-        directory = disk_directory(options["cache_path"], name) if options["to_disk"] else None
-        spec = (name, policy_spec, hash_spec, options["per_session"], str(directory), options["disk_limit"],
-                options["disk_max_items"])
-    with _REGISTRY_LOCK:
-        shared = _REGISTRY.get(spec)
-        if shared is None:
-            disk = None
-            if cache is None and directory is not None:
-                try:
-                    disk_bytes = parse_bytes(options["disk_limit"])
-                except (ValueError, OverflowError):
-                    raise ValueError(f"cached(disk_limit={options['disk_limit']!r}) is not allowed: use bytes or "
-                                     'a size string ("1GiB")') from None
-                disk = DiskTier(directory, size_limit=disk_bytes, ttl=options["ttl"],
-                                max_items=min(options["disk_max_items"], options["max_items"] or sys.maxsize))
-            cache = cache if cache is not None else Cache(policy, on_removal=_disk_listener(disk))
-            if disk is not None and isinstance(cache.policy, CountBounded):
-                cache.policy.on_count_eviction = disk.delete
-            shared = _REGISTRY[spec] = _Shared(cache, disk)
-    return shared
+        return record_for((name, "cache", id(cache), hash_spec, options["per_session"]),
+                          lambda: FunctionRecord(name, tag, cache, None, shared=False))
+    policy, policy_spec = build_policy(options["policy"], max_items=options["max_items"], ttl=options["ttl"],
+                                       limit=options["limit"], budget=options["budget"])
+    pn_policy = isinstance(options["policy"], str) and options["policy"].lower() in PN_POLICIES
+    own = not pn_policy or options["max_items"] is not None or options["ttl"] is not None
+    directory = disk_directory(options["cache_path"], name) if options["to_disk"] else None
+    spec = (name, policy_spec, hash_spec, options["per_session"], str(directory), options["disk_limit"],
+            options["disk_max_items"])
+
+    def make() -> FunctionRecord:
+        disk = None
+        if directory is not None:
+            try:
+                disk_bytes = parse_bytes(options["disk_limit"])
+            except (ValueError, OverflowError):
+                raise ValueError(f"cached(disk_limit={options['disk_limit']!r}) is not allowed: use bytes or "
+                                 'a size string ("1GiB")') from None
+            disk = DiskTier(directory, size_limit=disk_bytes, ttl=options["ttl"],
+                            max_items=min(options["disk_max_items"], options["max_items"] or sys.maxsize))
+        made = own_cache(policy) if own else shared_cache(policy_spec, lambda: policy)
+        if disk is not None and own and isinstance(made.policy, CountBounded):
+            made.policy.on_count_eviction = disk.delete
+        return FunctionRecord(name, tag, made, disk, shared=not own)
+    return record_for(spec, make)
 
 
-def _disk_listener(disk: DiskTier | None) -> Callable | None:
-    if disk is None:
-        return None
-
-    def forget_on_disk(key, value, cause: str) -> None:
-        # Left memory for memory's sake ("evicted"): kept on disk. Expired or invalidated: gone.
-        if cause in ("expired", "invalidated"):
-            disk.delete([key])
-    return forget_on_disk
-
-
-def _wrap(func: Callable, name: str, shared: _Shared, hash_funcs, per_session: bool, durable: bool):
-    cache, disk = shared.cache, shared.disk
-
-    def mine(key) -> bool:
-        return isinstance(key, tuple) and len(key) > 1 and key[0] == name
+def _wrap(func: Callable, record: FunctionRecord, hash_funcs, per_session: bool, durable: bool):
+    cache, disk, tag = record.cache, record.disk, record.tag
 
     def forget_instance(instance_id: int) -> None:
         owned = ("self", ("instance", instance_id))
-        for key in [k for k in cache if mine(k) and k[1] == owned]:
-            cache.invalidate(key)
+        record.forget(keep=lambda key: key[1] != owned)
 
     call_key = CallKeys(func, hash_funcs, forget_instance)
 
     def key_for(args, kwargs) -> tuple:
-        key = (name, *call_key(args, kwargs))
+        key = (tag, *call_key(args, kwargs))
         if per_session:
             from panel.io.state import state
 
             doc = state.curdoc
             key += (("session", id(doc)),)
-            if doc is not None and doc.session_context and id(doc) not in shared.sessions:
+            if doc is not None and doc.session_context and id(doc) not in record.sessions:
                 doc_id = id(doc)
-                shared.sessions.add(doc_id)
+                record.sessions.add(doc_id)
                 doc.on_session_destroyed(lambda ctx: forget_session(doc_id))
         return key
 
     def forget_session(doc_id: int) -> None:
-        shared.sessions.discard(doc_id)
-        for key in [k for k in cache if mine(k) and k[-1] == ("session", doc_id)]:
-            cache.invalidate(key)
+        record.sessions.discard(doc_id)
+        record.forget(keep=lambda key: key[-1] != ("session", doc_id))
 
-    def from_disk(key):
+    def from_disk(key, aged: list):
         if not durable:
             return MISSING
-        value = disk.get(key)
+        value, age = disk.get(key)
         if value is not MISSING:
-            shared.count("disk_hits")
+            record.count("disk_hits")
+            aged.append(age)
         return value
 
     def stored(key, value):
@@ -237,44 +211,56 @@ def _wrap(func: Callable, name: str, shared: _Shared, hash_funcs, per_session: b
             disk.set(key, value)
         return value
 
+    def backdate(key, aged: list) -> None:
+        # Read back from disk: served for what is left of its ttl, not a whole ttl again.
+        if aged and aged[0]:
+            cache.backdate(key, aged[0])
+
     if inspect.iscoroutinefunction(func):
         @functools.wraps(func)
         async def wrapper(*args, **kwargs):
             key = key_for(args, kwargs)
-            return await _call_async(shared, key, lambda: func(*args, **kwargs), from_disk, stored,
-                                     lambda: _register_with_panel(name, clear))
+            return await _call_async(record, key, lambda: func(*args, **kwargs), from_disk, stored, backdate,
+                                     lambda: _register_with_panel(record.name, clear))
     else:
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             key = key_for(args, kwargs)
-            ran = []
+            ran, aged = [], []
 
             def load():
                 ran.append(True)
-                _register_with_panel(name, clear)
-                value = from_disk(key)
+                _register_with_panel(record.name, clear)
+                record.loading(key)
+                value = from_disk(key, aged)
                 if value is not MISSING:
                     return value
-                shared.count("misses")
+                record.count("misses")
                 return stored(key, func(*args, **kwargs))
 
-            value = cache.get_or_load(key, load)
+            try:
+                value = cache.get_or_load(key, load)
+            finally:
+                if ran:
+                    record.loaded(key)
             if not ran:
-                shared.count("hits")
+                record.count("hits")
+            elif aged:
+                backdate(key, aged)
             return value
 
     def clear() -> None:
         """Forget this function's results, in memory and on disk (other functions sharing its cache keep theirs)."""
-        for key in [k for k in cache if mine(k)]:
-            cache.invalidate(key)
+        record.forget()
         if disk is not None:
             disk.clear()
 
     def cache_info() -> CacheInfo:
-        entries = sum(1 for k in cache if mine(k))
-        with shared.counts_lock:
-            counts = dict(shared.counts)
-        return CacheInfo(counts["hits"], counts["misses"], entries, cache.managed_bytes(), counts["disk_hits"])
+        sizes = record.live()
+        with record.lock:
+            counts = dict(record.counts)
+        return CacheInfo(counts["hits"], counts["misses"], len(sizes), cache.managed_bytes(), counts["disk_hits"],
+                         sum(sizes.values()))
 
     wrapper.cache = cache
     wrapper.clear = wrapper.cache_clear = clear
@@ -282,17 +268,17 @@ def _wrap(func: Callable, name: str, shared: _Shared, hash_funcs, per_session: b
     return wrapper
 
 
-async def _call_async(shared: _Shared, key, run: Callable, from_disk: Callable, stored: Callable,
-                      register: Callable):
+async def _call_async(record: FunctionRecord, key, run: Callable, from_disk: Callable, stored: Callable,
+                      backdate: Callable, register: Callable):
     """One await per key: a caller that finds the key being awaited awaits that flight."""
-    cache = shared.cache
+    cache = record.cache
     while True:
         value = cache.get(key, MISSING)
         if value is not MISSING:
-            shared.count("hits")
+            record.count("hits")
             return value
         flight_key = (asyncio.get_running_loop(), key)
-        flight = shared.flights.get(flight_key)
+        flight = record.flights.get(flight_key)
         if flight is None:
             break
         try:
@@ -302,14 +288,20 @@ async def _call_async(shared: _Shared, key, run: Callable, from_disk: Callable, 
                 raise  # this caller was cancelled, not the flight
             # the caller leading the flight was cancelled: lead a new one
     flight = asyncio.get_running_loop().create_future()
-    shared.flights[flight_key] = flight
+    record.flights[flight_key] = flight
     try:
         register()
-        value = from_disk(key)
+        aged: list = []
+        value = from_disk(key, aged)
         if value is MISSING:
-            shared.count("misses")
+            record.count("misses")
             value = stored(key, await run())
-        cache.put(key, value, size=nbytes_size(value))  # measured around an await, RSS would count other tasks
+        record.loading(key)
+        try:
+            cache.put(key, value, size=nbytes_size(value))  # measured around an await, RSS would count other tasks
+        finally:
+            record.loaded(key)
+        backdate(key, aged)
         flight.set_result(value)
         return value
     except asyncio.CancelledError:
@@ -320,7 +312,7 @@ async def _call_async(shared: _Shared, key, run: Callable, from_disk: Callable, 
         flight.exception()  # retrieved: no "never retrieved" warning when no one else waited
         raise
     finally:
-        shared.flights.pop(flight_key, None)
+        record.flights.pop(flight_key, None)
 
 
 def _register_with_panel(name: str, clear: Callable) -> None:

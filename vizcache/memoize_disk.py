@@ -10,7 +10,8 @@ bound, ``ttl``, ``clear()`` or an invalidation says it must go leaves the disk t
 It is a `diskcache <https://grantjenks.com/docs/diskcache/>`_ ``Cache`` (SQLite index, one file
 per large value; thread- and process-safe, what ``pn.cache`` uses), whose ``size_limit`` bounds
 the bytes (least recently stored culled first), while this module bounds the entries (oldest
-stored first). Entries expire after ``ttl`` on disk as in memory. Unlike ``pn.cache``'s disk
+stored first). Entries expire after ``ttl`` on disk as in memory, counted from when they were
+written (a result read back by a later process is served for what is left of its ttl). Unlike ``pn.cache``'s disk
 store, which never evicts, it cannot fill the disk.
 
 A disk that is full, read-only or damaged never fails a call: the result is returned (and kept
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,13 +65,18 @@ class DiskTier:
         # Stable across processes (str hashing is salted per process; this digest is not).
         return content_hash(key).hex()
 
-    def get(self, key: Any) -> Any:
-        """The stored result, or ``MISSING`` (also when the store cannot be read)."""
+    def get(self, key: Any) -> tuple[Any, float]:
+        """The stored result (``MISSING`` when absent or unreadable) and its age in seconds under
+        ``ttl`` (0 without one): a result written by an earlier process has used part of its ttl."""
         try:
-            return self._open().get(self._name(key), default=MISSING, retry=True)
+            value, expires = self._open().get(self._name(key), default=MISSING, expire_time=True, retry=True)
         except Exception as exc:  # unreadable store or value: run the function instead
             self._warn("read", exc)
-            return MISSING
+            return MISSING, 0.0
+        if value is MISSING or self._ttl is None or expires is None:
+            return value, 0.0
+        # diskcache stores the wall-clock expiry: it holds across processes and restarts.
+        return value, min(self._ttl, max(0.0, self._ttl - (expires - time.time())))
 
     def set(self, key: Any, value: Any) -> None:
         try:
