@@ -166,7 +166,8 @@ def _concurrency_lines(document: dict) -> list[str]:
 
 def _setup_lines(document: dict) -> list[str]:
     exp = document["experiment"]
-    lines = ["## Setup", "", _workload_text(exp) + f"; working set {exp['working_set_bytes'] / MiB:,.0f} MiB ({exp['true_size_method']}). "
+    lines = ["## Setup", "", _workload_text(exp) + f"; working set {exp['working_set_bytes'] / MiB:,.0f} MiB "
+             f"(the keys one sequence asks for, median over the sequences; {exp['true_size_method']}). "
              f"**Budget {exp['budget_bytes'] / MiB:,.0f} MiB** of cache memory above each run's baseline RSS, the same for every "
              "policy: SizeEstimatedLRU gets it as its `budget`; RSS-driven policies start evicting at baseline + budget "
              "(`limit` = (baseline + budget) / high_water, low water = baseline + budget × low_water / high_water). "

@@ -143,7 +143,9 @@ def experiment_record(exp: Experiment, sequences: dict[int, list], catalogs: dic
     """What the report says of the setup; ``sequences`` are each repetition's requests, ``catalogs`` the replayed keys'
     sources (catalogs or recorded objects)."""
     wl = exp.workload
-    budget, budgets = exp.budget_bytes(sum(truth["sizes"].values()))
+    per_sequence = [sum(truth["sizes"][key] for key in {key for _, key in sequences[rep]}) for rep in sorted(sequences)]
+    working_set = int(np.median(per_sequence))  # a sequence's, not the union's: each repetition draws its own hot set
+    budget, budgets = exp.budget_bytes(working_set)
     drawn = wl.kind not in ("trace", "scan")  # a trace is one recorded sequence; a scan has no randomness
     return {"name": exp.name, "file": str(exp.path), "quick": exp.quick_run, "repetitions": exp.repetitions, "seed": exp.seed,
             "budget_bytes": budget, "budget": str(exp.budget), "budgets": budgets, "layout": exp.layout, "preset": exp.preset,
@@ -155,7 +157,7 @@ def experiment_record(exp: Experiment, sequences: dict[int, list], catalogs: dic
                          **({"hot": wl.hot, "shift_at": wl.shift_at, "shift_fraction": wl.shift_fraction} if wl.kind == "shift" else {}),
                          **({"trace": str(wl.trace), "keys": wl.keys} if wl.kind == "trace" else {}),
                          **({"load_scale": wl.load_scale, "report_size": wl.report_size} if wl.recorded else {})},
-            "catalogs": sorted(catalogs), "working_set_bytes": int(sum(truth["sizes"].values())),  # of the requested catalogs
+            "catalogs": sorted(catalogs), "working_set_bytes": working_set, "working_set_bytes_per_sequence": per_sequence,
             "true_sizes": truth["sizes"], "true_size_method": truth["method"],
             "decision": {"baseline": exp.decision.baseline, "memory": exp.decision.memory, "tolerance": exp.decision.tolerance,
                          "switch_p95_ms": exp.decision.switch_p95_ms, "budget_bytes": budget},
