@@ -225,7 +225,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = Path(__file__).with_name("viewer") / "script" / "viewer.py"
     command = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(args.port), "--address", args.address,
                "--num-threads", "4", "--num-procs", str(args.num_procs),
-               "--setup", str(app.with_name("setup.py"))]  # security headers from the first request on
+               "--setup", str(app.with_name("setup.py")),  # security headers from the first request on
+               "--plugins", "vizcache.live.routes"]  # /vizcache/metrics (docs/live-ab.md)
     for origin in args.allow_websocket_origin or []:
         command += ["--allow-websocket-origin", origin]
     if args.show:

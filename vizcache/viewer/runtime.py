@@ -22,6 +22,7 @@ from ..catalogs.generate import generate
 from ..catalogs.readers import CatalogError
 from ..catalogs.source import Catalog, CatalogSource, resolve_files
 from ..config import Config, load_config
+from ..live.shadows import attach as attach_shadows
 
 ENV_CONFIG = "VIZCACHE_CONFIG"
 #: how long a catalog's version is trusted before its files are globbed and stat'ed again: a switch
@@ -66,6 +67,7 @@ class ViewerRuntime:
         self.config = config
         self.base = config.base
         self.cache = Cache(config.policy, trace=config.trace)
+        self.shadows = attach_shadows(self.cache)  # the live A/B (docs/live-ab.md): every request, from the first
         self.sources = {name: CatalogSource(spec) for name, spec in config.catalogs.items()}
         self.rss_history: deque[tuple[float, int, int]] = deque(maxlen=1200)  # (time, RSS, bytes the cache owns)
         self.generation = GenerationStatus()
