@@ -109,6 +109,7 @@ def test_an_instance_that_goes_takes_only_its_keys():
 
 @pytest.mark.parametrize("name, shown", [
     ("/srv/app/load.py:load:12:(13, 4)", "load (load.py:12)"),
+    ("/srv/app/load.py:make.<locals>.Model.view:40:(41, 8)", "Model.view (load.py:40)"),
     ("mymodule:Thing.method", "mymodule:Thing.method"),
 ])
 def test_functions_are_named_by_qualname_and_place(name, shown):

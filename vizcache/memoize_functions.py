@@ -104,10 +104,11 @@ class FunctionRecord:
 
 
 def describe(name: str) -> str:
-    """``qualname (file.py:line)`` from a function's identifying name (file:qualname:line:position)."""
+    """``qualname (file.py:line)`` from a function's identifying name (file:qualname:line:position);
+    a nested function's enclosing ``f.<locals>.`` is left out (the line says where it is)."""
     parts = name.split(":")
     if len(parts) >= 4:
-        file, qualname, line = ":".join(parts[:-3]), parts[-3], parts[-2]
+        file, qualname, line = ":".join(parts[:-3]), parts[-3].rpartition("<locals>.")[2], parts[-2]
         return f"{qualname} ({os.path.basename(file)}:{line})"
     return name
 

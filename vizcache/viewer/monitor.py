@@ -18,6 +18,7 @@ import param
 from ..cache_key import key_label
 from ..sizing import nbytes_size
 from ..units import format_bytes
+from .function_stats import FunctionTable
 from .runtime import ViewerRuntime
 from .text import as_markdown
 
@@ -87,6 +88,7 @@ class CacheMonitor(pn.viewable.Viewer):
                                          pagination="local", page_size=5, layout="fit_columns", sortable=False, titles={"key": "catalog"},
                                          widths={"time": 84, "event": 76, "key": "22%", "size": 84},
                                          text_align={"size": "right"}, formatters={"why": {"type": "textarea"}})  # wrapped: the reason is read whole
+        self._functions = FunctionTable()
         self.refresh()
         if pn.state.curdoc is not None:  # in a served page: poll; the callback dies with the session
             self._callback = pn.state.add_periodic_callback(self.refresh, period=self.period)
@@ -221,6 +223,7 @@ class CacheMonitor(pn.viewable.Viewer):
             self._log.value = self._events
         self._cache_mib.value = stats["managed_bytes"] / MiB
         self._rest_mib.value = stats["unmanaged_bytes"] / MiB
+        self._functions.refresh()
         self._send_samples()
 
     def _send_samples(self) -> None:
@@ -254,5 +257,6 @@ class CacheMonitor(pn.viewable.Viewer):
             self._entries,
             "**Log** (loads, hits, evictions, rejections, warnings; newest first)",
             self._log,
+            self._functions.view,
             title="Cache monitor", collapsible=True, sizing_mode="stretch_width",
         )
