@@ -106,7 +106,7 @@ def _config_text(path: Path) -> str:
 # -- nesting and number length, checked before tomllib sees the text ----------------------------
 
 #: what the scan stops at: line ends, comments, string openers, brackets, '=', and over-long numbers
-_TOKEN = re.compile(r"""\n|#|\"\"\"|'''|"|'|[\[\]{}=]|[0-9][0-9A-Za-z_.+-]{%d,}""" % MAX_DIGITS)
+_TOKEN = re.compile(r"""\n|#|\"\"\"|'''|"|'|[\[\]{}=]|[0-9][0-9A-Za-z_.+-]""" + f"{{{MAX_DIGITS},}}")
 #: the rest of a string after its opening quote(s), closing quote(s) included (TOML's four kinds)
 _STRING_REST = {
     '"': re.compile(r'(?:[^"\\\n]|\\.)*"'),

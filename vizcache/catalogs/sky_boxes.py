@@ -34,7 +34,8 @@ def normalise_box(ra_range: tuple[float, float], dec_range: tuple[float, float])
     return [(lo, hi, dec0, dec1)]
 
 
-def box_from_allsky(x_range: tuple[float, float], y_range: tuple[float, float], samples: int = 48) -> tuple[tuple[float, float], tuple[float, float]] | None:
+def box_from_allsky(x_range: tuple[float, float], y_range: tuple[float, float],
+                    samples: int = 48) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """The RA/Dec box around a Hammer-Aitoff (x, y) view, by sampling it; None if it misses the sky."""
     xs = np.linspace(*sorted(x_range), samples)
     ys = np.linspace(*sorted(y_range), samples)

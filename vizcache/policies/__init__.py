@@ -15,7 +15,8 @@ from .size_estimated import SizeEstimatedLRU
 ENTRY_POINT_GROUP = "vizcache.policies"
 log = logging.getLogger(__name__)
 
-__all__ = ["AgeBased", "ByteSize", "CachePolicy", "CacheView", "EntryView", "Eviction", "LegacyRSSManager", "RSSThresholdLRU", "SizeEstimatedLRU", "available_policies", "ENTRY_POINT_GROUP"]
+__all__ = ["AgeBased", "ByteSize", "CachePolicy", "CacheView", "EntryView", "Eviction", "LegacyRSSManager", "RSSThresholdLRU",
+           "SizeEstimatedLRU", "available_policies", "ENTRY_POINT_GROUP"]
 
 
 def available_policies() -> dict[str, type[CachePolicy]]:
