@@ -65,6 +65,12 @@ def _size_arg(text: str) -> int:
 
 
 def cmd_export_trace(args: argparse.Namespace) -> int:
+    if args.format == "oracleGeneral":
+        from .compare.tracefile import export_oracle_general
+
+        n = export_oracle_general(args.trace, args.out, args.unknown_size)
+        print(f"wrote {n} requests to {args.out} (libCacheSim oracleGeneral, 24 bytes a request)")
+        return 0
     n = export_libcachesim_csv(args.trace, args.out, args.unknown_size)
     print(f"wrote {n} requests to {args.out} (libCacheSim csv: time,obj_id,obj_size)")
     return 0
@@ -300,9 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument("--json", action="store_true", help="machine-readable output")
     pol.set_defaults(func=cmd_policies)
 
-    exp = sub.add_parser("export-trace", help="convert a recorded JSON Lines trace to libCacheSim csv")
+    exp = sub.add_parser("export-trace", help="convert a recorded JSON Lines trace to libCacheSim csv or oracleGeneral")
     exp.add_argument("trace", help="trace file written by the trace recorder (.jsonl)")
-    exp.add_argument("out", help="csv file to write")
+    exp.add_argument("out", help="file to write")
+    exp.add_argument("--format", choices=["csv", "oracleGeneral"], default="csv", help="libCacheSim trace format (default: %(default)s)")
     exp.add_argument("--unknown-size", type=_size_arg, default=None, metavar="BYTES",
                      help='size to write for keys whose size the trace does not know (e.g. "64MiB")')
     exp.set_defaults(func=cmd_export_trace)

@@ -74,7 +74,7 @@ def test_simulate_prints_curves_as_json_with_the_documented_schema(tmp_path):
     assert "t.jsonl:7: last line is truncated" in proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["budgets"] == [150, 400, 1024]
-    assert set(doc["policies"]) == {"lru", "RSSThresholdLRU", "RSSThresholdLRU s3fifo", "LegacyRSSManager"}
+    assert set(doc["policies"]) == {"lru", "s3fifo", "sieve", "RSSThresholdLRU", "RSSThresholdLRU s3fifo", "RSSThresholdLRU sieve", "LegacyRSSManager"}
     for curve in doc["policies"].values():
         assert set(curve) >= {"hit_ratio", "byte_hit_ratio", "peak_bytes"} and len(curve["hit_ratio"]) == 3
     # lru by hand, with the loader-reported sizes (not the 7-byte RSS deltas): A=100, B=300, C=50

@@ -125,15 +125,14 @@ def _jsonl_table(path: Path):
     return table
 
 
-def read_jsonl(path: str | Path) -> Requests:
-    """A vizcache JSON Lines trace, its requests for keys of known size (see :func:`object_sizes`).
+def _frame(path: Path):
+    """The trace's t, key, hit, bytes, size and failed columns as a DataFrame.
 
     pyarrow parses a well-formed trace at once; any trace it cannot (a cut-off last line, a bad
     value) is read by :func:`vizcache.events.iter_trace`, which names the line.
     """
     import pandas as pd
 
-    path = Path(path)
     table = _jsonl_table(path) if path.is_file() else None
     if table is None:
         rows = [(r["t"], r["key"], r["hit"], r["bytes"], r.get("size"), bool(r.get("failed"))) for r in iter_trace(path)]
@@ -141,28 +140,66 @@ def read_jsonl(path: str | Path) -> Requests:
     else:
         frame = pd.DataFrame({n: table.column(n).to_pandas() for n in ("t", "key", "hit", "bytes")})
         frame["size"] = table.column("size").to_pandas() if "size" in table.schema.names else None
-        frame["failed"] = table.column("failed").to_pandas().fillna(False) if "failed" in table.schema.names else False
+        frame["failed"] = table.column("failed").to_pandas().fillna(False).astype(bool) if "failed" in table.schema.names else False
     if frame.empty:
         raise TraceError(f"{path}: the trace holds no requests")
+    return frame
+
+
+def _key_sizes(frame) -> tuple[dict, int]:
+    """Each key's size as :func:`object_sizes` gives it, and how many keys have a reported one."""
+    import pandas as pd
+
     reported = frame["size"].notna().to_numpy()
     loaded = ~frame["hit"].to_numpy(bool) & ~frame["failed"].to_numpy(bool)
     size = np.where(reported, frame["size"].fillna(0).to_numpy(np.float64), np.where(loaded, frame["bytes"].to_numpy(np.float64), 0))
-    known = pd.DataFrame({"key": frame["key"], "size": size.astype(np.int64), "rss": ~reported})[size > 0]
+    known = pd.DataFrame({"key": frame["key"].to_numpy(object), "size": size.astype(np.int64), "rss": ~reported})[size > 0]
     first = known.sort_values("rss", kind="stable").drop_duplicates("key")  # a reported size wins, else the first delta
-    if first.empty:
+    return dict(zip(first["key"], first["size"].tolist(), strict=True)), int((~first["rss"]).sum())
+
+
+def read_jsonl(path: str | Path) -> Requests:
+    """A vizcache JSON Lines trace, its requests for keys of known size (see :func:`object_sizes`)."""
+    import pandas as pd
+
+    path = Path(path)
+    frame = _frame(path)
+    size_of, reported = _key_sizes(frame)
+    if not size_of:
         raise TraceError(f"{path}: no load in the trace has a known size (neither a reported size nor an RSS delta above 0)")
-    keys = first["key"].to_numpy(object)
-    size_of = dict(zip(keys, first["size"].to_numpy(), strict=True))
     codes, uniques = pd.factorize(frame["key"])
-    per_code = np.array([size_of.get(k, 0) for k in uniques], dtype=np.int64)
-    sizes = per_code[codes]
+    sizes = np.array([size_of.get(k, 0) for k in uniques], dtype=np.int64)[codes]
     keep = sizes > 0
     dense, keys = pd.factorize(frame["key"][keep])
-    left_out = int((~keep).sum())
-    if left_out:
-        logging.getLogger(__name__).info("%s: %d requests for keys of unknown size left out", path, left_out)
     return Requests(frame["t"].to_numpy(np.float64)[keep], dense.astype(np.int64), sizes[keep], np.asarray(keys, dtype=object),
-                    left_out, {"reported": int((~first["rss"]).sum()), "rss_delta": int(first["rss"].sum())})
+                    int((~keep).sum()), {"reported": reported, "rss_delta": len(size_of) - reported})
+
+
+def export_oracle_general(trace_path: str | Path, out_path: str | Path, unknown_size: int | None = None) -> int:
+    """Write a JSON Lines trace as libCacheSim's oracleGeneral; the same rules as the csv export
+    (:func:`vizcache.events.export_libcachesim_csv`): keys become ids from 1 in order of first
+    appearance, failed loads are left out, a key of unknown size is an error unless ``unknown_size``
+    says what to write. Times are whole seconds since the trace's start."""
+    import pandas as pd
+
+    path = Path(trace_path)
+    frame = _frame(path)
+    failed = int(frame["failed"].sum())
+    frame = frame[~frame["failed"].to_numpy(bool)]
+    if frame.empty:
+        raise TraceError(f"{path}: the trace holds no requests" + (f" but {failed} failed loads" if failed else ""))
+    size_of, _ = _key_sizes(frame)
+    codes, uniques = pd.factorize(frame["key"])
+    unknown = [k for k in uniques if k not in size_of]
+    if unknown and unknown_size is None:
+        raise TraceError(
+            f"{path}: {len(unknown)} of {len(uniques)} keys have no known size (first: {unknown[0]!r}): no loader reported one "
+            "and the RSS delta was 0. Give a size for them (--unknown-size BYTES), or have the loader return vizcache.Sized(value, nbytes)")
+    if failed:
+        logging.getLogger(__name__).warning("%s: %d failed loads left out (they cached nothing)", path, failed)
+    sizes = np.array([size_of.get(k, unknown_size) for k in uniques], dtype=np.int64)[codes]
+    times = frame["t"].to_numpy(np.float64)
+    return write_oracle_general(out_path, times - times.min(), codes + 1, sizes)
 
 
 def read_requests(path: str | Path, fmt: str = "jsonl") -> Requests:
@@ -170,5 +207,10 @@ def read_requests(path: str | Path, fmt: str = "jsonl") -> Requests:
     if fmt == "oracleGeneral":
         return read_oracle_general(path)
     if fmt == "jsonl":
-        return read_jsonl(path)
+        try:
+            return read_jsonl(path)
+        except TraceError as exc:
+            if "not UTF-8" not in str(exc) and "not JSON" not in str(exc):
+                raise
+            raise TraceError(f"{exc}; for a libCacheSim binary trace give --format oracleGeneral (--format allows: {', '.join(FORMATS)})") from None
     raise TraceError(f"{path}: unknown trace format {fmt!r}; --format allows: {', '.join(FORMATS)}")
