@@ -16,8 +16,7 @@ import numpy as np
 import psutil
 import pytest
 
-from vizcache import (AgeBased, Cache, Invalidation, LegacyRSSManager, RecursiveLoadError, RSSThresholdLRU,
-                      SizeEstimatedLRU, Sized)
+from vizcache import AgeBased, Cache, Invalidation, LegacyRSSManager, RecursiveLoadError, RSSThresholdLRU, Sized, SizeEstimatedLRU
 from vizcache.memory import RSSProbe
 
 from .conftest import MiB
@@ -54,7 +53,7 @@ def test_32_threads_leak_only_the_loaders_own_errors(name):
         if roll < 0.1:
             raise LoaderError(key)
         if roll < 0.2:
-            time.sleep(0.002)
+            time.sleep(0.002)  # a slow load: other threads pile up on it
         return np.ones(rng.choice([16_384, 262_144]))  # 128 KiB or 2 MiB, touched
 
     def worker(seed):
@@ -63,7 +62,7 @@ def test_32_threads_leak_only_the_loaders_own_errors(name):
         for _ in range(300):
             key = rng.choice(keys)
             try:
-                cache.get_or_load(key, lambda: loader(key, rng))
+                cache.get_or_load(key, lambda key=key: loader(key, rng))
             except LoaderError:
                 pass
             except BaseException as exc:  # noqa: BLE001 - any other exception is the finding
@@ -162,8 +161,7 @@ def test_a_cycle_across_threads_fails_instead_of_hanging():
 
     def load(mine, other):
         def loader():
-            both_started.wait(5)
-            time.sleep(0.05)
+            both_started.wait(30)  # past it, both loads are in flight: each now waits on the other's
             return cache.get_or_load(other, lambda: other)
         return cache.get_or_load(mine, loader)
 
