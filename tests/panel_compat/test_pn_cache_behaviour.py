@@ -4,12 +4,13 @@ docs/switching-from-pn-cache.md describes it: each test shows Panel's behaviour 
 from __future__ import annotations
 
 import threading
-import time
 
 import panel as pn
 import param
 
 import vizcache
+
+from ..waiting import wait_until
 
 
 def _counting():
@@ -93,9 +94,7 @@ def test_concurrent_callers_of_one_key():
         threads = [threading.Thread(target=f, args=(1,)) for _ in range(4)]
         for t in threads:
             t.start()
-        deadline = time.monotonic() + 10
-        while len(runs) < started and time.monotonic() < deadline:
-            time.sleep(0.001)  # until as many callers as expected have entered the function
+        wait_until(lambda: len(runs) >= started, timeout=10, interval=0.001, message=f"{started} callers inside the function")
         gate.set()
         for t in threads:
             t.join(10)

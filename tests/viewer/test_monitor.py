@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 from bokeh.models import ColumnDataSource
 
-from vizcache.config import load_config
 from vizcache.cache_key import CacheKey, key_label
-from vizcache.viewer.monitor import MiB, CacheMonitor, data_bytes
+from vizcache.config import load_config
+from vizcache.viewer.monitor import CacheMonitor, MiB, data_bytes
 from vizcache.viewer.runtime import ViewerRuntime
 
+from ..waiting import wait_until
 from .conftest import make_config
 
 
@@ -52,9 +53,7 @@ def runtime(viewer_data, tmp_path):
     """A runtime whose RSS history holds only the samples a test adds (its sampler thread's first
     sample taken and dropped; the next is a minute away)."""
     runtime = ViewerRuntime(load_config(make_config(viewer_data, f"monitor-{tmp_path.name}.toml")), sample_every=60)
-    deadline = time.time() + 10
-    while not runtime.rss_history and time.time() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: runtime.rss_history, timeout=10, interval=0.01, message="the sampler's first sample")
     runtime.rss_history.clear()
     return runtime
 
