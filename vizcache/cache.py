@@ -42,6 +42,24 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection, CacheLocks, CacheM
     mapping-style calls; what policies call, how eviction runs, and what observers read live
     in the three mixins, which share this class's lock and state.
 
+    Parameters
+    ----------
+    policy : CachePolicy, optional
+        Decides admission and eviction; default ``RSSThresholdLRU()``.
+    clock : callable, optional
+        Seconds, monotonic; expiry and load times read it. Set it here, never reassign it later:
+        the hit path is built around it.
+    rss_probe : callable, optional
+        The process's RSS in bytes; default a fast ``/proc`` reader.
+    trace : TraceRecorder or path, optional
+        Record every access (JSON Lines) for ``vizcache simulate`` and ``vizcache compare``.
+    event_log_size : int
+        Newest loads, evictions and warnings kept for the monitor.
+    on_removal : callable, optional
+        ``(key, value, cause)`` for every entry that leaves, called outside the lock.
+
+    Examples
+    --------
     >>> from vizcache import Cache, AgeBased
     >>> cache = Cache(AgeBased(max_age=60))
     >>> cache.get_or_load("pzwav", lambda: [1, 2, 3])

@@ -10,6 +10,8 @@ from typing import Any, NamedTuple
 class Sized(NamedTuple):
     """What a loader returns to report its value's true size; the cache stores ``value`` only.
 
+    Examples
+    --------
     >>> from vizcache import Cache
     >>> cache = Cache()
     >>> cache.get_or_load("a", lambda: Sized([1, 2], nbytes=16))

@@ -87,9 +87,18 @@ def cached(
     A method's results belong to its instance and a session's to its session: neither is written
     to disk, which outlives the process they belong to.
 
-    >>> @cached(max_items=100, policy="LFU", limit="2GiB")  # doctest: +SKIP
-    ... def load(path): ...
-    >>> load.cache_info(), load.clear()  # doctest: +SKIP
+    Examples
+    --------
+    >>> calls = []
+    >>> @cached(max_items=100, policy="LFU", limit="2GiB")
+    ... def square(x):
+    ...     calls.append(x)
+    ...     return x * x
+    >>> square(3), square(3), calls  # the second call is a hit
+    (9, 9, [3])
+    >>> square.clear()
+    >>> square(3), calls
+    (9, [3, 3])
     """
     options = dict(hash_funcs=hash_funcs, max_items=max_items, policy=policy, ttl=ttl, to_disk=to_disk,
                    cache_path=cache_path, per_session=per_session, cache=cache, limit=limit, budget=budget,

@@ -13,8 +13,23 @@ class AgeBased(Expiring):
     No memory bound: pair expiry with one by giving ``RSSThresholdLRU`` or ``SizeEstimatedLRU``
     a ``max_age``/``max_idle`` instead.
 
+    See Also
+    --------
+    RSSThresholdLRU, SizeEstimatedLRU : memory bounds that take the same expiry parameters.
+
+    Examples
+    --------
     >>> from vizcache import Cache
-    >>> cache = Cache(AgeBased(max_age=60, max_idle=None), clock=lambda: 0.0)
+    >>> now = [0.0]
+    >>> cache = Cache(AgeBased(max_age=60, max_idle=None), clock=lambda: now[0])
+    >>> cache.get_or_load("a", lambda: "first")
+    'first'
+    >>> now[0] = 59.0
+    >>> cache.get_or_load("a", lambda: "second")  # still fresh: served from the cache
+    'first'
+    >>> now[0] = 61.0
+    >>> cache.get_or_load("a", lambda: "second")  # past max_age: loaded again
+    'second'
     """
 
     max_age = param.Number(

@@ -16,6 +16,8 @@ class LegacyRSSManager(RSSLimit):
     newcomer is turned away. (The old code checked before every request; a hit allocates
     nothing, so checking before each load is the same decision.)
 
+    Examples
+    --------
     >>> policy = LegacyRSSManager(limit="4GiB")
     >>> policy.high_bytes == int(0.8 * 4 * 2**30)
     True

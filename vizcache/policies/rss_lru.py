@@ -40,8 +40,29 @@ class RSSThresholdLRU(RSSLimit, Expiring):
     does for its workers, so freed memory leaves RSS at once. Otherwise a load's transient
     memory counts as held, and the policy evicts for memory nobody uses.
 
+    See Also
+    --------
+    LegacyRSSManager : the old viewer's RSS fix, the baseline this policy is compared with.
+    vizcache.memory.prepare_process_memory : what a process using this policy calls at start-up.
+
+    Examples
+    --------
     >>> policy = RSSThresholdLRU(limit="2GiB", high_water=0.8, low_water=0.6)
     >>> policy.high_bytes == int(0.8 * 2**30 * 2)
+    True
+
+    With a stand-in for the process's RSS, each value adding 100 MiB:
+
+    >>> from vizcache import Cache
+    >>> MiB = 2**20
+    >>> rss = [600 * MiB]
+    >>> cache = Cache(RSSThresholdLRU(limit=1000 * MiB, high_water=0.8, low_water=0.6), rss_probe=lambda: rss[0])
+    >>> def load(name):
+    ...     rss[0] += 100 * MiB
+    ...     return name
+    >>> for key in ("a", "b"):
+    ...     _ = cache.get_or_load(key, lambda: load(key))
+    >>> rss[0] == 800 * MiB and sorted(cache) == ["a", "b"]  # at high water, all kept
     True
     """
 

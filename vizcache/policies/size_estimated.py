@@ -16,7 +16,20 @@ class SizeEstimatedLRU(Expiring):
     clean-up after each admit, and again for statistics; every estimate is timed, so the
     comparison report shows what this accounting costs and how wrong ``getsizeof`` is.
 
-    >>> policy = SizeEstimatedLRU(estimator="deep", budget="2GiB")
+    See Also
+    --------
+    RSSThresholdLRU : a memory bound that sizes no object.
+
+    Examples
+    --------
+    >>> from vizcache import Cache, Sized
+    >>> cache = Cache(SizeEstimatedLRU(budget="2KiB"))
+    >>> for key in "abc":
+    ...     _ = cache.get_or_load(key, lambda: Sized(key * 10, nbytes=1024))
+    >>> sorted(cache)  # three 1 KiB values in a 2 KiB budget: the least recently used left
+    ['b', 'c']
+    >>> SizeEstimatedLRU(estimator="deep", budget="2GiB").budget_bytes == 2 * 2**30
+    True
     """
 
     estimator = Weigher(
