@@ -14,6 +14,7 @@ import pytest
 from vizcache import AgeBased, Cache, RSSThresholdLRU, Sized, SizeEstimatedLRU
 
 from .test_cache_room import ENTRY, SharedMemory
+from .waiting import wait_until
 
 TIMEOUT = 10
 
@@ -24,16 +25,6 @@ def _run_in_threads(*targets) -> list[threading.Thread]:
     for t in threads:
         t.start()
     return threads
-
-
-def _wait_until(condition, timeout: float = TIMEOUT) -> bool:
-    """Poll ``condition`` (a state no event signals: a thread paused inside the cache)."""
-    tick = threading.Event()
-    for _ in range(int(timeout / 0.005)):
-        if condition():
-            return True
-        tick.wait(0.005)
-    return condition()
 
 
 def _all_finished(threads: list[threading.Thread], timeout: float = TIMEOUT) -> bool:
@@ -119,7 +110,7 @@ def test_a_keyboard_interrupt_in_a_loader_releases_its_waiters_and_the_paused_lo
     threads = _run_in_threads(lead, wait_on_it, paused)
     started.wait(TIMEOUT)
     # 'other' pauses: 'big' holds the whole max_loading share of the limit.
-    assert _wait_until(lambda: cache._pausing and cache._waiting)
+    wait_until(lambda: cache._pausing and cache._waiting, timeout=TIMEOUT, interval=0.005, message="a paused load and a waiter")
     release.set()
     assert _all_finished(threads)
     assert outcomes["lead"] == outcomes["waiter"] == "interrupted" and len(outcomes["paused"]) == 4
@@ -142,7 +133,8 @@ def test_clear_and_invalidate_while_loads_pause_keep_nothing_of_theirs_and_hang_
         first = [pool.submit(cache.get_or_load, f"run{i}", slow, expected_bytes=ENTRY) for i in range(2)]
         paused = [pool.submit(cache.get_or_load, f"paused{i}", slow, expected_bytes=ENTRY) for i in range(4)]
         # Two loads run and hold the max_loading share; the four others pause for room.
-        assert _wait_until(lambda: len(cache._inflight) == 6 and len(cache._pausing) == 4)
+        wait_until(lambda: len(cache._inflight) == 6 and len(cache._pausing) == 4, timeout=TIMEOUT, interval=0.005,
+                   message="6 loads in flight, 4 of them paused")
         assert cache.invalidate("paused0").in_flight == 1
         assert cache.clear().in_flight == 6
         release.set()
@@ -178,7 +170,8 @@ def test_sixty_four_threads_under_a_tight_rss_limit_get_their_values_and_counter
 def test_policy_swaps_while_threads_hit_and_load_keep_every_value_and_every_count():
     memory = SharedMemory(base=0)
     policies = [lambda: AgeBased(max_entries=4), lambda: SizeEstimatedLRU(budget=3 * ENTRY, estimator="nbytes"),
-                lambda: RSSThresholdLRU(limit=5 * ENTRY, max_pause=0.2), lambda: SizeEstimatedLRU(budget=2 * ENTRY, estimator="nbytes", order="s3fifo")]
+                lambda: RSSThresholdLRU(limit=5 * ENTRY, max_pause=0.2),
+                lambda: SizeEstimatedLRU(budget=2 * ENTRY, estimator="nbytes", order="s3fifo")]
     cache = Cache(policies[0](), rss_probe=memory)
     stop = threading.Event()
 
