@@ -64,4 +64,4 @@ def no_served_document(monkeypatch):
 def catalog_image(sky) -> dict:
     """What the sky map's catalog image shows: its data source's columns (the image, its placement
     and the pixel hover's arrays), one value each."""
-    return {column: values[0] for column, values in sky._figure.images.data.items()}
+    return {column: values[0] for column, values in sky.map.figure.images.data.items()}

@@ -60,6 +60,6 @@ def test_the_sky_maps_csv_download_neutralises_names(tmp_path):
                       'columns = { id = "ID_UNIQUE_CLUSTER", ra = "RA", dec = "DEC", snr = "SNR", name = "NAME" }\n'
                       '\n[viewer]\ncatalog = "NAMES"\n')
     sky = SkyMap(runtime=ViewerRuntime(load_config(config), sample_every=60), served=False)
-    rows = list(csv.DictReader(io.StringIO(sky._csv().getvalue(), newline="")))
+    rows = list(csv.DictReader(io.StringIO(sky.table.csv().getvalue(), newline="")))
     assert sorted(r["name"] for r in rows) == sorted("'" + name.strip() for name in HOSTILE)  # the reader strips spaces
     assert sorted(r["id"] for r in rows) == [str(i) for i in range(1, n + 1)]

@@ -27,7 +27,8 @@ def test_unknown_redshifts_are_kept_by_default_and_dropped_on_request(tmp_path):
     in_range = int(((truth["z"] >= 0) & (truth["z"] <= 0.5)).sum())
     sky.z_range = (0.0, 0.5)
     assert rows_in_view(sky) == in_range + unknown
-    drawn = sky._filtered(sky.frame, sky.snr_range, sky.z_range)  # the rows the map's image aggregates
+    mask = sky.row_filter().mask(sky.frame)
+    drawn = sky.frame if mask is None else sky.frame[mask]  # the rows the map's image aggregates
     assert len(drawn) == in_range + unknown  # the map draws what the table counts
     sky.keep_unknown_z = False
     assert rows_in_view(sky) == in_range
@@ -44,9 +45,9 @@ def test_the_map_names_the_catalog_shown(tmp_path):
     write_psz2(tmp_path / "psz2.fits")
     runtime = ViewerRuntime(load_config(write_config(tmp_path / "c.toml", PSZ2_MAPPING)), sample_every=60)
     sky = SkyMap(runtime=runtime, served=False, color_by="mean SNR")
-    assert sky._figure.figure.title.text == "PSZ2: mean SNR"
+    assert sky.map.figure.figure.title.text == "PSZ2: mean SNR"
     sky.color_by = "density"
-    assert sky._figure.figure.title.text == "PSZ2: density"
+    assert sky.map.figure.figure.title.text == "PSZ2: density"
 
 
 def test_no_member_switch_without_a_members_catalog(tmp_path):

@@ -53,19 +53,19 @@ def test_zoomed_out_shows_density_without_reading_rows(runtime):
     assert "density" in sky.frame.columns and sky.frame["rows"].sum() == total
     assert sky.aggregation == "mean"  # mean rows per deg² of the HEALPix pixels under a screen pixel
     assert np.isfinite(catalog_image(sky)["image"]).any()
-    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))  # the whole sky: more rows than max_points?
-    assert partition_keys(runtime) == [] or sky._hats.max_points >= total
+    sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))  # the whole sky: more rows than max_points?
+    assert partition_keys(runtime) == [] or sky.hats.max_points >= total
 
 
 def test_zooming_in_loads_the_partitions_in_view_as_cache_entries(runtime):
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
-    sky._hats.max_points = 10_000  # the small preset's 40k rows: a whole-sky view stays density
-    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    sky.hats.max_points = 10_000  # the small preset's 40k rows: a whole-sky view stays density
+    sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))
     assert "density" in sky.frame.columns and partition_keys(runtime) == []
-    sky._range.event(x_range=(40.0, 60.0), y_range=(-60.0, -45.0))  # inside the south-wide patch
+    sky.set_view_ranges((40.0, 60.0), (-60.0, -45.0))  # inside the south-wide patch
     keys = partition_keys(runtime)
-    assert keys and sky._hats.partitions_shown == len(keys) and "density" not in sky.frame.columns
-    assert len(sky.frame) == sum(runtime.sources["MEMBERS_HATS"].open_hats().partition_rows()[p] for p in sky._hats._shown)
+    assert keys and sky.hats.partitions_shown == len(keys) and "density" not in sky.frame.columns
+    assert len(sky.frame) == sum(runtime.sources["MEMBERS_HATS"].open_hats().partition_rows()[p] for p in sky.hats._shown)
     assert sky.view is not None and sky.view[0] is sky.frame  # histograms and table follow the rows in view
     assert np.nansum(catalog_image(sky)["image"]) > 0
     # The monitor lists each partition as its own entry.
@@ -75,9 +75,9 @@ def test_zooming_in_loads_the_partitions_in_view_as_cache_entries(runtime):
     assert {f"MEMBERS_HATS {k.parts[0]}" for k in keys} <= shown
     # Out to the whole sky and back: density from the overview, then every partition a hit.
     loads = runtime.cache.counters()["loads"]
-    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))
     assert "density" in sky.frame.columns
-    sky._range.event(x_range=(40.0, 60.0), y_range=(-60.0, -45.0))
+    sky.set_view_ranges((40.0, 60.0), (-60.0, -45.0))
     assert runtime.cache.counters()["loads"] == loads and runtime.cache.counters()["hits"] >= len(keys)
     # Every partition access is in the viewer's trace, for `vizcache compare` to replay.
     runtime.cache.flush_trace()
@@ -88,12 +88,12 @@ def test_zooming_in_loads_the_partitions_in_view_as_cache_entries(runtime):
 
 def test_panning_across_ra_zero_and_the_all_sky_projection(runtime):
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
-    sky._hats.max_points = 10_000
-    sky._range.event(x_range=(-8.0, 8.0), y_range=(-5.0, 5.0))  # the equatorial patch, across RA 0
+    sky.hats.max_points = 10_000
+    sky.set_view_ranges((-8.0, 8.0), (-5.0, 5.0))  # the equatorial patch, across RA 0
     assert "density" not in sky.frame.columns and ((sky.frame["ra"] > 350) | (sky.frame["ra"] < 10)).any()
     sky.projection = "all-sky"
-    sky._range.event(x_range=(-0.2, 0.2), y_range=(-0.1, 0.1))  # the same place in Hammer-Aitoff
-    assert "density" not in sky.frame.columns and sky._hats.partitions_shown > 0
+    sky.set_view_ranges((-0.2, 0.2), (-0.1, 0.1))  # the same place in Hammer-Aitoff
+    assert "density" not in sky.frame.columns and sky.hats.partitions_shown > 0
 
 
 def test_layer_parameters_documented_and_bounded():
@@ -114,8 +114,8 @@ def test_an_unreadable_partition_is_a_notification_and_the_map_stays(hats_data, 
     runtime = ViewerRuntime(load_config(make_config(hats_data, f"bad-{tmp_path.name}.toml", text)), sample_every=60)
     messages = []
     sky = SkyMap(runtime=runtime, served=False, catalog="BAD_HATS", notify=messages.append)
-    sky._hats.max_points = 10_000
-    sky._range.event(x_range=(40.0, 60.0), y_range=(-60.0, -45.0))
+    sky.hats.max_points = 10_000
+    sky.set_view_ranges((40.0, 60.0), (-60.0, -45.0))
     assert len(messages) == 1 and "could not be read" in messages[0] and "not a readable HATS partition" in messages[0]
     assert "density" in sky.frame.columns and np.isfinite(catalog_image(sky)["image"]).any()  # the density map stays
 
@@ -124,7 +124,7 @@ def test_served_reads_draw_what_is_ready_then_the_whole_view(runtime):
     from bokeh.document import Document
 
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
-    layer = sky._hats
+    layer = sky.hats
     layer.max_points, layer.draw_every = 10_000, 0.0  # draw after every partition read
     want, pixels = layer.wanted("RA/Dec", (40.0, 60.0), (-60.0, -45.0))
     assert len(pixels) > 2
@@ -162,9 +162,9 @@ def test_a_filter_on_a_zoomed_out_view_counts_the_rows_that_pass_per_pixel(runti
     from vizcache.catalogs.source import OVERVIEW_ORDER
 
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
-    sky._hats.max_points = 10_000
-    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
-    hats = sky._hats.hats
+    sky.hats.max_points = 10_000
+    sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))
+    hats = sky.hats.hats
     column = "z_phot" if "z_phot" in hats.mapping else "z"
     assert "density" in sky.frame.columns and sky.frame["rows"].sum() == hats.total_rows  # the skymap: no row read
     assert partition_keys(runtime) == []
@@ -192,7 +192,7 @@ def test_a_served_filtered_density_fills_in_with_progress_and_stops_when_superse
     from bokeh.document import Document
 
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
-    layer = sky._hats
+    layer = sky.hats
     layer.max_points, layer.draw_every = 10_000, 0.0
     row_filter = sky.row_filter(z_range=(0.4, 0.9))
     want, pixels = layer.wanted("RA/Dec", (0.0, 360.0), (-90.0, 90.0), row_filter)
@@ -206,11 +206,11 @@ def test_a_served_filtered_density_fills_in_with_progress_and_stops_when_superse
     shown = []
     for callback in added[:-1]:
         callback()
-        shown.append((sky.frame["rows"].sum(), sky._progress.value, sky._progress.visible, sky._progress_text.visible))
+        shown.append((sky.frame["rows"].sum(), sky.progress.done, sky.progress.visible, sky.progress.text.visible))
     assert all(visible and text for _, _, visible, text in shown)  # progress is shown while counting
     assert [v for _, v, _, _ in shown] == sorted(v for _, v, _, _ in shown) and shown[-1][1] == len(pixels) - 1
     added[-1]()
-    assert not sky._progress.visible and layer._shown == want and layer._pending is None
+    assert not sky.progress.visible and layer._shown == want and layer._pending is None
     assert sky.frame["rows"].sum() >= shown[-1][0]
 
     # A reading thread whose filter has been replaced stops instead of reading every partition.
@@ -232,9 +232,9 @@ def test_a_count_superseded_by_what_is_already_shown_stops_and_the_map_shows_it_
     from vizcache.viewer.partitions import FilteredCounts
 
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
-    layer = sky._hats
+    layer = sky.hats
     layer.max_points, layer.draw_every, layer.workers = 10_000, 0.0, 1
-    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))
     total = layer.hats.total_rows
     assert layer._shown == "density" and sky.frame["rows"].sum() == total
     row_filter = sky.row_filter(z_range=(0.4, 0.9))
@@ -272,16 +272,16 @@ def test_a_count_superseded_by_what_is_already_shown_stops_and_the_map_shows_it_
         callback()  # whatever the thread queued, run as the server's loop would
     assert layer._pending is None and layer._shown == "density"
     assert sky.frame["rows"].sum() == total  # the skymap, not a partial filtered density
-    assert not sky._progress.visible and not sky._progress_text.visible and not sky._map.loading
+    assert not sky.progress.visible and not sky.progress.text.visible and not sky.loading
 
 
 def test_partial_filtered_density_drawn_then_filter_reverted_redraws_the_skymap(runtime):
     from bokeh.document import Document
 
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
-    layer = sky._hats
+    layer = sky.hats
     layer.max_points, layer.draw_every = 10_000, 0.0
-    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))
     total = layer.hats.total_rows
     want, pixels = layer.wanted("RA/Dec", (0.0, 360.0), (-90.0, 90.0), sky.row_filter(z_range=(0.4, 0.9)))
     added = []
@@ -291,17 +291,17 @@ def test_partial_filtered_density_drawn_then_filter_reverted_redraws_the_skymap(
     sky.z_range = (0.4, 0.9)
     layer._read_then_show(sky, doc, want, pixels)
     added[0]()  # one partial draw of the filtered density is on the map
-    assert sky.frame["rows"].sum() < total and sky._progress.visible
+    assert sky.frame["rows"].sum() < total and sky.progress.visible
     sky.z_range = sky.param.z_range.bounds  # then the filter goes back to its bounds before the count is done
     for callback in added[1:]:
         callback()
     assert sky.frame["rows"].sum() == total and layer._pending is None
-    assert not sky._progress.visible
+    assert not sky.progress.visible
 
 
 def test_filters_that_differ_below_six_digits_are_counted_apart(runtime):
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
-    layer = sky._hats
+    layer = sky.hats
     layer.max_points = 10_000
     hats = layer.hats
     column = "z_phot" if "z_phot" in hats.mapping else "z"
@@ -328,9 +328,9 @@ def test_switching_catalog_while_counting_stops_the_count_and_draws_nothing_of_i
     from bokeh.document import Document
 
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
-    layer = sky._hats
+    layer = sky.hats
     layer.max_points, layer.draw_every = 10_000, 0.0
-    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))
     want, pixels = layer.wanted("RA/Dec", (0.0, 360.0), (-90.0, 90.0), sky.row_filter(z_range=(0.4, 0.9)))
     added = []
     doc = Document()
@@ -338,17 +338,17 @@ def test_switching_catalog_while_counting_stops_the_count_and_draws_nothing_of_i
     layer._pending = want  # a served count under way ...
     layer._report(sky, want, 0, len(pixels))
     sky.z_range = (0.4, 0.9)
-    assert sky._progress.visible
+    assert sky.progress.visible
     sky.catalog = "PZWAV"  # ... when the user picks another catalog
-    assert sky._hats is None and "density" not in sky.frame.columns
-    assert not sky._progress.visible and not sky._progress_text.visible  # no bar for a count nobody waits for
+    assert sky.hats is None and "density" not in sky.frame.columns
+    assert not sky.progress.visible and not sky.progress.text.visible  # no bar for a count nobody waits for
     loads = runtime.cache.counters()["loads"]
     layer._read_then_show(sky, doc, want, pixels)  # the old layer's thread, still running
     assert runtime.cache.counters()["loads"] - loads < len(pixels)  # it stops reading
     for callback in added:
         callback()
     assert "density" not in sky.frame.columns and len(sky.frame) == len(runtime.load("PZWAV").data)  # PZWAV, not the old counts
-    assert not sky._progress.visible
+    assert not sky.progress.visible
 
 
 def test_a_partition_failing_mid_count_puts_back_what_was_shown(hats_data, tmp_path):
@@ -362,9 +362,9 @@ def test_a_partition_failing_mid_count_puts_back_what_was_shown(hats_data, tmp_p
     runtime = ViewerRuntime(load_config(make_config(hats_data, f"onebad-{tmp_path.name}.toml", text)), sample_every=60)
     messages = []
     sky = SkyMap(runtime=runtime, served=False, catalog="BAD_HATS", notify=messages.append)
-    layer = sky._hats
+    layer = sky.hats
     layer.max_points, layer.draw_every, layer.workers = 10_000, 0.0, 1
-    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))
     total = layer.hats.total_rows
     want, pixels = layer.wanted("RA/Dec", (0.0, 360.0), (-90.0, 90.0), sky.row_filter(z_range=(0.4, 0.9)))
     layer.hats.partition_file(pixels[-1]).write_bytes(b"not parquet")  # the last partition read fails
@@ -379,8 +379,8 @@ def test_a_partition_failing_mid_count_puts_back_what_was_shown(hats_data, tmp_p
         callback()
     assert len(messages) == 1 and "could not be read" in messages[0]
     assert sky.frame["rows"].sum() == total  # the skymap again, not a count that misses partitions
-    assert layer._pending is None and not sky._progress.visible and not sky._map.loading
-    sky._range.event(x_range=(10.0, 350.0), y_range=(-90.0, 90.0))  # a pan, the same filter: no read again, no second message
+    assert layer._pending is None and not sky.progress.visible and not sky.loading
+    sky.set_view_ranges((10.0, 350.0), (-90.0, 90.0))  # a pan, the same filter: no read again, no second message
     assert len(messages) == 1 and sky.frame["rows"].sum() == total
     sky.z_range = (0.5, 0.9)  # another filter is tried (and fails on the same file)
     assert len(messages) == 2
@@ -388,10 +388,10 @@ def test_a_partition_failing_mid_count_puts_back_what_was_shown(hats_data, tmp_p
 
 def test_a_filter_on_a_column_the_catalog_lacks_does_not_recount(runtime):
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
-    layer = sky._hats
+    layer = sky.hats
     layer.max_points = 10_000
     assert "snr" not in layer.hats.mapping  # members: no SNR column
-    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))
+    sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))
     sky.z_range = (0.4, 0.9)
     counted = sky.frame["rows"].sum()
     entries, loads = len(runtime.cache.entries()), runtime.cache.counters()["loads"]

@@ -48,21 +48,21 @@ def test_ids_reach_table_hover_csv_and_find_exactly(tmp_path, fmt, unsigned):
     assert sky.frame["id"].tolist() == ids  # the reader's output, as the viewer holds it
 
     # The table: what its Bokeh source sends is text, digit for digit (a number above 2**53 would be rounded by JS).
-    table = sky._table.value
+    table = sky.table.widget.value
     assert sorted(table["id"]) == sorted(str(i) for i in ids)
-    model = sky._table.get_root()
+    model = sky.table.widget.get_root()
     assert sorted(sent(model.source.data["id"])) == sorted(str(i) for i in ids)
     by_id = dict(zip(model.source.data["id"], zip(model.source.data["cross_id"], model.source.data["ID_BCG"])))
     assert [by_id[str(i)] for i in ids] == list(zip(text(CROSS), text(BCG)))
 
     # The hover of the markers (4 rows at full sky: every one a marker).
-    markers = sky._figure.markers.data
+    markers = sky.map.figure.markers.data
     assert sorted(markers["object"]) == sorted(f"id {i}" for i in ids)
     more = dict(zip(markers["object"], markers["more"]))
     assert [more[f"id {i}"] for i in ids] == [f"ID_BCG = {b}; cross_id = {'unknown' if c is None else c}" for b, c in zip(BCG, CROSS)]
 
     # The CSV download: the same digits, read back as text.
-    rows = list(csv.DictReader(io.StringIO(sky._csv().getvalue())))
+    rows = list(csv.DictReader(io.StringIO(sky.table.csv().getvalue())))
     assert sorted(r["id"] for r in rows) == sorted(str(i) for i in ids)
     assert {r["id"]: (r["cross_id"], r["ID_BCG"]) for r in rows} == {str(i): (c, b) for i, c, b in zip(ids, text(CROSS), text(BCG))}
 

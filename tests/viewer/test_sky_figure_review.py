@@ -1,7 +1,6 @@
 """The plain Bokeh sky map: its pixel hover over spread pixels, markers' selections, events of a
 replaced figure, the order in which changes reach a served page, and the shared coordinate lines."""
 
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -36,7 +35,7 @@ def served(runtime, **params):
     sky = SkyMap(runtime=runtime, served=True, **params)
     queued = []
     doc = Document()
-    doc.add_root(sky._figure.figure)
+    doc.add_root(sky.map.figure.figure)
     doc.add_next_tick_callback = queued.append
     return sky, queued
 
@@ -80,26 +79,26 @@ def test_a_selection_among_markers_since_replaced_selects_nothing(runtime):
     sky = SkyMap(runtime=runtime, served=False)
     frame, _ = sky.view
     target = frame.loc[frame["snr"].idxmax()]
-    sky._range.event(x_range=(target["ra"] - 5, target["ra"] + 5), y_range=(target["dec"] - 5, target["dec"] + 5))
-    markers = sky._figure.markers
+    sky.set_view_ranges((target["ra"] - 5, target["ra"] + 5), (target["dec"] - 5, target["dec"] + 5))
+    markers = sky.map.figure.markers
     assert len(markers.data["object"]) >= 2
     markers.selected.indices = [1]
-    assert sky._table_title.object == "**1 rows selected**"
-    assert f"id {sky._table.value['id'].iloc[0]}" in markers.data["object"][1]  # the marker's own row
-    sky._range.event(x_range=(0.0, 360.0), y_range=(-90.0, 90.0))  # too many rows for markers: none
+    assert sky.table.title.object == "**1 rows selected**"
+    assert f"id {sky.table.widget.value['id'].iloc[0]}" in markers.data["object"][1]  # the marker's own row
+    sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))  # too many rows for markers: none
     assert len(markers.data["object"]) == 0
     assert markers.selected.indices == []  # not left for the browser to ring other markers with
-    assert sky._table_title.object == f"**{len(frame):,} rows in view**"
+    assert sky.table.title.object == f"**{len(frame):,} rows in view**"
     markers.selected.indices = [0, 1, 2]  # a late selection among the old markers
-    assert sky._table_title.object == f"**{len(frame):,} rows in view**"
+    assert sky.table.title.object == f"**{len(frame):,} rows in view**"
 
 
 def test_ranges_of_a_replaced_figure_are_not_taken_for_the_new_projections(runtime):
     sky = SkyMap(runtime=runtime, served=False)
-    old = sky._figure.figure
+    old = sky.map.figure.figure
     sky.projection = "all-sky"
     old._trigger_event(RangesUpdate(old, x0=200.0, x1=100.0, y0=0.0, y1=50.0))  # RA/Dec degrees, sent before the swap
-    assert sky._range.x_range is None and sky._range.y_range is None
+    assert sky.ranges.x_range is None and sky.ranges.y_range is None
     image = catalog_image(sky)
     assert image["x"] == pytest.approx(EXTENTS["x_allsky"][0]) and np.isfinite(image["image"]).any()
 
@@ -113,8 +112,8 @@ def test_an_older_member_image_never_replaces_a_newer_one(runtime):
     run(queued, order=reversed)  # the older one arrives last
     unserved = SkyMap(runtime=runtime, served=False)
     unserved.show_members = True
-    expected = unserved._figure.members.data["image"][0]
-    assert np.nansum(sky._figure.members.data["image"][0]) == np.nansum(expected) > 0
+    expected = unserved.map.figure.members.data["image"][0]
+    assert np.nansum(sky.map.figure.members.data["image"][0]) == np.nansum(expected) > 0
 
 
 def test_an_older_colour_scaling_never_replaces_a_newer_one(runtime):
@@ -123,18 +122,19 @@ def test_an_older_colour_scaling_never_replaces_a_newer_one(runtime):
     sky.color_scaling = "eq_hist"
     sky.color_scaling = "linear"
     run(queued, order=reversed)
-    assert type(sky._figure.mapper).__name__ == "LinearColorMapper"
-    assert sky._figure.image.glyph.color_mapper is sky._figure.mapper
+    assert type(sky.map.figure.mapper).__name__ == "LinearColorMapper"
+    assert sky.map.figure.image.glyph.color_mapper is sky.map.figure.mapper
 
 
 def test_an_older_highlight_never_replaces_a_newer_one(runtime):
     sky, queued = served(runtime)
     run(queued)
-    sky._highlight_row(SimpleNamespace(row=0))
-    sky._highlight_row(SimpleNamespace(row=1))  # the newer click
+    sky.table.click(0)
+    sky.table.click(1)  # the newer click
     run(queued, order=reversed)
-    row = sky.view[0].iloc[sky._order(sky.view, sky.view_version, sky._table.sorters)[1]]
-    assert sky._figure.highlighted.data == {"ra": [float(row["ra"])], "dec": [float(row["dec"])]}
+    row = sky.view[0].iloc[sky.highlighted]
+    assert float(row["id"]) == float(sky.table.widget.value["id"].iloc[1])  # the row clicked
+    assert sky.map.figure.highlighted.data == {"ra": [float(row["ra"])], "dec": [float(row["dec"])]}
 
 
 def test_a_clients_stream_or_patch_message_leaves_other_sessions_coordinate_lines_alone():
@@ -173,16 +173,16 @@ def test_a_clients_stream_or_patch_message_leaves_other_sessions_coordinate_line
 
 def test_a_range_event_without_bounds_is_ignored_and_one_with_them_followed(runtime):
     sky = SkyMap(runtime=runtime, served=False)
-    figure = sky._figure.figure
+    figure = sky.map.figure.figure
     figure._trigger_event(RangesUpdate(figure, x0=None, x1=None, y0=None, y1=None))  # a hostile or broken client
-    assert sky._range.x_range is None
+    assert sky.ranges.x_range is None
     figure._trigger_event(RangesUpdate(figure, x0=200.0, x1=100.0, y0=0.0, y1=50.0))
-    assert (sky._range.x_range, sky._range.y_range) == ((100.0, 200.0), (0.0, 50.0))
+    assert (sky.ranges.x_range, sky.ranges.y_range) == ((100.0, 200.0), (0.0, 50.0))
 
 
 def test_members_asked_for_at_construction_are_loaded_and_drawn(runtime):
     sky = SkyMap(runtime=runtime, served=False, show_members=True)
-    assert sky.members_frame is not None and sky._figure.members.data["image"]
+    assert sky.members_frame is not None and sky.map.figure.members.data["image"]
 
 
 COMPILES_WHILE_DRAWING = """

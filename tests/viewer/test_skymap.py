@@ -48,8 +48,8 @@ def test_colormap_and_opacity_do_not_reaggregate(runtime, monkeypatch):
     assert len(calls) == before  # re-coloured, not re-aggregated
     sky.color_by = "mean SNR"
     assert len(calls) > before and sky.aggregation == "mean"
-    assert sky._figure.colour_bar.title == "mean snr per pixel"
-    assert type(sky._figure.mapper).__name__ == "EqHistColorMapper" and sky._figure.image.glyph.global_alpha == 0.5
+    assert sky.map.figure.colour_bar.title == "mean snr per pixel"
+    assert type(sky.map.figure.mapper).__name__ == "EqHistColorMapper" and sky.map.figure.image.glyph.global_alpha == 0.5
 
 
 def test_hover_carries_the_brightest_clusters_id_z_and_snr(runtime):
@@ -62,41 +62,41 @@ def test_color_by_falls_back_to_density_without_the_column(runtime):
     sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS", color_by="mean SNR")
     assert sky.aggregation == "count"
     sky.color_by = "mean redshift"  # members have z_phot
-    assert sky.aggregation == "mean" and sky._color_column() == "z_phot"
+    assert sky.aggregation == "mean" and sky.color_column() == "z_phot"
 
 
 def test_filters_narrow_the_view_and_table(runtime):
     sky = SkyMap(runtime=runtime, served=False)
     frame, mask = sky.view
-    assert mask is None and sky._table_title.object.startswith(f"**{len(frame):,} rows")
+    assert mask is None and sky.table.title.object.startswith(f"**{len(frame):,} rows")
     sky.snr_range = (8.0, 60.0)
     frame, mask = sky.view
     expected = int((frame["snr"] >= 8.0).sum())
-    assert mask.sum() == expected and f"**{expected:,} rows in view**" in sky._table_title.object
-    assert len(sky._table.value) and (sky._table.value["snr"] >= 8.0).all()
-    sky._range.event(x_range=(100.0, 200.0), y_range=(0.0, 60.0))
+    assert mask.sum() == expected and f"**{expected:,} rows in view**" in sky.table.title.object
+    assert len(sky.table.widget.value) and (sky.table.widget.value["snr"] >= 8.0).all()
+    sky.set_view_ranges((100.0, 200.0), (0.0, 60.0))
     _, boxed = sky.view
     inside = (frame["ra"] >= 100) & (frame["ra"] <= 200) & (frame["dec"] >= 0) & (frame["dec"] <= 60) & (frame["snr"] >= 8)
     assert boxed.sum() == inside.sum() < expected
-    assert sky._csv().getvalue().count("\n") == min(int(inside.sum()), 100_000) + 1
+    assert sky.table.csv().getvalue().count("\n") == min(int(inside.sum()), 100_000) + 1
 
 
 def test_table_is_paged_on_the_server_one_page_at_a_time(runtime):
-    from vizcache.viewer.skymap import PAGE_ROWS
+    from vizcache.viewer.table_view import PAGE_ROWS
 
     sky = SkyMap(runtime=runtime, served=False)
     sky.snr_range = (8.0, 60.0)
     frame, mask = sky.view
     rows = np.flatnonzero(mask)
-    assert len(sky._table.value) == PAGE_ROWS  # one page, not the rows in view
-    assert sky._pager.end == -(-len(rows) // PAGE_ROWS)
-    sky._next.clicks += 1
+    assert len(sky.table.widget.value) == PAGE_ROWS  # one page, not the rows in view
+    assert sky.table.pager.end == -(-len(rows) // PAGE_ROWS)
+    sky.table.next.clicks += 1
     # ids go to the browser as text (exact beyond 2**53)
-    assert sky.page == 2 and list(sky._table.value["id"]) == [str(i) for i in frame["id"].iloc[rows[PAGE_ROWS:2 * PAGE_ROWS]]]
-    sky._pager.value = sky._pager.end
-    assert 1 <= len(sky._table.value) <= PAGE_ROWS and sky._table.value["id"].iloc[-1] == str(frame["id"].iloc[rows[-1]])
+    assert sky.table.page == 2 and list(sky.table.widget.value["id"]) == [str(i) for i in frame["id"].iloc[rows[PAGE_ROWS:2 * PAGE_ROWS]]]
+    sky.table.pager.value = sky.table.pager.end
+    assert 1 <= len(sky.table.widget.value) <= PAGE_ROWS and sky.table.widget.value["id"].iloc[-1] == str(frame["id"].iloc[rows[-1]])
     sky.snr_range = (9.0, 60.0)  # a new view starts at its first page
-    assert sky.page == 1 and len(sky._table.value) == PAGE_ROWS
+    assert sky.table.page == 1 and len(sky.table.widget.value) == PAGE_ROWS
 
 
 def test_broken_catalog_is_reported_and_the_view_stays(runtime):
@@ -112,13 +112,13 @@ def test_ra_increases_to_the_left_only_in_ra_dec(runtime):
     sky = SkyMap(runtime=runtime, served=False)
 
     def inverted():
-        x = sky._figure.figure.x_range
+        x = sky.map.figure.figure.x_range
         return x.start > x.end
 
     assert inverted() is True  # RA grows to the left, as on the sky
-    assert sky._figure.figure.xaxis[0].axis_label == "RA [deg]"
+    assert sky.map.figure.figure.xaxis[0].axis_label == "RA [deg]"
     sky.projection = "all-sky"  # a new plot with new axes
-    assert sky._figure.figure.xaxis[0].axis_label.startswith("Hammer-Aitoff x")
+    assert sky.map.figure.figure.xaxis[0].axis_label.startswith("Hammer-Aitoff x")
     assert inverted() is False  # Hammer-Aitoff x already grows to the left
     assert catalog_image(sky)["x"] == pytest.approx(-2 * 2**0.5) and np.isfinite(catalog_image(sky)["image"]).any()
 
@@ -188,7 +188,7 @@ def test_an_older_image_never_replaces_a_newer_one(runtime):
     sky = SkyMap(runtime=runtime, served=True)
     queued = []
     doc = Document()
-    doc.add_root(sky._figure.figure)
+    doc.add_root(sky.map.figure.figure)
     doc.add_next_tick_callback = queued.append
     sky.snr_range = (20.0, 60.0)  # few clusters: the older image
     sky.snr_range = (0.0, 60.0)  # all of them: the newer one
@@ -206,10 +206,10 @@ def test_an_unserved_sky_map_renders_into_a_document_and_follows_switches_and_zo
     doc = Document()
     doc.add_root(pn.panel(sky).get_root(doc))
     sky.catalog = "AMICO"
-    sky._range.event(x_range=(100.0, 200.0), y_range=(0.0, 50.0))
+    sky.set_view_ranges((100.0, 200.0), (0.0, 50.0))
     image = catalog_image(sky)
     assert (image["x"], image["dw"]) == (100.0, 100.0) and np.isfinite(image["image"]).any()
-    assert sky._figure.figure.document is doc and sky._figure.figure.title.text == "AMICO: density"
+    assert sky.map.figure.figure.document is doc and sky.map.figure.figure.title.text == "AMICO: density"
 
 
 def test_served_the_new_image_goes_to_the_page_before_the_histograms_and_table(runtime, monkeypatch):
@@ -219,10 +219,10 @@ def test_served_the_new_image_goes_to_the_page_before_the_histograms_and_table(r
     sky = SkyMap(runtime=runtime, served=True)
     queued, view_updates = [], []
     doc = Document()
-    doc.add_root(sky._figure.figure)
+    doc.add_root(sky.map.figure.figure)
     doc.add_next_tick_callback = queued.append
     monkeypatch.setattr(pn.state, "execute", lambda callback, schedule="auto": view_updates.append(callback) or queued.append(callback))
     sky.catalog = "AMICO"
     assert view_updates and queued.index(view_updates[0]) > 0  # something went first: the image
     queued[0]()
-    assert sky._figure.figure.title.text == "AMICO: density"
+    assert sky.map.figure.figure.title.text == "AMICO: density"

@@ -18,7 +18,6 @@ import threading
 import time
 from functools import partial
 
-import numpy as np
 import pandas as pd
 import panel as pn
 import param
@@ -120,26 +119,30 @@ class HatsLayer(param.Parameterized):
     @classmethod
     def attach(cls, skymap, catalog: Catalog) -> HatsLayer | None:
         """Follow ``skymap``'s view while it shows ``catalog`` (a HATS one; None and nothing for others)."""
-        previous = getattr(skymap, "_hats", None)
-        if previous is not None:
-            skymap.param.unwatch(previous._watcher)
-            if previous._pending is not None:  # its read on a thread stops, and draws nothing on the new catalog
-                previous._pending = None
-                previous._report(skymap, None, 0, 0)
+        if skymap.hats is not None:
+            skymap.hats.detach(skymap)
         if catalog.hats is None:
             return None
         layer = cls(skymap.runtime.cache, catalog, max_points=skymap.runtime.config.viewer.max_points)
-        # After each view update: when the view needs other rows, swap the frame; the swap's own
-        # view update then finds nothing to change.
-        layer._watcher = skymap.param.watch(lambda _event: layer.follow(skymap), "view_version")
+        layer.track(skymap)
         return layer
+
+    def track(self, skymap) -> None:
+        """Follow ``skymap`` after each of its view updates: when the view needs other rows, swap the
+        frame; the swap's own view update then finds nothing to change."""
+        self._watcher = skymap.param.watch(lambda _event: self.follow(skymap), "view")
+
+    def detach(self, skymap) -> None:
+        """Stop following ``skymap`` (another catalog is shown): a read on a thread stops, and draws nothing."""
+        skymap.param.unwatch(self._watcher)
+        if self._pending is not None:
+            self._pending = None
+            self._report(skymap, None, 0, 0)
 
     def _view(self, skymap):
         """(projection, x_range, y_range) of the map now, or None before its first layout."""
-        ranges = (skymap._range.x_range, skymap._range.y_range) if skymap._range is not None else (None, None)
-        if not all(r is not None and np.isfinite(r).all() for r in ranges):  # the plot sends NaN first
-            return None
-        return (skymap.projection, *ranges)
+        ranges = skymap.view_ranges
+        return None if ranges is None else (skymap.projection, *ranges)
 
     def follow(self, skymap) -> bool:
         """Replace ``skymap``'s frame when its view needs other rows; True when it did now.
@@ -162,36 +165,35 @@ class HatsLayer(param.Parameterized):
         if want == self._shown:
             if self._pending is not None:  # back to what is shown (a filter reverted): stop the read for the other
                 self._pending = None
-                skymap._map.loading = False
+                skymap.show_loading(False)
                 self._report(skymap, None, 0, 0)
             return False
         reads = want != DENSITY and self._loader(want).cached(pixels) < len(pixels)
         doc = pn.state.curdoc
-        if reads and skymap._served and doc is not None and doc.session_context is not None:
+        if reads and skymap.served and doc is not None and doc.session_context is not None:
             self._pending = want
-            skymap._map.loading = True
+            skymap.show_loading(True)
             self._report(skymap, want, 0, len(pixels))
             threading.Thread(target=self._read_then_show, args=(skymap, doc, want, pixels), name="vizcache-partitions",
                              daemon=True).start()
             return False
         self._pending = None  # a read on a thread for another view is superseded: it stops, and draws nothing
-        skymap._map.loading = reads  # a spinner only for real reads
+        skymap.show_loading(reads)  # a spinner only for real reads
         try:
             frame = self._frame(want, pixels)
         except Exception as exc:  # a bad partition file: say so, keep what is shown
             self._failed = want
-            skymap._notify(f"Catalog {self.catalog.name!r}: the partitions in view could not be read: {exc}")
+            skymap.notify(f"Catalog {self.catalog.name!r}: the partitions in view could not be read: {exc}")
             return False
         finally:
-            skymap._map.loading = False
+            skymap.show_loading(False)
         self._show(skymap, want, pixels, frame)
         return True
 
     def _show(self, skymap, want, pixels: list, frame: pd.DataFrame) -> None:
         self._report(skymap, want, len(pixels), len(pixels))  # nothing left to count: hidden
         self._mark_shown(want, pixels)
-        skymap.frame = frame
-        skymap.frame_version += 1  # its watcher brings the view (histograms, table) up to date
+        skymap.replace_frame(frame)  # the view (histograms, table) follows
 
     def _read_then_show(self, skymap, doc, want, pixels: list) -> None:
         last_draw = time.monotonic()
@@ -216,14 +218,14 @@ class HatsLayer(param.Parameterized):
             if self._pending != want:
                 return  # a newer view's read has taken over
             self._pending = None
-            skymap._map.loading = False
+            skymap.show_loading(False)
             self._report(skymap, want, len(pixels), len(pixels))  # done: hidden
             if error is not None:
                 self._failed = want
-                skymap._notify(f"Catalog {self.catalog.name!r}: the partitions in view could not be read: {error}")
+                skymap.notify(f"Catalog {self.catalog.name!r}: the partitions in view could not be read: {error}")
                 if self._shown is _PARTIAL and self._before_partial is not None:  # part of what failed is drawn: put back what was
-                    (self._shown, skymap.frame), self._before_partial = self._before_partial, None
-                    skymap.frame_version += 1
+                    (self._shown, before), self._before_partial = self._before_partial, None
+                    skymap.replace_frame(before)
                 return
             view = self._view(skymap)
             if view is not None and self.wanted(*view, skymap.row_filter())[0] != want:
@@ -240,19 +242,16 @@ class HatsLayer(param.Parameterized):
             if self._shown is not _PARTIAL:  # kept to put back should the rest fail
                 self._before_partial = (self._shown, skymap.frame)
             self._shown = _PARTIAL  # what the map shows is none of the wanted frames: any view's own frame replaces it
-            skymap.frame = ready
-            skymap.frame_version += 1
+            skymap.replace_frame(ready)
             self._report(skymap, want, done, total)
 
     def _report(self, skymap, want, done: int, total: int) -> None:
         """Progress under the map while a filtered density is counted (hidden otherwise and when done)."""
-        bar, text = skymap._progress, skymap._progress_text
-        counting = isinstance(want, RowFilter) and done < total
-        bar.visible = text.visible = counting
-        if counting:
-            bar.max, bar.value = total, done
-            text.object = (f"Filtering all {self.hats.total_rows:,} rows at this zoom: {done} of {total} partitions "
-                           "counted. The map fills in as they come; zoom in to see the rows themselves.")
+        if isinstance(want, RowFilter) and done < total:
+            skymap.progress.show(done, total, f"Filtering all {self.hats.total_rows:,} rows at this zoom: {done} of {total} partitions "
+                                              "counted. The map fills in as they come; zoom in to see the rows themselves.")
+        else:
+            skymap.progress.hide()
 
 
 class _Superseded(Exception):

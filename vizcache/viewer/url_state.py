@@ -115,16 +115,15 @@ def follow(skymap) -> None:
             pn.state.location.update_query(**{key: _encode(getattr(skymap, name)) for key, name in PARAMS.items()})
 
     def view(*_events) -> None:
-        x, y = skymap._range.x_range, skymap._range.y_range
-        location = pn.state.location
-        if location is None or x is None or y is None or not np.isfinite([*x, *y]).all():
+        ranges, location = skymap.view_ranges, pn.state.location
+        if location is None or ranges is None:
             return  # the plot sends NaN before its first layout: the link keeps what it has
-        text = view_text(x, y, skymap.projection, skymap.extents())
+        text = view_text(*ranges, skymap.projection, skymap.extents())
         query = {key: value for key, value in location.query_params.items() if key != "view"}
         location.search = "?" + urlencode(query if text is None else {**query, "view": text})
 
     skymap.param.watch(params, list(PARAMS.values()))
-    skymap.param.watch(view, "view_version")
+    skymap.param.watch(view, "view")
 
 
 def _encode(value) -> str:
