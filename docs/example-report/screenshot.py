@@ -1,10 +1,13 @@
-"""Copy a compare report's summary and a screenshot of its plots here (Debian chromium, headless).
+"""Copy a compare report's summary, its results and a screenshot of its plots here (Debian chromium, headless).
 
     .venv/bin/python docs/example-report/screenshot.py REPORT_FOLDER NAME
 
-writes docs/example-report/NAME.md (the report's summary.md) and NAME.png (the plots of report.html).
+writes docs/example-report/NAME.md (the report's summary.md), NAME.json (its results.json without each
+run's per-request rows and per-entry accounting, which make it megabytes: what README's generated
+section reads) and NAME.png (the plots of report.html).
 """
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -16,6 +19,11 @@ def main() -> None:
     report, name = Path(sys.argv[1]), sys.argv[2]
     here = Path(__file__).parent
     shutil.copyfile(report / "summary.md", here / f"{name}.md")
+    results = json.loads((report / "results.json").read_text())
+    for run in results["runs"]:
+        run.pop("requests", None)
+        run.pop("accounting", None)
+    (here / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
         try:

@@ -119,7 +119,7 @@ def run_metrics(result: dict, true_sizes: dict[str, int]) -> dict[str, float | N
     for r in after:
         first += r[KEY] not in seen
         seen.add(r[KEY])
-    accounting = [abs(r[MANAGED] - r[CACHED_TRUE]) for r in requests if len(r) > CACHED_TRUE]
+    accounting = [abs(r[MANAGED] - r[CACHED_TRUE]) for r in requests if len(r) > CACHED_TRUE and r[CACHED_TRUE] is not None]
     rss = np.asarray([r[RSS] for r in requests], dtype=float)
     settled = np.asarray([r[SETTLED] for r in requests], dtype=float)
     peak = max(float(rss.max()) if n else 0.0, float(result.get("peak_rss") or 0))

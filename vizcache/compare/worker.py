@@ -207,9 +207,9 @@ def _setup(spec: dict):
     return loaders, probe, baseline, policy_from_table(table, "experiment", where=f"[[policies]] {spec['label']!r}")
 
 
-def _held(cache: Cache, true_sizes: dict) -> tuple[int, int]:
-    """What the cache's entries account for, and the true size of the keys it holds."""
-    return cache.managed_bytes(), sum(true_sizes.get(key, 0) for key in list(cache))
+def _held(cache: Cache, true_sizes: dict | None) -> tuple[int, int | None]:
+    """What the cache's entries account for, and the true size of the keys it holds (None when the spec gives no sizes)."""
+    return cache.managed_bytes(), None if true_sizes is None else sum(true_sizes.get(key, 0) for key in list(cache))
 
 
 def _sequential(spec: dict, cache: Cache, loaders: dict, probe: RSSProbe, offset: list) -> tuple[list, list]:
@@ -239,7 +239,7 @@ def _sequential(spec: dict, cache: Cache, loaders: dict, probe: RSSProbe, offset
         release_memory()  # gc.collect() + malloc_trim(0): freed memory leaves RSS the same way in every run
         gc_s = time.perf_counter() - gc_start
         rows.append([t, key, hit, end - start, overhead, sizing, gc_s, probe(), start, end, release,
-                     *_held(cache, spec["true_sizes"])])  # RSS once settled
+                     *_held(cache, spec.get("true_sizes"))])  # RSS once settled
     return rows, accounting
 
 
@@ -287,7 +287,7 @@ def _threaded(spec: dict, cache: Cache, loaders: dict, probe: RSSProbe) -> tuple
             gc_start = time.perf_counter()
             release_memory()
             gc_s = time.perf_counter() - gc_start
-            rows[i] = [t, key, local.loaded, end - start, None, None, gc_s, probe(), start, end, None, *_held(cache, spec["true_sizes"])]
+            rows[i] = [t, key, local.loaded, end - start, None, None, gc_s, probe(), start, end, None, *_held(cache, spec.get("true_sizes"))]
 
     threads = [threading.Thread(target=worker) for _ in range(n)]
     for thread in threads:
