@@ -226,3 +226,31 @@ def test_served_the_new_image_goes_to_the_page_before_the_histograms_and_table(r
     assert view_updates and queued.index(view_updates[0]) > 0  # something went first: the image
     queued[0]()
     assert sky.map.figure.figure.title.text == "AMICO: density"
+
+
+def test_the_models_public_surface_drives_its_views(runtime):
+    """What HatsLayer, url_state and Finder use: ranges, the frame, the spinner, progress and notifications."""
+    messages = []
+    sky = SkyMap(runtime=runtime, served=False, notify=messages.append)
+    frame = sky.frame
+    assert sky.view_ranges is None and sky.view[1] is None  # before the plot's first range event: every row
+    sky.set_view_ranges((float("nan"), 1.0), (0.0, 1.0))  # what a plot sends before its first layout
+    assert sky.view_ranges is None and sky.view[1] is None
+    sky.set_view_ranges((100.0, 200.0), (0.0, 50.0))
+    assert sky.view_ranges == ((100.0, 200.0), (0.0, 50.0))
+    inside = (frame["ra"] >= 100) & (frame["ra"] <= 200) & (frame["dec"] >= 0) & (frame["dec"] <= 50)
+    assert sky.view[1].sum() == inside.sum() > 0 and sky.table.title.object == f"**{int(inside.sum()):,} rows in view**"
+    part = frame[inside].iloc[:5]
+    sky.replace_frame(part)  # as a HATS layer swaps in the rows a view needs
+    assert sky.view[0] is part and sky.table.title.object == "**5 rows in view**"
+    assert 0 < np.nanmax(catalog_image(sky)["image"]) <= 5 and len(sky.map.figure.markers.data["object"]) == 5  # the map draws them
+    sky.show_loading(True)
+    assert sky.map.__panel__().loading
+    sky.show_loading(False)
+    assert not sky.map.__panel__().loading
+    sky.progress.show(2, 5, "2 of 5 counted")
+    assert sky.progress.visible and sky.progress.done == 2 and sky.progress.text.visible and sky.progress.text.object == "2 of 5 counted"
+    sky.progress.hide()
+    assert not sky.progress.visible and not sky.progress.text.visible
+    sky.notify("the partitions in view could not be read")
+    assert messages == ["the partitions in view could not be read"]
