@@ -8,7 +8,7 @@ import pytest
 from tests.cli_run import one_error_line, vizcache
 from vizcache.compare import models
 from vizcache.compare.tracefile import ORACLE_GENERAL, next_access_vtime, read_jsonl, read_oracle_general, write_oracle_general
-from vizcache.events import TraceError
+from vizcache.trace import TraceError
 
 TRACE = "benchmarks/traces/viewer_zipf_47.jsonl"
 
@@ -86,3 +86,10 @@ def test_an_empty_binary_trace_is_an_error(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(TraceError, match="holds no requests"):
         read_oracle_general(empty)
+
+
+def test_sample_simulates_the_sampled_keys_at_scaled_budgets():
+    doc = json.loads(vizcache("simulate", TRACE, "--sample", "0.5", "--budgets", "256MiB", "--json").stdout)
+    sample = doc["sample"]
+    assert 0 < sample["requests"] < doc["requests"] and sample["budgets"] == [round(256 * 2**20 * sample["rate"])]
+    assert 0 <= doc["policies"]["sieve"]["hit_ratio"][0] <= 1

@@ -4,8 +4,9 @@ A key is sampled when its hash modulo ``MODULUS`` (2**24, the paper's P) is belo
 ``threshold(rate)`` (the paper's T = R × P). Every request of a sampled key is kept and no request
 of the others, so reuse among the sampled keys is intact. Replaying the sampled requests through a
 cache of ``scaled_budget(budget, rate)`` bytes estimates the whole trace's hit ratio at ``budget``
-(a miniature simulation). The hash is stable across processes and machines, so a live cache (an A/B
-arm) and an offline simulation sample the same keys.
+(a miniature simulation), once :func:`adjusted_hit_ratio` corrects for the sample's size. The hash
+is stable across processes and machines, so a live cache (an A/B arm) and an offline simulation
+sample the same keys.
 
 >>> sampler = Sampler(0.01)
 >>> sampler.rate <= 0.01 and sampled(key_hash("catalog-42"), 1.0)
@@ -23,8 +24,12 @@ MODULUS = 1 << 24
 _MASK64 = (1 << 64) - 1
 
 
+_GAMMA = 0x9E3779B97F4A7C15  # splitmix64's increment: without it id 0 hashes to 0 and is always sampled
+
+
 def _mix64(x: int) -> int:
-    # splitmix64's finalizer: consecutive ids (block numbers, object ids) spread over all residues
+    # splitmix64: consecutive ids (block numbers, object ids) spread over all residues
+    x = (x + _GAMMA) & _MASK64
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
     x = (x ^ (x >> 27)) * 0x94D049BB133111EB & _MASK64
     return x ^ (x >> 31)
@@ -33,7 +38,7 @@ def _mix64(x: int) -> int:
 def key_hash(key: Hashable) -> int:
     """A 64-bit hash of ``key`` that is the same in every process (Python's ``hash`` of a str is salted).
 
-    Integers go through splitmix64's finalizer (as :func:`hash_ids` does for arrays); text and bytes
+    Integers go through splitmix64 (as :func:`hash_ids` does for arrays); text and bytes
     through BLAKE2b; anything else through its ``repr``.
     """
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
@@ -45,6 +50,7 @@ def key_hash(key: Hashable) -> int:
 def hash_ids(ids: np.ndarray) -> np.ndarray:
     """:func:`key_hash` of every integer id in ``ids`` at once (uint64)."""
     x = np.asarray(ids).astype(np.uint64, copy=True)
+    x += np.uint64(_GAMMA)
     x ^= x >> np.uint64(30)
     x *= np.uint64(0xBF58476D1CE4E5B9)
     x ^= x >> np.uint64(27)
@@ -78,6 +84,20 @@ def effective_rate(rate: float) -> float:
 def scaled_budget(budget: int, rate: float) -> int:
     """The byte budget of the miniature cache that stands for ``budget`` on the whole trace."""
     return max(1, round(budget * effective_rate(rate)))
+
+
+def adjusted_hit_ratio(hits: float, sampled: float, total: float, rate: float) -> float:
+    """The whole trace's hit ratio from a sample's, SHARDS_adj style (the paper's fixed-rate correction).
+
+    ``hits`` of ``sampled`` requests (or bytes) hit in the miniature cache; ``total`` is the whole
+    trace's count. The sample should hold ``rate × total``; a few popular keys falling in or out of
+    it make it larger or smaller, and those surplus requests are mostly hits, so the surplus is
+    taken off the hits (a shortfall added) before dividing by the expected count.
+    """
+    expected = effective_rate(rate) * total
+    if expected <= 0:
+        return 0.0
+    return min(1.0, max(0.0, (hits + expected - sampled) / expected))
 
 
 class Sampler:

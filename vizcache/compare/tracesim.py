@@ -19,9 +19,12 @@ from .tracefile import Requests
 POLICY_MODELS = ("RSSThresholdLRU", "LegacyRSSManager")
 
 
-def labels(orders: list[str]) -> dict[str, tuple[str, dict]]:
-    """label -> (model, parameters): a byte-capacity model per order, RSSThresholdLRU in each order, LegacyRSSManager."""
+def labels(orders: list[str], policies: bool = True) -> dict[str, tuple[str, dict]]:
+    """label -> (model, parameters): a byte-capacity model per order and, with ``policies``, RSSThresholdLRU in each
+    order and LegacyRSSManager."""
     out: dict[str, tuple[str, dict]] = {order: (order, {}) for order in orders}
+    if not policies:
+        return out
     for order in orders:
         out["RSSThresholdLRU" if order == "lru" else f"RSSThresholdLRU {order}"] = ("RSSThresholdLRU", {"order": order})
     out["LegacyRSSManager"] = ("LegacyRSSManager", {})
@@ -45,10 +48,12 @@ def working_set(requests: Requests) -> int:
     return int(requests.sizes[first].sum())
 
 
-def run(requests: Requests, budgets: list[int], orders: list[str] | None = None, rate: float | None = None) -> dict:
-    """Curves for every model at every budget, with each model's time; ``rate`` simulates a SHARDS sample."""
+def run(requests: Requests, budgets: list[int], orders: list[str] | None = None, rate: float | None = None,
+        policies: bool = True) -> dict:
+    """Curves for every model at every budget, with each model's time; ``rate`` simulates a SHARDS sample
+    (peak bytes are then the miniature cache's)."""
     orders = list(orders or ORDERS)
-    full = requests
+    full, full_n, full_bytes = requests, len(requests.ids), int(requests.sizes.sum())
     if rate is not None:
         requests = sample(requests, rate)
     scaled = [shards.scaled_budget(b, rate) for b in budgets] if rate is not None else list(budgets)
@@ -60,7 +65,7 @@ def run(requests: Requests, budgets: list[int], orders: list[str] | None = None,
     total_bytes = int(requests.sizes.sum())
     n = len(ids)
     curves, seconds = {}, {}
-    for label, (model, params) in labels(orders).items():
+    for label, (model, params) in labels(orders, policies).items():
         start = time.perf_counter()
         points = []
         for budget in scaled:
@@ -73,9 +78,13 @@ def run(requests: Requests, budgets: list[int], orders: list[str] | None = None,
                 m.feed(ids, size_of)
                 points.append((m.misses, m.miss_bytes, m.peak))
         seconds[label] = time.perf_counter() - start
-        curves[label] = {"hit_ratio": [(n - p[0]) / n if n else 0.0 for p in points],
-                         "byte_hit_ratio": [(total_bytes - p[1]) / total_bytes if total_bytes else 0.0 for p in points],
-                         "peak_bytes": [int(p[2]) for p in points]}
+        if rate is None:
+            hit = [(n - p[0]) / n if n else 0.0 for p in points]
+            byte_hit = [(total_bytes - p[1]) / total_bytes if total_bytes else 0.0 for p in points]
+        else:  # SHARDS_adj: the whole trace's ratios from the sample's, corrected for its size
+            hit = [shards.adjusted_hit_ratio(n - p[0], n, full_n, rate) for p in points]
+            byte_hit = [shards.adjusted_hit_ratio(total_bytes - p[1], total_bytes, full_bytes, rate) for p in points]
+        curves[label] = {"hit_ratio": hit, "byte_hit_ratio": byte_hit, "peak_bytes": [int(p[2]) for p in points]}
     out = {"budgets": list(budgets), "policies": curves, "requests": len(full.ids), "keys": len(full.keys),
            "model_seconds": seconds,
            "requests_per_second": {k: n * len(budgets) / s if s else None for k, s in seconds.items()}}
