@@ -15,7 +15,7 @@ import numpy as np
 
 from vizcache import Cache, SizeEstimatedLRU, read_trace
 from vizcache.compare.reference import replay
-from vizcache.events import request_size
+from vizcache.trace import request_size
 
 MiB = 2**20
 TRACE = Path(__file__).parent / "traces" / "hats_large_pan_zoom.jsonl"

@@ -52,7 +52,7 @@ import numpy as np
 from vizcache.catalogs.generate import PRESETS, Preset, generate
 from vizcache.compare.worker import _harness_memory as harness_memory
 from vizcache.config import load_config
-from vizcache.events import read_trace
+from vizcache.trace import read_trace
 from vizcache.memory import release_memory
 
 MiB = 2**20

@@ -323,7 +323,7 @@ def test_our_s3fifo_agrees_with_libcachesim_on_the_recorded_pan_zoom_trace():
 
     from vizcache import read_trace
     from vizcache.compare.reference import replay
-    from vizcache.events import request_size
+    from vizcache.trace import request_size
 
     rows = read_trace(Path(__file__).parents[1] / "benchmarks" / "traces" / "hats_large_pan_zoom.jsonl")
     sizes = {}

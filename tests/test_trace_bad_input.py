@@ -13,7 +13,7 @@ import pytest
 
 from vizcache import Cache, RSSThresholdLRU, Sized, export_libcachesim_csv, read_trace
 from vizcache.compare.workloads import from_trace, recorded_keys
-from vizcache.events import MAX_TRACE_LINE, TraceError
+from vizcache.trace import MAX_TRACE_LINE, TraceError
 
 from .cli_run import one_error_line, vizcache
 

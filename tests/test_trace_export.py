@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from vizcache import export_libcachesim_csv, read_trace
-from vizcache.events import TraceError
+from vizcache.trace import TraceError
 
 
 def write(path, rows):

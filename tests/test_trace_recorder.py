@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from vizcache import Cache, RSSThresholdLRU, read_trace
-from vizcache.events import TraceRecorder
+from vizcache.trace import TraceRecorder
 
 
 class BlockingFile:

@@ -7,9 +7,9 @@ imported the first time one of its names is used.
 
 from .cache import Cache, Entry, Invalidation, RecursiveLoadError, Sized
 from .cache_stats import CacheStats
-from .events import TraceRecorder, export_libcachesim_csv, read_trace
 from .memoize import cached, cached_functions_stats
 from .policies import AgeBased, CachePolicy, Eviction, LegacyRSSManager, RSSThresholdLRU, SizeEstimatedLRU, available_policies
+from .trace import TraceRecorder, export_libcachesim_csv, read_trace
 
 __all__ = [
     "AgeBased", "Cache", "CachePolicy", "CacheStats", "ConfigError", "Entry", "Eviction", "Invalidation", "LegacyRSSManager",

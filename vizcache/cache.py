@@ -25,10 +25,11 @@ from .cache_inspection import CacheInspection
 from .cache_locks import CacheLocks
 from .cache_mapping import CacheMapping
 from .cache_policy_calls import CachePolicyCalls
-from .events import Counters, EventLog, TraceRecorder
+from .events import Counters, EventLog
 from .memory import RSSProbe, ThrottledGC
 from .orders import make_order
 from .policies import CachePolicy, RSSThresholdLRU
+from .trace import TraceRecorder
 
 __all__ = ["Cache", "Entry", "Invalidation", "RecursiveLoadError", "Sized"]
 

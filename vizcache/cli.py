@@ -12,10 +12,10 @@ from .catalogs.readers import CatalogError
 from .compare.commands import add_parsers as add_compare_parsers
 from .compare.files import ReportError
 from .config_file import ConfigError
-from .events import TraceError, export_libcachesim_csv
 from .memory import RSSProbe, auto_memory_limit, cgroup_memory_limit, system_memory
 from .policies import available_policies
 from .policies.config import policy_from_config
+from .trace import TraceError, export_libcachesim_csv
 from .units import format_bytes, parse_bytes
 
 

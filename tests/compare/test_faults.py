@@ -14,7 +14,7 @@ from vizcache.cli import main
 from vizcache.compare import files
 from vizcache.compare.files import ReportError, atomic_write
 from vizcache.compare.simulate import lru
-from vizcache.events import TraceError, read_trace
+from vizcache.trace import TraceError, read_trace
 
 from .test_compare_cli import plugin_env, write
 

@@ -9,7 +9,7 @@ from vizcache.catalogs.partition import (
     partition_catalog,
 )
 from vizcache.config import load_config
-from vizcache.events import read_trace
+from vizcache.trace import read_trace
 from vizcache.viewer.hats_layer import HatsLayer
 from vizcache.viewer.monitor import CacheMonitor
 from vizcache.viewer.runtime import ViewerRuntime

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..events import TraceError, iter_trace, request_size
+from ..trace import TraceError, iter_trace, request_size
 
 FORMATS = ("jsonl", "oracleGeneral")
 ORACLE_GENERAL = np.dtype([("clock_time", "<u4"), ("obj_id", "<u8"), ("obj_size", "<u4"), ("next_access_vtime", "<i8")])
@@ -129,7 +129,7 @@ def _frame(path: Path):
     """The trace's t, key, hit, bytes, size and failed columns as a DataFrame.
 
     pyarrow parses a well-formed trace at once; any trace it cannot (a cut-off last line, a bad
-    value) is read by :func:`vizcache.events.iter_trace`, which names the line.
+    value) is read by :func:`vizcache.trace.iter_trace`, which names the line.
     """
     import pandas as pd
 
@@ -177,7 +177,7 @@ def read_jsonl(path: str | Path) -> Requests:
 
 def export_oracle_general(trace_path: str | Path, out_path: str | Path, unknown_size: int | None = None) -> int:
     """Write a JSON Lines trace as libCacheSim's oracleGeneral; the same rules as the csv export
-    (:func:`vizcache.events.export_libcachesim_csv`): keys become ids from 1 in order of first
+    (:func:`vizcache.trace.export_libcachesim_csv`): keys become ids from 1 in order of first
     appearance, failed loads are left out, a key of unknown size is an error unless ``unknown_size``
     says what to write. Times are whole seconds since the trace's start."""
     import pandas as pd

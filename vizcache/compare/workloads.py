@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..events import read_trace
+from ..trace import read_trace
 from .tracefile import object_sizes
 
 Request = tuple[float, str]
