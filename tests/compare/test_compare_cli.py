@@ -7,12 +7,14 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
+import psutil
 import pytest
 
 from vizcache import ConfigError
 from vizcache.compare.experiment import load_experiment
+
+from ..waiting import wait_until
 
 EXPERIMENT = """
 [experiment]
@@ -147,16 +149,19 @@ def test_killed_run_leaves_a_valid_report(tmp_path):
 
 
 def wait_for_slow_run(out, proc, timeout=180):
-    """Until a getsizeof run has finished and the slow policy's run is under way."""
-    deadline = time.time() + timeout
-    while time.time() < deadline and proc.poll() is None:
+    """Until a getsizeof run has finished and the slow policy's worker process runs (a Ctrl-C then lands inside that run)."""
+    def slow_worker_running() -> bool:
+        assert proc.poll() is None, f"compare ended before its slow run: {proc.stderr.read()}"
         specs = {p.name[:3]: json.loads(p.read_text())["label"] for p in (out / "runs").glob("[0-9]*-spec.json")} if (out / "runs").exists() else {}
         done = {p.name[:3] for p in (out / "runs").glob("[0-9]*-result.json")} if specs else set()
-        if any(specs[i] == "getsizeof" for i in done) and any(label == "slow" and i not in done for i, label in specs.items()):
-            time.sleep(1)
-            return
-        time.sleep(0.2)
-    raise AssertionError("the slow run never started")
+        slow = [i for i, label in specs.items() if label == "slow" and i not in done]
+        if not (slow and any(specs[i] == "getsizeof" for i in done)):
+            return False
+        workers = [" ".join(child.cmdline()) for child in psutil.Process(proc.pid).children(recursive=True)]
+        return any(f"{i}-spec.json" in worker for i in slow for worker in workers)
+
+    wait_until(slow_worker_running, timeout=timeout, interval=0.2, ignore=(json.JSONDecodeError, psutil.Error),
+               message="a getsizeof run finished and the slow run's worker started")
 
 
 def test_ctrl_c_stops_and_still_writes_the_report(tmp_path):
