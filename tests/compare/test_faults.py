@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -16,6 +15,7 @@ from vizcache.compare.files import ReportError, atomic_write
 from vizcache.compare.simulate import lru
 from vizcache.trace import TraceError, read_trace
 
+from ..waiting import wait_until
 from .test_compare_cli import plugin_env, write
 
 
@@ -74,7 +74,8 @@ def test_simulate_prints_curves_as_json_with_the_documented_schema(tmp_path):
     assert "t.jsonl:7: last line is truncated" in proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["budgets"] == [150, 400, 1024]
-    assert set(doc["policies"]) == {"lru", "s3fifo", "sieve", "RSSThresholdLRU", "RSSThresholdLRU s3fifo", "RSSThresholdLRU sieve", "LegacyRSSManager"}
+    assert set(doc["policies"]) == {"lru", "s3fifo", "sieve", "RSSThresholdLRU", "RSSThresholdLRU s3fifo", "RSSThresholdLRU sieve",
+                                    "LegacyRSSManager"}
     for curve in doc["policies"].values():
         assert set(curve) >= {"hit_ratio", "byte_hit_ratio", "peak_bytes"} and len(curve["hit_ratio"]) == 3
     # lru by hand, with the loader-reported sizes (not the 7-byte RSS deltas): A=100, B=300, C=50
@@ -127,12 +128,8 @@ def test_a_killed_compare_never_leaves_a_stale_report_looking_current(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "vizcache.cli", "compare", str(path), "--out", str(out)], env=plugin_env(tmp_path),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.time() + 240
-        while time.time() < deadline:
-            doc = json.loads((out / "results.json").read_text())
-            if "stale" not in doc and doc["runs"]:
-                break
-            time.sleep(0.2)
+        wait_until(lambda: (lambda doc: "stale" not in doc and doc["runs"])(json.loads((out / "results.json").read_text())),
+                   timeout=240, interval=0.2, ignore=(json.JSONDecodeError,), message="the new run's partial results written")
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the compare and its worker, as a crash or the OOM killer would
         proc.wait()
