@@ -7,6 +7,7 @@ Imports inside functions count: a lazy import is still a door.
 """
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,30 @@ def test_the_rules_catch_a_wrong_door_and_a_circle():
     # relative imports resolve, lazy ones included
     assert "vizcache.cache_key" in imports_of(PACKAGE / "viewer" / "runtime.py")
     assert "vizcache.policies.config" in imports_of(PACKAGE / "memoize_options.py")
+
+
+CORE_LIBRARIES = {"param", "psutil", "numpy"}
+
+
+def outside_libraries(path: Path) -> set[str]:
+    """The third-party packages a module imports when it is imported (lazy imports left out)."""
+    tree = ast.parse(path.read_text(), str(path))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"vizcache"}
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if wing(module_name(p)) == "core"], ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_core_imports_only_the_standard_library_param_psutil_and_numpy(path):
+    # pandas, polars or panel only inside the functions that hash or serve what a user hands in
+    assert outside_libraries(path) <= CORE_LIBRARIES
+
+
+def test_a_module_level_import_counts_and_a_lazy_one_does_not(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import os\nimport pandas as pd\nfrom param import Parameter\n\ndef f():\n    import polars\n")
+    assert outside_libraries(module) == {"pandas", "param"}
