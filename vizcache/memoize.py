@@ -184,13 +184,15 @@ def _wrap(func: Callable, record: FunctionRecord, hash_funcs, per_session: bool,
     cache, disk, tag = record.cache, record.disk, record.tag
 
     def forget_instance(instance_id: int) -> None:
-        owned = ("self", ("instance", instance_id))
+        owned = ("instance", instance_id)
         record.forget(keep=lambda key: key[1] != owned)
 
-    call_key = CallKeys(func, hash_funcs, forget_instance)
+    call_key = CallKeys(func, hash_funcs, forget_instance, tag)
+    scalar_key = None if per_session else call_key.scalar_key
+    call_done = record.call_done
 
     def key_for(args, kwargs) -> tuple:
-        key = (tag, *call_key(args, kwargs))
+        key = call_key(args, kwargs)
         if per_session:
             from panel.io.state import state
 
@@ -234,28 +236,33 @@ def _wrap(func: Callable, record: FunctionRecord, hash_funcs, per_session: bool,
     else:
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            key = key_for(args, kwargs)
-            ran, aged = [], []
+            # f(1, "a"): a key without Signature.bind (most of a hit's cost otherwise)
+            key = scalar_key(args) if scalar_key is not None and not kwargs else None
+            if key is None:
+                key = key_for(args, kwargs)
+            ran = []  # the load, when this call ran it: [age on disk] or [0]
 
             def load():
-                ran.append(True)
+                ran.append(0)
                 _register_with_panel(record.name, clear)
                 record.loading(key)
-                value = from_disk(key, aged)
+                value = from_disk(key, ran)
                 if value is not MISSING:
                     return value
+                value = stored(key, func(*args, **kwargs))
                 record.count("misses")
-                return stored(key, func(*args, **kwargs))
+                return value
 
             try:
                 value = cache.get_or_load(key, load)
-            finally:
+            except BaseException:
                 if ran:
                     record.loaded(key)
-            if not ran:
-                record.count("hits")
-            elif aged:
-                backdate(key, aged)
+                raise
+            if ran:
+                record.loaded(key)
+                backdate(key, ran[1:])
+            call_done()
             return value
 
     def clear() -> None:
@@ -266,8 +273,7 @@ def _wrap(func: Callable, record: FunctionRecord, hash_funcs, per_session: bool,
 
     def cache_info() -> CacheInfo:
         sizes = record.live()
-        with record.lock:
-            counts = dict(record.counts)
+        counts = record.snapshot()
         return CacheInfo(counts["hits"], counts["misses"], len(sizes), cache.managed_bytes(), counts["disk_hits"],
                          sum(sizes.values()))
 
@@ -284,14 +290,16 @@ async def _call_async(record: FunctionRecord, key, run: Callable, from_disk: Cal
     while True:
         value = cache.get(key, MISSING)
         if value is not MISSING:
-            record.count("hits")
+            record.call_done()
             return value
         flight_key = (asyncio.get_running_loop(), key)
         flight = record.flights.get(flight_key)
         if flight is None:
             break
         try:
-            return await asyncio.shield(flight)
+            value = await asyncio.shield(flight)
+            record.call_done()
+            return value
         except asyncio.CancelledError:
             if not flight.cancelled():
                 raise  # this caller was cancelled, not the flight
@@ -303,8 +311,8 @@ async def _call_async(record: FunctionRecord, key, run: Callable, from_disk: Cal
         aged: list = []
         value = from_disk(key, aged)
         if value is MISSING:
-            record.count("misses")
             value = stored(key, await run())
+            record.count("misses")
         record.loading(key)
         try:
             cache.put(key, value, size=nbytes_size(value))  # measured around an await, RSS would count other tasks
@@ -312,6 +320,7 @@ async def _call_async(record: FunctionRecord, key, run: Callable, from_disk: Cal
             record.loaded(key)
         backdate(key, aged)
         flight.set_result(value)
+        record.call_done()
         return value
     except asyncio.CancelledError:
         flight.cancel()

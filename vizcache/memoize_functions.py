@@ -42,7 +42,12 @@ class FunctionRecord:
         self.cache = cache
         self.disk = disk
         self.shared = shared
-        self.counts = {"hits": 0, "misses": 0, "disk_hits": 0}
+        self.counts = {"misses": 0, "disk_hits": 0}  # calls that ran the function, that read the disk
+        self._calls = itertools.count()
+        #: Count one call that returned (a hit unless it ran the function or read the disk): next()
+        #: of an itertools.count is atomic under the GIL, so a hit takes no lock for its count.
+        self.call_done = self._calls.__next__
+        self._reads = 0  # values of _calls taken by counts(), not by calls
         self.lock = threading.Lock()
         self.sessions: set[int] = set()
         self.flights: dict[tuple, asyncio.Future] = {}  # (event loop, key) -> the running await
@@ -54,6 +59,14 @@ class FunctionRecord:
     def count(self, outcome: str) -> None:
         with self.lock:
             self.counts[outcome] += 1
+
+    def snapshot(self) -> dict:
+        """``calls`` (that returned), ``hits`` (served from memory), ``misses``, ``disk_hits``."""
+        with self.lock:
+            calls = next(self._calls) - self._reads
+            self._reads += 1
+            counts = dict(self.counts)
+        return {"calls": calls, "hits": max(0, calls - counts["misses"] - counts["disk_hits"]), **counts}
 
     def loading(self, key: Hashable) -> None:
         """``key`` is being loaded for this function: indexed from now, so a ``clear()`` meanwhile
@@ -96,11 +109,8 @@ class FunctionRecord:
 
     def stats(self) -> dict:
         sizes = self.live()
-        with self.lock:
-            counts = dict(self.counts)
-        return {"function": describe(self.name), "calls": counts["hits"] + counts["misses"] + counts["disk_hits"],
-                **counts, "entries": len(sizes), "bytes": sum(sizes.values()), "policy": type(self.cache.policy).__name__,
-                "shared_cache": self.shared}
+        return {"function": describe(self.name), **self.snapshot(), "entries": len(sizes), "bytes": sum(sizes.values()),
+                "policy": type(self.cache.policy).__name__, "shared_cache": self.shared}
 
 
 def describe(name: str) -> str:
