@@ -19,6 +19,17 @@ def test_shipped_policy_files_load(filename, cls):
     assert type(policy) is cls
 
 
+@pytest.mark.parametrize("path", sorted(POLICIES.glob("*.toml")), ids=lambda p: p.name)
+def test_a_shipped_file_says_by_its_name_whether_it_is_an_experiment_or_a_policy_config(path):
+    import tomllib
+
+    tables = set(tomllib.loads(path.read_text()))
+    if path.name.startswith("ab_"):
+        assert "experiment" in tables
+    else:
+        assert tables == {"policy"}
+
+
 def test_values_reach_the_policy(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[policy]\nname = "RSSThresholdLRU"\nlimit = "1.5GiB"\nhigh_water = 0.9\nlow_water = 0.5\n')

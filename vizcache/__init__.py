@@ -1,14 +1,16 @@
 """vizcache: a memory-aware cache with pluggable, param-declared policies.
 
-The core (cache, policies, memory probes, events) imports only the standard library, param,
-psutil and numpy; the config reader (which knows the catalog readers, and so pandas) is
-imported the first time one of its names is used.
+The core (cache, policies and their ``[policy]`` reader, memory probes, events, traces) imports
+only the standard library, param, psutil and numpy; the catalogs and the apps are imported
+from their own packages.
 """
 
 from .cache import Cache, Entry, Invalidation, RecursiveLoadError, Sized
 from .cache_stats import CacheStats
+from .config_file import ConfigError
 from .memoize import cached, cached_functions_stats
 from .policies import AgeBased, CachePolicy, Eviction, LegacyRSSManager, RSSThresholdLRU, SizeEstimatedLRU, available_policies
+from .policies.config import policy_from_config
 from .trace import TraceRecorder, export_libcachesim_csv, read_trace
 
 __all__ = [
@@ -17,13 +19,3 @@ __all__ = [
     "cached", "cached_functions_stats", "export_libcachesim_csv", "policy_from_config", "read_trace",
 ]
 __version__ = "0.1.0"
-
-_LAZY = {"ConfigError": "config", "policy_from_config": "config"}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'vizcache' has no attribute {name!r}")
