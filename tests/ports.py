@@ -1,7 +1,8 @@
 """Local ports for test servers."""
 
 import socket
-import time
+
+from .waiting import wait_until
 
 
 def free_port() -> int:
@@ -10,12 +11,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _connects(port: int) -> bool:
+    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    return True
+
+
 def wait_for_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+    wait_until(lambda: _connects(port), timeout=timeout, ignore=(OSError,), message=f"something listening on 127.0.0.1:{port}")
