@@ -115,6 +115,7 @@ class ShadowSet:
         self.extra = list(extra)  # more shadows fed the same requests, not reported as shadows (the curve's)
         self._pending: deque = deque()
         self._lock = threading.Lock()
+        self.trace_path, self.trace_offset = None, 0  # the trace this set is fed from, and where this process's rows begin
 
     def offer(self, key, hit: bool, nbytes: int = 0, size: int | None = None, failed: bool = False) -> None:
         """Queue one request (the trace recorder's arguments) and feed what is queued unless another thread is."""
@@ -254,6 +255,8 @@ def attach(cache, budget: int | None = None, *, curve_rate: float = 1.0, **optio
                 recorder.record = record
                 log.exception("vizcache: the shadow policies failed and stop; the cache goes on")
 
+        recorder.flush()  # the recorder appends to a file earlier servers wrote: note where this process's rows begin
+        shadows.trace_path, shadows.trace_offset = recorder.path, recorder.path.stat().st_size if recorder.path.exists() else 0
         recorder.record = record_and_shadow
         _attached[cache] = shadows
         return shadows

@@ -17,6 +17,7 @@ from ..memory import freeze_startup_heap, prepare_process_memory, release_memory
 from . import bokeh_sync, server_setup, url_state
 from .find import Finder
 from .finder_comparison import FinderComparison
+from .live_ab import LiveAB
 from .monitor import CacheMonitor
 from .raster import compile_kernels, compile_kernels_in_background
 from .reports import ReportList
@@ -67,6 +68,13 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
             skymap.param.watch(lambda event: setattr(built[0], "last_switch_seconds", event.new), "last_switch_seconds")
         return built[0]
 
+    live: list[LiveAB] = []
+
+    def live_ab() -> LiveAB:  # the live A/B card (docs/live-ab.md), deferred and built once like the monitor
+        if not live:
+            live.append(LiveAB(runtime=runtime))
+        return live[0]
+
     folder = runtime.config.viewer.reports
     reports = ReportList(folder=(runtime.base / folder).resolve() if folder else None)
     sidebar[:] = [Finder(skymap=skymap), skymap.controls(), reports]  # reports: a section only when there are some
@@ -75,7 +83,8 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     # stretch_both as the map's own column (Panel would override stretch_width, and warn, per session)
     sky = pn.FlexBox(pn.Column(skymap, sizing_mode="stretch_both", styles={"flex": "3 1 720px", "min-width": "0"},
                                stylesheets=[_CONTENT_HEIGHT]),
-                     pn.Column(pn.panel(monitor, defer_load=True, sizing_mode="stretch_width"), sizing_mode="stretch_width",
+                     pn.Column(pn.panel(monitor, defer_load=True, sizing_mode="stretch_width"),
+                               pn.panel(live_ab, defer_load=True, sizing_mode="stretch_width"), sizing_mode="stretch_width",
                                styles={"flex": "1 1 400px", "min-width": "0"}),
                      flex_wrap="wrap", sizing_mode="stretch_width")
     if sum(source.spec.kind == "clusters" for source in runtime.sources.values()) >= 2:
