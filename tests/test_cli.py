@@ -1,8 +1,10 @@
 """The vizcache command, run as a user runs it: a real process."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +77,16 @@ def test_the_catalogs_package_imports_nothing_of_the_cache_the_config_or_the_app
             elif isinstance(node, ast.Import):
                 outside += [f"{path.name}: import {a.name}" for a in node.names if a.name.startswith("vizcache")]
     assert outside == []
+
+
+def test_a_reader_that_leaves_early_ends_simulate_quietly():
+    # `vizcache simulate TRACE | head -1`: the pipe closes before the output is written
+    trace = Path(__file__).resolve().parents[1] / "benchmarks" / "traces" / "viewer_zipf_47.jsonl"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "vizcache.cli", "simulate", str(trace)], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
