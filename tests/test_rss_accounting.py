@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 
+pytestmark = pytest.mark.memory  # each child allocates ~130 MB
 MiB = 2**20
 
 CHILD = textwrap.dedent("""
