@@ -1,13 +1,19 @@
 """Cache: one ``get_or_load`` path, single-flight loads, and a pluggable policy.
 
-The hit path (built in :mod:`vizcache.cache_hit_path`) takes the lock, moves the key to the
-LRU end (or, for ``s3fifo``, bumps the entry's 2-bit counter), bumps the hit counters and reads
-the value — nothing else unless the policy checks freshness or counts hits itself. Everything that costs (RSS probes, size
-estimates, evictions, trace writes) happens outside the lock, through methods that time and
-count it. Bookkeeping of a load is one ``try/finally``: whatever raises, the flight ends, the
-counters add up, and the key can be loaded again.
+Design note. A request takes the lock once: a hit (built in :mod:`.cache_hit_path`) moves the
+key to the LRU end, or for ``s3fifo``/``sieve`` bumps the entry's 2-bit counter, counts it and
+reads the value, nothing else unless the policy checks freshness or counts hits itself. A miss
+joins the key's flight if one is running (:class:`.LoadFlight`; a loader that asks for its own
+key, directly or through another, raises instead of deadlocking), else leads it: the policy
+makes room (:mod:`.cache_policy_calls`, under the room lock of :mod:`.cache_locks`), the loader
+runs with no lock held, the policy admits or rejects, and eviction (:mod:`.cache_eviction`)
+removes what must go. Everything that costs (RSS probes, size estimates, evictions, trace
+writes, removal listeners) runs outside the lock, timed and counted; a value is read under it,
+so no caller is ever handed another key's value or ``None``. Bookkeeping of a load is one
+``try/finally``: whatever raises, the flight ends, the counters add up, and the key can be
+loaded again. Read-only views live in :mod:`.cache_inspection`, the mapping API in
+:mod:`.cache_mapping`, entries and flights in :mod:`.cache_entry`.
 """
-
 from __future__ import annotations
 
 import inspect
