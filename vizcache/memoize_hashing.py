@@ -21,8 +21,8 @@ get one key, and one gets the other's result. Here every byte counts:
 ``hash_funcs`` maps a type, a tuple of types, a ``"module.Type"`` name or a predicate to a
 function returning bytes, as ``pn.cache`` takes it; it wins over every rule here. The digest
 is BLAKE3 (256 bits): collision-resistant like SHA-256 (one session cannot craft a frame that
-takes another's entry) and, with SIMD, about twice its speed on large buffers even against the
-CPU's SHA extensions (15 ms against 33 ms for 27 MiB here): on a large frame, hashing is the hit.
+takes another's entry) and faster on large buffers with SIMD: on a large frame, hashing is the
+hit (``benchmarks/bench_cached_hit.py``).
 It is imported on the first hash, so ``import vizcache`` does not load it.
 """
 
