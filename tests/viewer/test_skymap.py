@@ -13,7 +13,6 @@ from vizcache.viewer.skymap import SkyMap
 
 from .conftest import catalog_image, make_config
 
-
 pytestmark = pytest.mark.usefixtures("no_served_document")  # see conftest
 
 
@@ -27,11 +26,13 @@ def test_switching_goes_through_the_cache_and_revisits_hit(runtime):
     sky = SkyMap(runtime=runtime, served=False)
     assert sky.catalog == "BOTH" and len(sky.frame) > 1000
     sky.catalog = "AMICO"
+    started = time.perf_counter()
     sky.catalog = "BOTH"
+    took = time.perf_counter() - started
     stats = runtime.cache.stats()
     assert (stats["loads"], stats["hits"]) == (2, 1)
     assert np.isfinite(catalog_image(sky)["image"]).any()  # drawing the new aggregate ends the switch
-    assert 0 < sky.last_switch_seconds < 30
+    assert 0 < sky.last_switch_seconds <= took  # the last switch's own time, measured inside it
 
 
 def test_colormap_and_opacity_do_not_reaggregate(runtime, monkeypatch):
@@ -164,7 +165,7 @@ def test_catalog_choices_belong_to_each_instance(runtime, viewer_data, tmp_path)
 
 
 def test_monitor_separates_cache_owned_memory_from_the_rest_of_the_process(runtime):
-    from vizcache.viewer.monitor import MiB, CacheMonitor
+    from vizcache.viewer.monitor import CacheMonitor, MiB
 
     SkyMap(runtime=runtime, served=False)  # a catalog in the cache
     # Its RSS delta can be 0 (memory freed by earlier tests gets reused): a reported size is sure.
