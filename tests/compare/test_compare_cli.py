@@ -13,6 +13,7 @@ import pytest
 
 from vizcache import ConfigError
 from vizcache.compare.experiment import load_experiment
+from vizcache.compare.stats import compare as compare_runs
 
 from ..waiting import wait_until
 
@@ -116,10 +117,11 @@ def test_report_on_small_data(tmp_path):
     assert doc["policies"]["rss"]["metrics"]["estimated_error"]["median"] is None  # it estimates nothing
     for v in doc["verdicts"]:
         assert set(v) == {"metric", "winner", "text"} and v["metric"] not in ("loads", "evictions", "rejections")
-        if v["winner"]:
-            me, others = doc["policies"][v["winner"]]["metrics"][v["metric"]]["ci"], [
-                p["metrics"][v["metric"]]["ci"] for label, p in doc["policies"].items() if label != v["winner"]]
-            assert all(me[1] < o[0] or o[1] < me[0] for o in others)  # intervals apart
+        if v["winner"]:  # its difference from every other policy, paired by repetition, has an interval without zero
+            runs = {label: [r for r in doc["runs"] if r["label"] == label and r["budget_bytes"] == budget] for label in doc["policies"]}
+            for label in runs.keys() - {v["winner"]}:
+                lo, hi = compare_runs(runs[v["winner"]], runs[label], v["metric"], doc["experiment"]["thresholds"])["ci"]
+                assert hi < 0 or lo > 0, v
     assert doc["decision"]["baseline"] == "getsizeof" and [c["policy"] for c in doc["decision"]["policies"]] == ["rss"]
     assert doc["decision"]["recommendation"]
     assert len(doc["sweep"]["budgets"]) == 3 and len(doc["sweep"]["policies"]["rss"]["hit_ratio"]) == 3

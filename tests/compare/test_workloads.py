@@ -46,7 +46,7 @@ def test_finders_alternates_a_finder_and_its_members():
 def test_shipped_experiments_are_fair_and_quick(path):
     exp = load_experiment(path)
     labels = {p.label for p in exp.policies}
-    assert exp.repetitions >= 5
+    assert exp.repetitions >= 3 and 0 < exp.workload.warmup < exp.workload.requests / 4  # a warm-up, left out
     if path.stem in ORDER_EXPERIMENTS:  # the orders side by side, at one budget
         orders = {p.table.get("order") for p in exp.policies if p.table["name"] == "RSSThresholdLRU"}
         assert {"rss-lru", "rss-s3fifo"} <= labels and orders == {"lru", "s3fifo"}
