@@ -136,7 +136,7 @@ def test_s3fifo_lets_a_new_hot_set_in():
 
 
 @settings(max_examples=60, deadline=None)
-@given(order=st.sampled_from(["lru", "s3fifo"]), budget=st.integers(1, 12),
+@given(order=st.sampled_from(["lru", "s3fifo", "sieve"]), budget=st.integers(1, 12),
        requests=st.lists(st.tuples(st.integers(0, 15), st.integers(1, 4)), min_size=1, max_size=120))
 def test_any_order_keeps_the_budget_and_its_queues_match_the_cache(order, budget, requests):
     cache = Cache(SizeEstimatedLRU(estimator=lambda v: v[1] * 1024, budget=budget * 1024, order=order))

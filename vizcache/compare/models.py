@@ -62,7 +62,8 @@ def s3fifo(ids: list[int], sizes: list[int], capacity: int, n_ids: int, small_ra
     main_cap = capacity - small_cap
     ghost_cap = int(capacity * ghost_ratio)
     where = bytearray(n_ids)  # 0: not cached, 1: small, 2: main
-    freq = bytearray(n_ids)
+    freq = bytearray(n_ids)  # hits, read as at most 3 (libCacheSim's MIN(freq, 3)); bump[f] is the count after one more
+    bump = bytes([1, 2, 3, 3])
     size_of = [0] * n_ids  # the size an object was inserted with
     small: deque = deque()
     main: deque = deque()
@@ -70,10 +71,8 @@ def s3fifo(ids: list[int], sizes: list[int], capacity: int, n_ids: int, small_ra
     small_bytes = main_bytes = ghost_bytes = peak = misses = miss_bytes = 0
     evicted = not warm_to_main
     for i, key in enumerate(ids):
-        w = where[key]
-        if w:
-            if freq[key] < 3:
-                freq[key] += 1
+        if where[key]:
+            freq[key] = bump[freq[key]]
             continue
         size = sizes[i]
         misses += 1
