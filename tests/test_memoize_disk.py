@@ -139,3 +139,21 @@ def test_a_result_read_back_after_a_restart_keeps_its_ttl(tmp_path):
     second = subprocess.run([sys.executable, "-c", script, "read", written], capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr[-500:]
     assert second.stdout.split("\n")[:3] == ["read 1", "ran", "again 1"]
+
+
+def test_an_invalidation_in_the_shared_cache_reaches_only_its_functions_disk(tmp_path):
+    compute_a, runs_a = _recorded("shared_a")
+    compute_b, runs_b = _recorded("shared_b")
+    a = vizcache.cached(compute_a, to_disk=True, cache_path=tmp_path)
+    b = vizcache.cached(compute_b, to_disk=True, cache_path=tmp_path)
+    assert a.cache is b.cache  # one cache for the process's memory bound, two disk tiers
+    a(1), b(1)
+    [key_a] = [k for k in a.cache if k[0] == _function_name(compute_a)]
+    [key_b] = [k for k in b.cache if k[0] == _function_name(compute_b)]
+    a.cache.invalidate(key_a)  # gone from memory and from a's disk: a runs again
+    b.cache.pop(key_b)  # gone from memory; the same for b ("invalidated" to a listener)
+    a(1), b(1)
+    assert (runs_a, runs_b) == ([1, 1], [1, 1])
+    b.cache.evict_entries([e for e in b.cache.entry_objects() if e.key == key_b], reason="test")
+    b(1)  # evicted for memory's sake: read back from b's disk, not run
+    assert runs_b == [1, 1] and b.cache_info().disk_hits == 1

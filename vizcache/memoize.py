@@ -173,7 +173,7 @@ def _record_for(name: str, options: dict) -> FunctionRecord:
                                  'a size string ("1GiB")') from None
             disk = DiskTier(directory, size_limit=disk_bytes, ttl=options["ttl"],
                             max_items=min(options["disk_max_items"], options["max_items"] or sys.maxsize))
-        made = own_cache(policy) if own else shared_cache(policy_spec, lambda: policy)
+        made = own_cache(policy, disk) if own else shared_cache(policy_spec, lambda: policy)
         if disk is not None and own and isinstance(made.policy, CountBounded):
             made.policy.on_count_eviction = disk.delete
         return FunctionRecord(name, tag, made, disk, shared=not own)
@@ -240,7 +240,7 @@ def _wrap(func: Callable, record: FunctionRecord, hash_funcs, per_session: bool,
             key = scalar_key(args) if scalar_key is not None and not kwargs else None
             if key is None:
                 key = key_for(args, kwargs)
-            ran = []  # the load, when this call ran it: [age on disk] or [0]
+            ran = []  # [0] once this call runs the load, [0, age] when it read the result back from disk
 
             def load():
                 ran.append(0)

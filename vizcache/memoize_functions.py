@@ -19,6 +19,7 @@ the index doubles), and a look checks only the function's own keys.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import os
 import threading
@@ -47,7 +48,7 @@ class FunctionRecord:
         #: Count one call that returned (a hit unless it ran the function or read the disk): next()
         #: of an itertools.count is atomic under the GIL, so a hit takes no lock for its count.
         self.call_done = self._calls.__next__
-        self._reads = 0  # values of _calls taken by counts(), not by calls
+        self._reads = 0  # values of _calls taken by snapshot(), not by calls
         self.lock = threading.Lock()
         self.sessions: set[int] = set()
         self.flights: dict[tuple, asyncio.Future] = {}  # (event loop, key) -> the running await
@@ -129,7 +130,7 @@ def record_for(spec: tuple, make: Callable[[], FunctionRecord]) -> FunctionRecor
         record = _RECORDS.get(spec)
         if record is None:
             record = _RECORDS[spec] = make()
-            if record.disk is not None:
+            if record.disk is not None and record.shared:
                 _DISKS[record.tag] = record.disk
         return record
 
@@ -139,21 +140,26 @@ def shared_cache(policy_spec: tuple, make_policy: Callable[[], Any]) -> Cache:
     with _REGISTRY_LOCK:
         cache = _SHARED_CACHES.get(policy_spec)
         if cache is None:
-            cache = _SHARED_CACHES[policy_spec] = Cache(make_policy(), on_removal=_forget_on_disk)
+            cache = _SHARED_CACHES[policy_spec] = Cache(make_policy(), on_removal=_forget_on_shared_disk)
         return cache
 
 
-def own_cache(policy) -> Cache:
-    """A cache for one function's own bound (its disk tier, if any, forgets what it removes)."""
-    return Cache(policy, on_removal=_forget_on_disk)
+def own_cache(policy, disk) -> Cache:
+    """A cache for one function's own bound; its disk tier, if any, forgets what it removes."""
+    return Cache(policy, on_removal=None if disk is None else functools.partial(_forget_on_disk, disk))
 
 
-def _forget_on_disk(key, value, cause: str) -> None:
+def _forget_on_disk(disk, key, value, cause: str) -> None:
     # Left memory for memory's sake ("evicted"): kept on disk. Expired or invalidated: gone there too.
-    if cause in ("expired", "invalidated") and isinstance(key, tuple) and key:
-        disk = _DISKS.get(key[0])
-        if disk is not None:
-            disk.delete([key])
+    if cause in ("expired", "invalidated"):
+        disk.delete([key])
+
+
+def _forget_on_shared_disk(key, value, cause: str) -> None:
+    """A shared cache's removals, passed to the disk tier of the function the key belongs to."""
+    disk = _DISKS.get(key[0]) if isinstance(key, tuple) and key else None
+    if disk is not None:
+        _forget_on_disk(disk, key, value, cause)
 
 
 def cached_functions_stats(cache: Cache | None = None) -> list[dict]:
