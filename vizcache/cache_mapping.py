@@ -5,6 +5,9 @@ cachetools cache (``cache[key]``, ``cache[key] = value``, ``del``, ``update``, `
 ``setdefault``, ``currsize``, ``maxsize``) runs on a memory-aware one. Every call goes through
 the cache's own calls — ``get`` (a hit), ``put`` (through the policy), ``pop`` — so nothing here
 is a second request path; ``popitem`` takes the policy order's next victim under the cache's lock.
+Two per-key calls that ``vizcache.cached`` needs live here too: ``live_sizes`` (a function's
+entries and bytes without a scan of the whole cache) and ``backdate`` (a result read back from
+disk keeps the age it had there).
 
 Where a memory bound cannot mean what cachetools' ``maxsize`` means:
 
