@@ -9,7 +9,18 @@ import numpy as np
 import psutil
 import pytest
 
-from vizcache.memory import RSSProbe, auto_memory_limit, cgroup_memory_limit, peak_rss, release_memory, system_memory
+from vizcache.config_file import ConfigError
+from vizcache.memory import (
+    RSSProbe,
+    auto_memory_limit,
+    cgroup_memory_limit,
+    memory_bound,
+    peak_rss,
+    release_memory,
+    rss_rlimit,
+    server_processes,
+    system_memory,
+)
 from vizcache.units import format_bytes, parse_bytes
 
 
@@ -57,13 +68,56 @@ def test_no_cgroup_file_means_no_limit(tmp_path):
     assert cgroup_memory_limit(tmp_path, tmp_path / "missing") is None
 
 
-def test_auto_limit_falls_back_to_fraction_of_ram():
+def test_auto_limit_is_a_fraction_of_the_tightest_bound_divided_by_the_processes(monkeypatch):
     total, available = system_memory()
     assert 0 < available <= total
+    monkeypatch.delenv("VIZCACHE_PROCESSES", raising=False)
+    bound, what = memory_bound()
+    assert bound <= total and bound == min(b for b in (total, cgroup_memory_limit(), rss_rlimit()) if b is not None)
     limit, source = auto_memory_limit(0.25)
-    assert limit <= total
-    if cgroup_memory_limit() is None:
-        assert limit == int(total * 0.25) and source == "25% of physical RAM"
+    assert limit == int(bound * 0.25) and source == f"25 % of the {format_bytes(bound)} {what}"
+    monkeypatch.setenv("VIZCACHE_PROCESSES", "3")  # what `vizcache serve --num-procs 3` tells its children
+    limit, source = auto_memory_limit()
+    assert limit == int(bound * 0.8) // 3 and source == f"80 % of the {format_bytes(bound)} {what} / 3 processes"
+    assert auto_memory_limit(0.5, processes=2)[0] == int(bound * 0.5) // 2  # an explicit count wins over the environment
+
+
+def test_the_bound_is_the_cgroup_limit_or_rlimit_rss_when_tighter_than_ram(monkeypatch):
+    import vizcache.memory as memory
+
+    monkeypatch.setattr(memory, "system_memory", lambda: (16 * 2**30, 8 * 2**30))
+    monkeypatch.setattr(memory, "cgroup_memory_limit", lambda: 2 * 2**30)
+    monkeypatch.setattr(memory, "rss_rlimit", lambda: None)
+    assert auto_memory_limit(processes=2) == (int(2 * 2**30 * 0.8) // 2, "80 % of the 2.00 GiB cgroup limit / 2 processes")
+    monkeypatch.setattr(memory, "rss_rlimit", lambda: 2**30)
+    assert auto_memory_limit(processes=1) == (int(2**30 * 0.8), "80 % of the 1.00 GiB RLIMIT_RSS")
+    monkeypatch.setattr(memory, "cgroup_memory_limit", lambda: None)
+    monkeypatch.setattr(memory, "rss_rlimit", lambda: None)
+    assert auto_memory_limit(processes=1) == (int(16 * 2**30 * 0.8), "80 % of the 16.00 GiB physical RAM")
+
+
+def test_rlimit_rss_is_read_from_the_process():
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_RSS)[0]
+    assert rss_rlimit() == (None if soft == resource.RLIM_INFINITY else soft)
+    # 64 MiB: tighter than any RAM or cgroup limit a test runs in (Linux does not enforce RLIMIT_RSS; dask reads it too)
+    child = subprocess.run([sys.executable, "-c", "import resource; resource.setrlimit(resource.RLIMIT_RSS, (2**26, 2**26)); "
+                            "from vizcache.memory import rss_rlimit, memory_bound; print(rss_rlimit(), *memory_bound())"],
+                           capture_output=True, text=True, check=True)
+    assert child.stdout.split() == [str(2**26), str(2**26), "RLIMIT_RSS"]
+
+
+@pytest.mark.parametrize("bad", ["0", "65", "two", "-1", "1.5", "٣"])
+def test_a_bad_process_count_is_one_line_naming_the_variable(bad):
+    with pytest.raises(ConfigError) as error:
+        server_processes({"VIZCACHE_PROCESSES": bad})
+    assert str(error.value) == (f"environment variable VIZCACHE_PROCESSES={bad!r} is not allowed: "
+                                "use a whole number of server processes from 1 to 64")
+
+
+def test_the_process_count_defaults_to_one():
+    assert server_processes({}) == 1 and server_processes({"VIZCACHE_PROCESSES": " 4 "}) == 4
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -19,10 +19,17 @@ def test_resolves_size_strings_and_watermarks():
     assert p.limit_bytes == 2**31 and p.high_bytes == int(0.9 * 2**31)
 
 
-def test_auto_limit_comes_from_cgroup_or_ram():
+def test_auto_limit_is_the_processes_share_of_the_tightest_bound(monkeypatch):
+    from vizcache.memory import memory_bound
+    from vizcache.units import format_bytes
+
+    monkeypatch.setenv("VIZCACHE_PROCESSES", "2")
     p = RSSThresholdLRU()
-    assert p.limit == "auto" and p.limit_bytes > 0
-    assert p.limit_source in ("cgroup memory limit", "50% of physical RAM")
+    bound, what = memory_bound()
+    assert p.limit == "auto" and p.limit_bytes == int(bound * 0.8) // 2
+    assert p.limit_source == f"80 % of the {format_bytes(bound)} {what} / 2 processes"
+    p = RSSThresholdLRU(auto_fraction=0.5)
+    assert p.limit_bytes == int(bound * 0.5) // 2 and p.limit_source.startswith("50 % of the ")
 
 
 def test_low_water_must_be_below_high_water():

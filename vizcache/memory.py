@@ -19,6 +19,9 @@ from pathlib import Path
 
 import psutil
 
+from .config_file import ConfigError
+from .units import format_bytes
+
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 # cgroup v1 reports "no limit" as a huge page-rounded number; anything above this is unlimited.
 _CGROUP_UNLIMITED = 2**60
@@ -143,13 +146,58 @@ def system_memory() -> tuple[int, int]:
     return vm.total, vm.available
 
 
-def auto_memory_limit(fraction_of_ram: float = 0.5) -> tuple[int, str]:
-    """The limit "auto" stands for, and where it came from: the cgroup limit, else a fraction of RAM."""
-    cgroup = cgroup_memory_limit()
-    total, _ = system_memory()
-    if cgroup is not None and cgroup < total:
-        return cgroup, "cgroup memory limit"
-    return int(total * fraction_of_ram), f"{fraction_of_ram:.0%} of physical RAM"
+def rss_rlimit() -> int | None:
+    """This process's RLIMIT_RSS (soft limit, the one in force), or None when unlimited or unknown."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    soft, _hard = resource.getrlimit(resource.RLIMIT_RSS)
+    return None if soft == resource.RLIM_INFINITY or soft <= 0 else soft
+
+
+#: what limit="auto" takes of the tightest memory bound: the RSS policies evict from high_water (0.8) of
+#: the limit, so RSS between loads stays under 64 % of the bound, leaving the rest for a load's own peak
+#: and the sessions; the whole bound (what "auto" was for a cgroup) got server processes OOM-killed
+AUTO_FRACTION = 0.8
+#: how many server processes share the bound: `vizcache serve --num-procs N` sets it for its children
+ENV_PROCESSES = "VIZCACHE_PROCESSES"
+MAX_PROCESSES = 64
+
+
+def server_processes(environ: dict[str, str] | None = None) -> int:
+    """The number of server processes sharing this machine's (or container's) memory: ``VIZCACHE_PROCESSES``, 1 if unset."""
+    text = (os.environ if environ is None else environ).get(ENV_PROCESSES, "").strip()
+    if not text:
+        return 1
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PROCESSES):
+        raise ConfigError(f"environment variable {ENV_PROCESSES}={text[:40]!r} is not allowed: "
+                          f"use a whole number of server processes from 1 to {MAX_PROCESSES}")
+    return int(text)
+
+
+def memory_bound() -> tuple[int, str]:
+    """The tightest of physical RAM, the cgroup limit (v2 ``memory.max`` or v1) and RLIMIT_RSS, and which one it is
+    (dask/distributed's ``system.memory_limit``)."""
+    bounds = [(system_memory()[0], "physical RAM"), (cgroup_memory_limit(), "cgroup limit"), (rss_rlimit(), "RLIMIT_RSS")]
+    return min(((size, what) for size, what in bounds if size is not None), key=lambda bound: bound[0])
+
+
+def auto_memory_limit(fraction: float = AUTO_FRACTION, processes: int | None = None) -> tuple[int, str]:
+    """The limit "auto" stands for, and what it was derived from: ``fraction`` of :func:`memory_bound`,
+    divided by the number of server processes sharing it (``processes``, else :func:`server_processes`).
+
+    As dask/distributed's LocalCluster gives each of its N workers 1/N of the bound; the fraction
+    keeps the room dask's pause/terminate thresholds keep (a load's peak goes above the limit).
+
+    >>> limit, source = auto_memory_limit(0.5, processes=2)
+    >>> limit == int(memory_bound()[0] * 0.5) // 2 and source.startswith("50 % of the ") and source.endswith(" / 2 processes")
+    True
+    """
+    bound, what = memory_bound()
+    n = server_processes() if processes is None else processes
+    share = f" / {n} processes" if n > 1 else ""
+    return int(bound * fraction) // n, f"{fraction * 100:g} % of the {format_bytes(bound)} {what}{share}"
 
 
 def _libc_function(name: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import param
 
-from ..memory import auto_memory_limit
+from ..memory import AUTO_FRACTION, ENV_PROCESSES, auto_memory_limit
 from ..units import parse_bytes
 from .base import ByteSize, CachePolicy
 
@@ -18,8 +18,9 @@ class RSSLimit(CachePolicy):
 
     limit = ByteSize(
         "auto", allow_auto=True, bounds=(2**20, 2**50),
-        doc='RSS the process must stay under: bytes, a size string ("1.5GiB", "800MB"), or "auto" '
-            "(the cgroup memory limit if one is set, else auto_fraction of physical RAM).",
+        doc='RSS the process must stay under: bytes, a size string ("1.5GiB", "800MB"), or "auto": auto_fraction of the '
+            f"tightest of physical RAM, the cgroup memory limit and RLIMIT_RSS, divided by the server processes sharing it "
+            f"(${ENV_PROCESSES}, which `vizcache serve --num-procs N` sets).",
     )
     high_water = param.Number(
         0.8, bounds=(0.05, 1.0),
@@ -30,8 +31,9 @@ class RSSLimit(CachePolicy):
         doc="Fraction of limit that eviction brings RSS down to; below high_water, so the cache does not thrash.",
     )
     auto_fraction = param.Number(
-        0.5, bounds=(0.05, 0.95),
-        doc='Fraction of physical RAM that limit="auto" means when no cgroup limit is set.',
+        AUTO_FRACTION, bounds=(0.05, 0.95),
+        doc='Fraction of the tightest memory bound (RAM, cgroup limit, RLIMIT_RSS) that limit="auto" shares among the server '
+            "processes; the rest is room for a load's peak above the limit.",
     )
 
     def _resolve(self) -> None:
