@@ -61,3 +61,14 @@ def test_the_monitor_shows_the_processs_cached_functions(runtime):
     mine = [s for s in vizcache.cached_functions_stats() if s["function"].startswith("monitored_square ")]
     row = function_rows(mine).iloc[0]
     assert (row["calls"], row["hit %"], row["misses"], row["entries"]) == (3, "33", 2, 2)
+
+
+def test_the_table_is_hidden_while_the_process_has_no_cached_function(monkeypatch):
+    from vizcache.viewer import function_stats
+
+    monkeypatch.setattr(function_stats, "cached_functions_stats", lambda: [])
+    table = function_stats.FunctionTable()
+    assert not table.view.visible and table.table.value.empty
+    monkeypatch.setattr(function_stats, "cached_functions_stats", lambda: [_stat("load (app.py:3)", calls=1, misses=1)])
+    table.refresh()
+    assert table.view.visible and list(table.table.value["function"]) == ["load (app.py:3)"]
