@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import vizcache
-from vizcache import Cache, RSSThresholdLRU
+from vizcache import AgeBased, Cache, RSSThresholdLRU
 from vizcache.memoize import _function_name
 from vizcache.memoize_functions import describe
 
@@ -114,3 +114,27 @@ def test_an_instance_that_goes_takes_only_its_keys():
 ])
 def test_functions_are_named_by_qualname_and_place(name, shown):
     assert describe(name) == shown
+
+
+def test_a_caches_stats_list_the_functions_that_use_it_and_only_those():
+    mine, other = Cache(AgeBased()), Cache(AgeBased())
+
+    @vizcache.cached(cache=mine)
+    def double(x):
+        return x * 2
+
+    @vizcache.cached(cache=mine)
+    def triple(x):
+        return x * 3
+
+    @vizcache.cached(cache=other)
+    def elsewhere(x):
+        return x
+
+    double(1), double(1), double(2), triple(1), elsewhere(5)
+    rows = {row["function"].split(" ")[0]: row for row in mine.stats()["functions"]}
+    assert set(rows) == {"double", "triple"}
+    assert (rows["double"]["calls"], rows["double"]["hits"], rows["double"]["misses"], rows["double"]["entries"]) == (3, 1, 2, 2)
+    assert (rows["triple"]["calls"], rows["triple"]["misses"]) == (1, 1)
+    assert [row["function"].split(" ")[0] for row in other.stats()["functions"]] == ["elsewhere"]
+    assert Cache(AgeBased()).stats()["functions"] == []  # a cache no decorated function uses

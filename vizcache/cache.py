@@ -87,6 +87,8 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection, CacheLocks, CacheM
     ) -> None:
         self.clock = clock
         self._on_removal = on_removal
+        #: per-function figures for stats()["functions"]; set by vizcache.cached on the caches its functions use
+        self.describe_functions: Callable[[], list[dict]] | None = None
         self._removals: list[tuple] = []  # (key, value, cause) waiting for the listener
         self._probe = rss_probe if rss_probe is not None else RSSProbe()
         self.rss_method = getattr(self._probe, "method", "custom")

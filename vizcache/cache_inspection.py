@@ -73,6 +73,7 @@ class CacheInspection:
             warnings=warnings,
             trace_rows_lost=trace.lost if trace is not None else 0,
             policy_stats=policy_stats,
+            functions=self.describe_functions() if self.describe_functions is not None else [],
         )
 
     def flush_trace(self) -> None:

@@ -30,6 +30,8 @@ class CacheStats(Counters, Mapping):
     * ``warnings_total`` and the newest ``warnings``; ``trace_rows_lost``: trace rows dropped
       because the disk refused them for too long.
     * ``policy_stats``: the policy's own figures, by name.
+    * ``functions``: for a cache ``@vizcache.cached`` functions use, each function's calls, hits,
+      misses, disk hits, live entries and bytes (see :func:`vizcache.cached_functions_stats`).
     """
 
     policy: str = ""
@@ -46,6 +48,7 @@ class CacheStats(Counters, Mapping):
     warnings: list = field(default_factory=list)
     trace_rows_lost: int = 0
     policy_stats: dict = field(default_factory=dict)
+    functions: list = field(default_factory=list)
 
     def _names(self) -> list[str]:
         own = [f.name for f in fields(self) if f.name != "policy_stats"]

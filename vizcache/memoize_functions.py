@@ -130,6 +130,7 @@ def record_for(spec: tuple, make: Callable[[], FunctionRecord]) -> FunctionRecor
         record = _RECORDS.get(spec)
         if record is None:
             record = _RECORDS[spec] = make()
+            record.cache.describe_functions = functools.partial(cached_functions_stats, record.cache)
             if record.disk is not None and record.shared:
                 _DISKS[record.tag] = record.disk
         return record
