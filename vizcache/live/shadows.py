@@ -98,7 +98,7 @@ class ShadowSet:
     """The shadows of one cache at one budget, fed from its trace recorder (see :func:`attach`)."""
 
     def __init__(self, budget: int, *, labels=None, estimate=None, window_s: float = 60.0, max_windows: int = 1440,
-                 max_keys: int = 1_000_000, extra=()) -> None:
+                 max_keys: int = 100_000, extra=()) -> None:
         if budget < 1:
             raise ValueError(f"shadow budget {budget!r}: give a number of bytes above 0")
         specs = shadow_specs()
@@ -111,7 +111,7 @@ class ShadowSet:
         self.max_keys = max_keys
         self._estimate = estimate  # key -> sys.getsizeof of the cached value, or None
         self.shadows = [Shadow(label, *specs[label], budget, self.estimates, window_s, max_windows)
-                        for label in (labels or specs) if label in specs]
+                        for label in (specs if labels is None else labels) if label in specs]
         self.extra = list(extra)  # more shadows fed the same requests, not reported as shadows (the curve's)
         self._pending: deque = deque()
         self._lock = threading.Lock()
