@@ -149,3 +149,13 @@ def test_attach_draws_the_curve_of_the_caches_own_policy(tmp_path):
     curve = shadows.snapshot()["curve"]
     assert curve["policy"] == "s3fifo" and curve["rate"] == 1.0 and curve["requests"] == 1
     assert curve["budgets"][0] == int(0.05 * 10 * MiB) and curve["budgets"][-1] == 20 * MiB
+
+
+def test_keys_beyond_max_keys_are_refused_and_counted():
+    shadows = ShadowSet(10 * MiB, max_keys=3)
+    for i in range(5):
+        shadows.offer(f"k{i}", hit=False, size=MiB)
+    shadows.offer("k0", hit=True)
+    figures = shadows.snapshot()
+    assert figures["keys"] == 3 and figures["keys_refused"] == 2 and figures["unsized_requests"] == 2
+    assert figures["shadows"]["lru"]["requests"] == 4
