@@ -1,4 +1,4 @@
-"""Eviction orders at equal byte budgets: vizcache's lru and s3fifo against libCacheSim's LRU and S3FIFO.
+"""Eviction orders at equal byte budgets: vizcache's lru, s3fifo and sieve against libCacheSim's LRU, S3FIFO and Sieve.
 
     .venv/bin/python benchmarks/bench_orders.py
 
@@ -39,19 +39,20 @@ def recorded_trace():
 def ours(order: str, keys: list, sizes: dict, budget: int) -> float:
     cache = Cache(SizeEstimatedLRU(estimator=lambda v: v[1], budget=budget, order=order))
     for key in keys:
-        cache.get_or_load(key, lambda: (key, sizes[key]))
+        cache.get_or_load(key, lambda key=key: (key, sizes[key]))
     return cache.stats().hit_ratio
 
 
 def main() -> None:
-    print("| trace | budget (share of working set) | vizcache lru | vizcache s3fifo | libCacheSim LRU | libCacheSim S3FIFO |")
-    print("|---|---|---|---|---|---|")
+    print("| trace | budget (share of working set) | vizcache lru | vizcache s3fifo | vizcache sieve | libCacheSim LRU | libCacheSim S3FIFO "
+          "| libCacheSim Sieve |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, (keys, sizes) in {"zipf, 200 keys": zipf_trace(), "recorded HATS pan/zoom": recorded_trace()}.items():
         working_set = sum(sizes.values())
         for share in (0.05, 0.1, 0.2, 0.3, 0.5):
             budget = int(working_set * share)
-            row = [ours("lru", keys, sizes, budget), ours("s3fifo", keys, sizes, budget),
-                   replay("LRU", keys, sizes, budget)["hit_ratio"], replay("S3FIFO", keys, sizes, budget)["hit_ratio"]]
+            row = [ours(order, keys, sizes, budget) for order in ("lru", "s3fifo", "sieve")]
+            row += [replay(name, keys, sizes, budget)["hit_ratio"] for name in ("LRU", "S3FIFO", "Sieve")]
             print(f"| {name} | {share:.0%} | " + " | ".join(f"{r:.3f}" for r in row) + " |")
 
 

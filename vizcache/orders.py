@@ -176,6 +176,7 @@ class SieveOrder:
         self._queue: list = []
         self._at: dict = {}  # key -> index in _queue
         self._hand: int | None = None  # None: the next eviction starts at the oldest entry
+        self._admitting = None  # the key the cache is making room for (it admits before it evicts)
         for entry in entries.values():
             self.inserted(entry)
 
@@ -191,7 +192,9 @@ class SieveOrder:
         del self._at[entry.key]
         self._queue[i] = None
         if i == self._hand:  # the hand moves on to the next newer entry, or back to the oldest
-            self._hand = i + 1 if i + 1 < len(self._queue) else None
+            # libCacheSim evicts before it inserts: past the newest entry it has, its hand goes back to the oldest
+            last = i + 1 == len(self._queue) - 1 and self._queue[i + 1] is not None and self._queue[i + 1].key == self._admitting
+            self._hand = i + 1 if i + 1 < len(self._queue) and not last else None
         if len(self._queue) > 64 and len(self._at) < len(self._queue) // 2:
             self._compact()
 
@@ -204,6 +207,7 @@ class SieveOrder:
         self._hand = hand if hand is not None and hand < len(self._queue) else None
 
     def victim(self, exclude: Hashable | None):
+        self._admitting = exclude
         if self._hand is None:
             self._compact()
             self._hand = 0
