@@ -7,6 +7,7 @@ from tests.live.test_shadows import MiB, zipf_keys
 from vizcache.compare.experiment import load_experiment
 from vizcache.live.ab import live_decision, ratio_interval, summary_line, write_report
 from vizcache.live.shadows import ShadowSet
+from vizcache.viewer.reports import find_reports
 
 SIZES = {f"catalog-{i}": (1 + (i * 7919) % 13) * MiB for i in range(60)}
 
@@ -75,6 +76,7 @@ def test_the_report_button_writes_a_compare_experiment_of_this_processs_rows_in_
     assert proc.wait(timeout=600) == 0, (folder / "compare.log").read_text()
     result = json.loads((folder / "results.json").read_text())
     assert result["decision"]["baseline"] == "rss-lru" and (folder / "report.html").is_file()
+    assert [r["name"] for r in find_reports(reports)] == [folder.name]  # the sidebar lists it
     assert {p.name for p in tmp_path.iterdir()} == {"trace.jsonl", "reports"}  # nothing written outside the reports folder
 
 

@@ -50,3 +50,17 @@ def test_histograms_keep_counting_between_scrapes_and_count_events_lost_from_the
     assert lines_of(text, "vizcache_load_seconds_count") == ["vizcache_load_seconds_count 15"]  # 5, then the 10 the ring kept
     assert lines_of(text, "vizcache_events_missed_total") == ["vizcache_events_missed_total 25"]
     assert "vizcache_shadow_hit_ratio" not in text  # no shadows given
+
+
+def test_every_metric_the_grafana_dashboard_queries_is_exposed(tmp_path):
+    import json
+    from pathlib import Path
+
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "docs" / "grafana" / "vizcache-live-ab.json").read_text())
+    queried = {name for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"vizcache_[a-z_]+", target["expr"])}
+    cache = Cache(RSSThresholdLRU(limit="64GiB"), trace=tmp_path / "t.jsonl")
+    metrics = Metrics(cache, attach(cache, budget=2**20))
+    cache.get_or_load("a", lambda: Sized(1, 10))
+    exposed = {line.split("{")[0].split(" ")[0] for line in metrics.render().splitlines() if not line.startswith("#")}
+    assert len(queried) >= 10 and queried <= exposed, queried - exposed
