@@ -123,7 +123,7 @@ def follow(skymap) -> None:
         location.search = "?" + urlencode(query if text is None else {**query, "view": text})
 
     skymap.param.watch(params, list(PARAMS.values()))
-    skymap.param.watch(view, "view")
+    skymap.ranges.param.watch(view, ["x_range", "y_range"])  # a Dask catalog has no rows in view, but its view is shared too
 
 
 def _encode(value) -> str:
