@@ -13,6 +13,8 @@ import pandas as pd
 import panel as pn
 import param
 
+from .exports import ExportButtons, header_titles
+from .samp import SampSender
 from .table_rows import CSV_MAX_ROWS, TABLE_FORMATTERS, RowOrder, for_display, table_columns, write_csv
 
 PAGE_ROWS = 12
@@ -33,7 +35,7 @@ class TableView(pn.viewable.Viewer):
         self._view_number = 0
         self._order = RowOrder()
         self.widget = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=400,
-                                           formatters=TABLE_FORMATTERS)
+                                           formatters=TABLE_FORMATTERS, titles=header_titles(("ra", "dec")))
         self.widget.param.watch(self._show_page, "sorters")
         self.widget.on_click(lambda event: self.click(event.row))
         self.pager = pn.widgets.IntInput(name="page", value=1, start=1, end=1, width=110)
@@ -46,6 +48,8 @@ class TableView(pn.viewable.Viewer):
         self.title = pn.pane.Markdown("", margin=(0, 10))
         self.download = pn.widgets.FileDownload(callback=self.csv, filename="catalog_in_view.csv", label="Download CSV",
                                                 color="primary", width=160)
+        self.exports = ExportButtons(table=self)  # VOTable, FITS, ECSV
+        self.samp = SampSender(table=self)
         self.model.param.watch(self._new_view, "view")
         self.model.param.watch(self._select, "selection")
         self._new_view()
@@ -96,19 +100,32 @@ class TableView(pn.viewable.Viewer):
         if rows is not None and 0 <= position < len(rows):
             self.model.highlight(int(rows[position]))
 
+    @property
+    def selecting(self) -> bool:
+        """Whether the rows listed are a selection on the map's markers (else the rows in view)."""
+        return self._order.selecting(self._view_number)
+
+    def listed(self) -> pd.DataFrame | None:
+        """The rows listed in the table's order and columns (at most CSV_MAX_ROWS); None: no table."""
+        rows = self._rows()
+        if rows is None:
+            return None
+        frame = self.model.view[0]
+        return frame.iloc[rows[:CSV_MAX_ROWS]][table_columns(frame)]
+
     def csv(self) -> io.StringIO:
         """The rows listed in the table's order (at most CSV_MAX_ROWS), formulas made inert, cut when asked for."""
         buffer = io.StringIO()
-        rows = self._rows()
+        rows = self.listed()
         if rows is not None:
-            frame = self.model.view[0]
-            write_csv(frame.iloc[rows[:CSV_MAX_ROWS]][table_columns(frame)], buffer)
+            write_csv(rows, buffer)
         buffer.seek(0)
         return buffer
 
     def __panel__(self):
         return pn.Column(
             pn.Row(self.title, pn.layout.HSpacer(), self.previous, self.pager, self.next, self.download, sizing_mode="stretch_width"),
+            pn.Row(pn.layout.HSpacer(), self.samp, self.exports, sizing_mode="stretch_width"),
             self.widget,
             sizing_mode="stretch_width",
         )
