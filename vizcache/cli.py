@@ -18,6 +18,7 @@ from .policies import available_policies
 from .policies.config import policy_from_config
 from .trace import TraceError, export_libcachesim_csv
 from .units import format_bytes, parse_bytes
+from .viewer.serve_command import add_parser as add_serve_parser
 
 
 def _time_call(fn: Callable[[], object], n: int = 20000) -> float:
@@ -215,86 +216,6 @@ def _order(text: str) -> int:
     return value
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Run `panel serve` for the packaged viewer at /viewer, and stop all of it when asked to stop.
-
-    The server runs in its own process group; SIGTERM, SIGINT and SIGHUP sent to `vizcache serve`
-    go to that whole group (with --num-procs the workers are Tornado's forks, which outlive their
-    parent if only it is signalled), and whatever is left of the group when the server exits is ended.
-    """
-    import os
-    import signal
-    import subprocess
-    from pathlib import Path
-
-    from .config import load_config
-
-    app = Path(__file__).with_name("viewer") / "script" / "viewer.py"
-    command = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(args.port), "--address", args.address,
-               "--num-threads", "4", "--num-procs", str(args.num_procs),
-               "--setup", str(app.with_name("setup.py")),  # security headers from the first request on
-               "--plugins", "vizcache.live.routes"]  # /vizcache/metrics (docs/live-ab.md)
-    for origin in args.allow_websocket_origin or []:
-        command += ["--allow-websocket-origin", origin]
-    if args.show:
-        command.append("--show")
-    if args.config:
-        load_config(args.config)  # fail here, with one clear line, rather than in the page
-        command += ["--args", "--config", str(Path(args.config).resolve())]
-    env = {k: v for k, v in os.environ.items() if k != "VIZCACHE_CONFIG" or not args.config}
-    server = subprocess.Popen(command, env=env, start_new_session=True)
-    stopped_by = []
-
-    def forward(signum, _frame) -> None:
-        stopped_by.append(signum)
-        _signal_group(server.pid, signum)
-
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, forward)
-    code = server.wait()
-    _end_group(server.pid)
-    return 0 if stopped_by else code
-
-
-def _signal_group(pgid: int, signum: int) -> bool:
-    """Send ``signum`` to a process group; False when nothing is left in it."""
-    import os
-
-    try:
-        os.killpg(pgid, signum)
-        return True
-    except ProcessLookupError:
-        return False
-
-
-def _group_running(pgid: int) -> bool:
-    """Whether a process of the group still runs (exited ones may linger as zombies until reaped)."""
-    import os
-
-    import psutil
-
-    for process in psutil.process_iter(["status"]):
-        try:
-            if process.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(process.pid) == pgid:
-                return True
-        except (ProcessLookupError, psutil.Error):
-            pass
-    return False
-
-
-def _end_group(pgid: int, grace: float = 10.0) -> None:
-    """SIGTERM what is left of the server's process group, SIGKILL it after ``grace`` seconds."""
-    import signal
-
-    deadline = time.monotonic() + grace
-    _signal_group(pgid, signal.SIGTERM)
-    while _group_running(pgid):
-        if time.monotonic() > deadline:
-            _signal_group(pgid, signal.SIGKILL)
-            return
-        time.sleep(0.1)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vizcache", description="Memory-aware caching with pluggable policies.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -354,17 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     part.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
     part.set_defaults(func=cmd_partition)
 
-    serve = sub.add_parser("serve", help="serve the viewer (a thin wrapper around `panel serve`)")
-    serve.add_argument("--config", help="TOML config (default: $VIZCACHE_CONFIG, else the built-in default)")
-    serve.add_argument("--port", type=int, default=5006, help="port to serve on (default 5006)")
-    serve.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a team)")
-    serve.add_argument("--allow-websocket-origin", action="append", metavar="HOST[:PORT]",
-                       help="host name the team's browsers use to reach the server (repeatable); needed with --address 0.0.0.0")
-    serve.add_argument("--num-procs", type=int, default=1, choices=range(1, 65), metavar="N",
-                       help="server processes (default 1, 1-64); each has its own cache and its own memory limit")
-    serve.add_argument("--show", action="store_true", help="open a browser tab")
-    serve.set_defaults(func=cmd_serve)
-
+    add_serve_parser(sub)  # serve: vizcache/viewer/serve_command.py
     add_compare_parsers(sub)  # compare, simulate
     return parser
 
