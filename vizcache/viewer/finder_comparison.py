@@ -17,6 +17,7 @@ from holoviews.operation.datashader import datashade, dynspread
 
 from ..catalogs.crossmatch import MATCHED, ONLY_A, ONLY_B, Crossmatch, crossmatch
 from ..catalogs.identifiers import as_text
+from .exports import comparison_table, downloads, header_titles
 from .text import as_markdown
 
 COLOURS = {MATCHED: "#2e7d32", ONLY_A: "#1565c0", ONLY_B: "#e65100"}
@@ -119,6 +120,7 @@ class FinderComparison(pn.viewable.Viewer):
         shown = classes.assign(match=classes["match"].astype(str), id_a=as_text(classes["id_a"]), id_b=as_text(classes["id_b"]))
         shown = shown.rename(columns={"id_a": f"id {a}", "id_b": f"id {b}"})
         return pn.widgets.Tabulator(shown.reset_index(drop=True), pagination="remote", page_size=15, disabled=True, show_index=False,
+                                    titles=header_titles(shown.columns),
                                     sizing_mode="stretch_width", formatters={f"id {a}": {"type": "plaintext"}, f"id {b}": {"type": "plaintext"}})
 
     def __panel__(self):
@@ -139,5 +141,6 @@ class FinderComparison(pn.viewable.Viewer):
                    pn.pane.HoloViews(pn.bind(self._rates, "z", Z_BINS, "redshift", *settings), sizing_mode="stretch_width"),
                    pn.pane.HoloViews(pn.bind(self._rates, "snr", SNR_BINS, "SNR", *settings), sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
+            pn.Row(pn.layout.HSpacer(), *downloads(lambda: comparison_table(self), "finder_comparison"), sizing_mode="stretch_width"),
             pn.panel(pn.bind(self._table, p.match_class, *settings), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
