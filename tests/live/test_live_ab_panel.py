@@ -41,11 +41,15 @@ def test_the_card_shows_the_runtimes_shadows_and_curve(viewer_data):  # noqa: F8
     line = card._line.object
     assert line.startswith("on your traffic since ") and "rss\\-lru " in line and "getsizeof 0\\.50" in line  # 2 of 4 hit: all kept
     assert card._curve_source.data["budget"][-1] == 16.0 and len(card._curve_source.data["hit_ratio"]) == 10
+    assert runtime.shadows.snapshot()["curve"]["policy"] == "rss-lru"  # a getsizeof cache: the curve of the candidate
     assert "Budget 8\\.00 MiB" in card._notes.object and "This server process only" in card._notes.object
     assert not card._button.disabled
     wait_until(lambda: card._decisions.latest is not None, timeout=120, message="the first decision")
     card.refresh()
-    assert card._decision.object.endswith(as_markdown(card._decisions.latest["recommendation"]))
+    decided = card._decisions.latest
+    assert card._decision.object.endswith(f"{as_markdown(decided['recommendation'])}</details>")  # the rule's words, folded
+    head = as_markdown("Leave getsizeof (it does not meet the objectives), but for which the results do not say")
+    assert decided["action"] == "tie" and f"<summary>{head}</summary>" in card._decision.object
     assert card._decisions.latest["baseline"] == "getsizeof"  # the policy the runtime's cache runs
 
 

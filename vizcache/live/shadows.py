@@ -244,7 +244,10 @@ def attach(cache, budget: int | None = None, *, curve_rate: float = 1.0, **optio
         from .curve import Curve  # it builds on Shadow
 
         shadows = ShadowSet(budget, estimate=_getsizeof_in(cache), **options)
-        shadows.extra.append(Curve(budget, shadows.estimates, policy=policy_label(cache.policy), rate=curve_rate))
+        # The curve of the cache's own policy; getsizeof's budget bounds its estimates, not memory: its curve is
+        # flat wherever the estimates undercount, so a getsizeof cache gets the curve of rss-lru, the candidate.
+        label = policy_label(cache.policy)
+        shadows.extra.append(Curve(budget, shadows.estimates, policy="rss-lru" if label == "getsizeof" else label, rate=curve_rate))
         record, offer = recorder.record, shadows.offer
 
         def record_and_shadow(key, hit, load_s=0.0, nbytes=0, size=None, failed=False):

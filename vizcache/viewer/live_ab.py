@@ -27,6 +27,16 @@ _running: dict[int, tuple[Path, object]] = {}  # id(runtime) -> (folder, process
 _decisions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # shadow set -> its Decisions, shared by every session
 
 
+def _folded(result: dict) -> str:
+    """The recommendation in a few words, and the rule's whole text (every comparison it rests on) behind a click."""
+    base, choice, action = result["baseline"], result["choice"], result["action"]
+    base_fails = bool(result["baseline_result"] and result["baseline_result"]["fails"])
+    head = {"switch": f"Switch from {base} to {choice}", "keep": f"Keep {base}", "none": "No recommendation",
+            "tie": (f"Leave {base} (it does not meet the objectives), but for which the results do not say" if base_fails
+                    else f"Keep {base}: the candidates that beat it tie")}[action]
+    return f"<details><summary>{as_markdown(head)}</summary>{as_markdown(result['recommendation'])}</details>"
+
+
 class LiveAB(pn.viewable.Viewer):
     """Shadow hit ratios with intervals, `vizcache compare`'s decision on them, the miss-ratio curve, and a report button."""
 
@@ -79,7 +89,7 @@ class LiveAB(pn.viewable.Viewer):
         result = self._decisions.get()
         self._decision.object = (f"**Decision** (`vizcache compare`'s rule, each minute of traffic a repetition, baseline "
                                  f"{as_markdown(self._baseline)}, made every {self._decisions.every_s / 60:g} minutes): "
-                                 + (as_markdown(result["recommendation"]) if result else "being made …"))
+                                 + (_folded(result) if result else "being made …"))
         sizes = figures["sizes_from"]
         self._notes.object = as_markdown(
             f"Budget {format_bytes(figures['budget'])}; {figures['keys']} keys, sized by their loaders ({sizes['reported']}) or by "
