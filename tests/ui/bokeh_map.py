@@ -2,6 +2,10 @@
 
 import time
 
+from playwright.sync_api import Error as PlaywrightError
+
+from ..waiting import wait_until
+
 # The sky map is the figure whose x range runs backwards (RA grows to the left).
 _FIGURE = """
 const doc = Bokeh.documents[0];
@@ -35,17 +39,18 @@ for (const v of Object.values(Bokeh.index)) { const pv = v.owner.find_one(fig); 
 def wait_for_markers(page, predicate, timeout: float = 30.0) -> dict:
     """The markers once ``predicate`` holds; the view's range event is sent again every few seconds
     (one sent while the session's first render is still going out can be dropped)."""
-    deadline = time.time() + timeout
-    nudge = time.time() + 3
-    while time.time() < deadline:
+    nudge = [time.monotonic() + 3]
+
+    def matching():
         data = markers(page)
         if predicate(data):
             return data
-        if time.time() > nudge:
+        if time.monotonic() > nudge[0]:
             trigger_ranges_update(page)
-            nudge = time.time() + 3
-        time.sleep(0.3)
-    raise AssertionError(f"markers never matched; last: { {k: v[:5] for k, v in data.items()} }")
+            nudge[0] = time.monotonic() + 3
+        return {k: v[:5] for k, v in data.items()} and None
+
+    return wait_until(matching, timeout=timeout, interval=0.3, message="markers matching")
 
 
 def colour_mapper(page) -> dict:
@@ -72,14 +77,38 @@ def tooltip_texts(page) -> list[str]:
 
 
 def wait_for_tooltip(page, containing: str, timeout: float = 10.0) -> str:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        texts = tooltip_texts(page)
-        hit = next((t for t in texts if containing in t), None)
-        if hit is not None:
-            return hit
-        time.sleep(0.2)
-    raise AssertionError(f"no tooltip with {containing!r}; tooltips: {texts}")
+    return wait_until(lambda: next((t for t in tooltip_texts(page) if containing in t), None), timeout=timeout, interval=0.2,
+                      message=f"a tooltip with {containing!r}")
+
+
+def map_title(page) -> str | None:
+    """The map's title (it names the catalog and the colouring) once its image has arrived; None before.
+    The map is the shown figure with a drawn image, in either projection (all-sky's x range runs forwards;
+    a projection's change replaces the figure, and the document keeps the old one)."""
+    return page.evaluate("""(() => {
+const shown = m => Object.values(Bokeh.index).some(v => v.owner.find_one(m));
+for (const m of Bokeh.documents[0].all_models)
+  if (m.constructor.__name__ === 'Figure' && m.title && m.title.text && shown(m)
+      && m.renderers.some(r => r.glyph && r.glyph.constructor.__name__ === 'Image' && r.data_source.data.image.length))
+    return m.title.text;
+return null;})()""")
+
+
+def wait_for_map(page, catalog: str | None = None, timeout: float = 60.0) -> str:
+    """The map's title once its image is in the page and, given ``catalog``, the title names it.
+    Before Bokeh has a document the page's script raises: that counts as not yet."""
+    def shown():
+        title = map_title(page)
+        return title if title and (catalog is None or title.startswith(f"{catalog}:")) else None
+
+    return wait_until(shown, timeout=timeout, interval=0.2, ignore=(PlaywrightError,),
+                      message=f"the map drawn{f' with {catalog}' if catalog else ''}")
+
+
+def monitor_counts(page) -> str:
+    """The cache monitor's counts line (``N hits · N misses · N loads · ...``), empty until the monitor is in the page."""
+    counts = page.get_by_text("hits ·")
+    return counts.first.inner_text() if counts.count() else ""
 
 
 def view_ranges(page) -> tuple[tuple[float, float], tuple[float, float]]:

@@ -1,10 +1,12 @@
 """The viewer in a real browser: Debian's chromium driven by playwright against `panel serve`."""
 
 import os
-import time
 from pathlib import Path
 
 import pytest
+
+from ..waiting import wait_until
+from .bokeh_map import monitor_counts, wait_for_map
 
 pytestmark = pytest.mark.ui
 
@@ -15,42 +17,31 @@ def map_pixels(page) -> bytes:
 
 
 def wait_for_change(page, before: bytes, timeout: float = 30.0) -> bytes:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        now = map_pixels(page)
-        if now != before:
-            return now
-        time.sleep(0.2)
-    raise AssertionError("the map's image did not change")
-
-
-def monitor_text(page) -> str:
-    return page.get_by_text("hits ·").first.inner_text()
+    return wait_until(lambda: (now := map_pixels(page)) != before and now, timeout=timeout, interval=0.2, message="the map's image changed")
 
 
 def test_switch_catalogs_map_changes_and_second_visit_hits(served_viewer, page, tmp_path):
-    page.goto(served_viewer)
+    page.goto(served_viewer, timeout=120_000)
     page.get_by_text("Cache monitor").wait_for(timeout=60_000)
     page.locator(".vizcache-skymap .bk-Canvas").first.wait_for(timeout=60_000)
-    time.sleep(2)  # let the first aggregate arrive
+    wait_for_map(page, "BOTH")
     both = map_pixels(page)
     page.get_by_role("button", name="PZWAV", exact=True).click()
     pzwav = wait_for_change(page, both)
     assert pzwav != both
     page.get_by_role("button", name="BOTH", exact=True).click()
     wait_for_change(page, pzwav)
-    deadline = time.time() + 15  # the monitor refreshes every second on its own
-    while time.time() < deadline and not monitor_text(page).startswith("1 hits"):
-        time.sleep(0.3)
-    text = monitor_text(page)
-    assert text.startswith("1 hits") and "2 loads" in text, text
+    # the monitor refreshes every second on its own
+    text = wait_until(lambda: (counts := monitor_counts(page)).startswith("1 hits") and counts, timeout=15, interval=0.3,
+                      message="the monitor counting the hit")
+    assert "2 loads" in text, text
     shot = Path(os.environ.get("VIZCACHE_SCREENSHOT_DIR", tmp_path)) / "viewer.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
 
 
 def test_unknown_catalog_in_url_shows_a_notification(served_viewer, page):
-    page.goto(served_viewer + "?catalog=../../etc/passwd")
+    page.goto(served_viewer + "?catalog=../../etc/passwd", timeout=120_000)
     note = page.locator(".notyf__message").first
     note.wait_for(timeout=60_000)
     assert "Unknown catalog '../../etc/passwd'" in note.inner_text()
@@ -59,10 +50,16 @@ def test_unknown_catalog_in_url_shows_a_notification(served_viewer, page):
 
 def test_the_page_loads_nothing_from_outside_127_0_0_1(served_viewer, page):
     # Observatory networks are often closed: fonts, scripts and styles must all come from the viewer's server.
-    page.goto(served_viewer)
+    page.goto(served_viewer, timeout=120_000)
     page.get_by_text("Cache monitor").wait_for(timeout=60_000)
     page.locator(".vizcache-skymap .bk-Canvas").first.wait_for(timeout=60_000)
+    wait_for_map(page, "BOTH")
     page.get_by_role("button", name="all-sky", exact=True).click()
     page.get_by_role("button", name="PZWAV", exact=True).click()
-    time.sleep(3)
+    # Listening (page.outside) until the page has settled: PZWAV's map drawn, the monitor counting its
+    # load, the document and its fonts loaded. Then every request the page makes has been made.
+    wait_for_map(page, "PZWAV")
+    wait_until(lambda: "· 2 loads ·" in monitor_counts(page), timeout=60, message="the monitor counting PZWAV's load")
+    wait_until(lambda: page.evaluate("document.readyState === 'complete' && document.fonts.status === 'loaded'"), timeout=60,
+               message="the document and its fonts loaded")
     assert page.outside == []
