@@ -1,8 +1,6 @@
 """The monitor's per-function table (#23): every ``@vizcache.cached`` function of the server process,
 its calls, hit share, misses, entries and bytes, most bytes first."""
 
-import time
-
 import pytest
 
 import vizcache
@@ -11,6 +9,7 @@ from vizcache.viewer.function_stats import MAX_ROWS, function_rows
 from vizcache.viewer.monitor import CacheMonitor
 from vizcache.viewer.runtime import ViewerRuntime
 
+from ..waiting import wait_until
 from .conftest import make_config
 
 
@@ -40,9 +39,7 @@ def test_many_functions_end_in_one_summed_row():
 @pytest.fixture
 def runtime(viewer_data, tmp_path):
     runtime = ViewerRuntime(load_config(make_config(viewer_data, f"functions-{tmp_path.name}.toml")), sample_every=60)
-    deadline = time.time() + 10
-    while not runtime.rss_history and time.time() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: runtime.rss_history, timeout=10, interval=0.01, message="the sampler's first sample")
     return runtime
 
 
