@@ -78,7 +78,7 @@ def cached(
     ``to_disk`` and ``cache_path`` (default: ``pn.config.cache_path``, ``"./cache"``), ``per_session``.
 
     vizcache's own: ``limit`` (RSS the process stays under, evicting least recently used first:
-    bytes, ``"6GiB"``, ``"auto"`` — the default, half the RAM or the cgroup limit — or None for no
+    bytes, ``"6GiB"``, ``"auto"`` — the default, 80 % of the RAM or cgroup limit per server process — or None for no
     memory bound, exactly ``pn.cache``), or ``budget`` (estimated bytes the entries may hold);
     ``policy`` may also be a vizcache policy object or the path of a ``.toml`` config with a
     ``[policy]`` table, which then carries every bound; ``cache`` shares one cache between
