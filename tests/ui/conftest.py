@@ -16,6 +16,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every test in this folder drives a real browser: marked ui (deselected by ``-m "not ui"``) even if its file forgets to."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.ui)
+
+
 @pytest.fixture
 def serve_viewer(tmp_path):
     """serve_viewer(config) -> URL of /viewer on a fresh `panel serve` process, stopped after the test."""
