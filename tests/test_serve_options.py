@@ -69,6 +69,7 @@ def test_secrets_from_panels_environment_variables_reach_the_server_unchanged():
     (["--prefix", "team x"], {}, f"--prefix 'team x' {PREFIX_RULE}"),
     (["--prefix", "a/./b"], {}, f"--prefix 'a/./b' {PREFIX_RULE}"),
     (["--cookie-secret", "short"], {}, f"--cookie-secret {SHORT}"),
+    (["--cookie-secret", ""], {}, "--cookie-secret has 0 characters: use at least 32 random ones (`panel secret` makes one)"),
     ([], {"PANEL_COOKIE_SECRET": "short"}, f"the cookie secret in the environment {SHORT}"),
     (["--cookie-secret", SECRET], {"PANEL_COOKIE_SECRET": SECRET}, f"--cookie-secret and the environment variable PANEL_COOKIE_SECRET {BOTH}"),
     (["--cookie-secret", SECRET], {"BOKEH_COOKIE_SECRET": SECRET}, f"--cookie-secret and the environment variable BOKEH_COOKIE_SECRET {BOTH}"),

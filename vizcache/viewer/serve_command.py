@@ -90,9 +90,11 @@ def check_options(args: argparse.Namespace, environ: dict[str, str]) -> dict[str
         if getattr(args, dest) is not None and environ.get(variable):
             raise ConfigError(f"{option(dest)} and the environment variable {variable} are both set: give one")
     value = {dest: getattr(args, dest) or environ.get(variable) for dest, variable in ENV_NAMES.items()}
-    cookie_secret = args.cookie_secret or environ.get("PANEL_COOKIE_SECRET") or environ.get("BOKEH_COOKIE_SECRET")
+    # an empty variable counts as unset, as Panel reads it; an empty option is a (too short) secret
+    cookie_secret = next((v for v in (args.cookie_secret, environ.get("PANEL_COOKIE_SECRET") or None, environ.get("BOKEH_COOKIE_SECRET") or None)
+                          if v is not None), None)
     if cookie_secret is not None and len(cookie_secret) < MIN_COOKIE_SECRET:
-        where = "--cookie-secret" if args.cookie_secret else "the cookie secret in the environment"
+        where = "--cookie-secret" if args.cookie_secret is not None else "the cookie secret in the environment"
         raise ConfigError(f"{where} has {len(cookie_secret)} characters: use at least {MIN_COOKIE_SECRET} random ones "
                           "(`panel secret` makes one)")
     _check_oauth(value, cookie_secret)
