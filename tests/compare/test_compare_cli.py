@@ -220,6 +220,7 @@ BAD = {
     "float_threads": ("[workload]\nthreads = 2.5\n" + P, "[workload] threads = 2.5 is not allowed: use a whole number"),
     "bool_threads": ("[workload]\nthreads = true\n" + P, "[workload] threads = True is not allowed: use a whole number"),
     "warmup_all": ("[workload]\nrequests = 10\nwarmup = 10\n" + P, "[workload] warmup = 10 is not allowed: use a whole number from 0 to 9"),
+    "zero_quick_requests": ("[workload]\nquick_requests = 0\n" + P, "[workload] quick_requests = 0 is not allowed: use a whole number from 1"),
     "negative_warmup": ("[workload]\nwarmup = -1\n" + P, "[workload] warmup = -1 is not allowed"),
     "dup_labels": (P + P, "labels must differ"),
     "unknown_key": ("[workload]\nrequest = 5\n" + P, "[workload] unknown key 'request'"),

@@ -67,6 +67,8 @@ def test_the_hats_experiment_replays_the_recorded_session_key_by_key():
     quick = exp.quick()
     assert quick.workload.requests == QUICK_RECORDED_REQUESTS and quick.budget == exp.budget  # recorded sizes are not scaled
     assert load_experiment(ROOT / "policies" / "ab_three_arms_shift.toml").quick().workload.requests == QUICK_REQUESTS
+    seed = load_experiment(ROOT / "policies" / "ab_seed_switching.toml").quick()  # its own quick_requests
+    assert seed.workload.requests == 120 and seed.workload.warmup == 24
 
 
 def test_recorded_keys_make_every_partition_its_own_entry():

@@ -28,6 +28,7 @@
     requests = 200
     warmup = 40             # the first requests fill the cache: reported apart, not in hit ratio or latencies
     threads = 1             # replay the requests from this many threads at once (loads overlap)
+    quick_requests = 160    # --quick keeps at most this many (default 40; 200 for a trace replayed key by key)
     # trace only: keys = "catalog" (a key's first element names a catalog) or "recorded" (each recorded
     # key one entry of its recorded size), load_scale, report_size
 
@@ -68,8 +69,8 @@ SECTIONS = {
     "decision": ("baseline", "memory", "tolerance", "switch_p95_ms"),
     "thresholds": ("relative", "latency_ms"),
     "data": ("preset", "clusters", "members_per_richness", "rows_per_file", "quick_clusters"),
-    "workload": ("kind", "requests", "warmup", "threads", "trace", "keys", "load_scale", "report_size", "skew", "stats_after_request",
-                 "hot", "shift_at", "shift_fraction"),
+    "workload": ("kind", "requests", "warmup", "threads", "quick_requests", "trace", "keys", "load_scale", "report_size", "skew",
+                 "stats_after_request", "hot", "shift_at", "shift_fraction"),
 }
 
 
@@ -102,6 +103,7 @@ class Workload:
     report_size: bool = False  # recorded keys: loads return vizcache.Sized(value, recorded size)
     warmup: int = 0  # the first requests of a run: reported apart, left out of hit ratio and latencies
     threads: int = 1  # requests replayed from this many threads at once
+    quick_requests: int | None = None  # --quick keeps at most this many requests (None: QUICK_REQUESTS or QUICK_RECORDED_REQUESTS)
 
     @property
     def recorded(self) -> bool:
@@ -143,6 +145,8 @@ class Experiment:
 
     @property
     def quick_requests(self) -> int:
+        if self.workload.quick_requests is not None:  # a workload whose cold misses would decide 40 requests
+            return self.workload.quick_requests
         return QUICK_RECORDED_REQUESTS if self.workload.recorded else QUICK_REQUESTS
 
     def budget_bytes(self, working_set: int) -> tuple[int, list[int]]:
@@ -276,7 +280,8 @@ def load_experiment(path: str | Path) -> Experiment:
                         wl.number("skew", 1.1, 0.0, 10.0), wl.boolean("stats_after_request"), wl.integer("hot", 8, 1, 10_000),
                         wl.number("shift_at", 0.5, 0.0, 1.0), wl.number("shift_fraction", 1.0, 0.0, 1.0), keys,
                         wl.number("load_scale", 1.0, 0.0, 100.0), wl.boolean("report_size"),
-                        wl.integer("warmup", 0, 0, requests - 1), wl.integer("threads", 1, 1, MAX_THREADS))
+                        wl.integer("warmup", 0, 0, requests - 1), wl.integer("threads", 1, 1, MAX_THREADS),
+                        wl.integer("quick_requests", None, 1, 1_000_000) if "quick_requests" in wl.table else None)
 
     runs = _policies(data.get("policies"), source)
     labels = [r.label for r in runs]
