@@ -121,6 +121,7 @@ def test_what_each_format_cannot_keep_is_what_the_module_says():
     assert listed["VOTable"] == ["nul", "  spaced  ", "cr\rlf\n", ""]
     assert listed["FITS"] == ["nul\x00after", "  spaced", "cr\rlf", ""]
     assert listed["ECSV"] == ["nul\x00after", "spaced", "cr\nlf\n", ""]
+    assert np.ma.getmaskarray(read_back(table, "ECSV")["name"]).tolist() == [False, False, False, True]  # empty: missing
     # meta a format cannot hold as it is is escaped, never dropped or raw
     assert meta_of(write(table, "FITS"), "FITS")["catalog"] == "=x\\x01\\xe9"
     assert meta_of(write(table, "VOTable"), "VOTable")["catalog"] == "=x\\x01é"

@@ -1,14 +1,13 @@
-"""The viewer in a notebook (JupyterLab, Jupyter, VS Code): the page's sidebar and main area as one Panel object.
+"""The viewer in a notebook (JupyterLab): the page's sidebar and main area as one Panel object.
 
 >>> from vizcache.viewer.notebook import viewer, sky_map
 >>> viewer(config="my.toml")           # the whole viewer: find box, controls, sky map, table, monitor, comparison tab
 >>> sky = sky_map(config="my.toml", catalog="AMICO"); sky   # the sky map with its table and histograms only
 >>> sky.table.listed()                 # the rows in view (or selected) as a DataFrame, in the table's order
 
-Both share the process-wide runtime of their config (one cache per config file, as in a server
-process), so a notebook showing several views of one catalog loads it once. A notification the
-served page would pop up (a catalog that cannot load) is logged instead. ``.servable()`` on the
-returned object serves the notebook with ``panel serve notebook.ipynb``.
+Both use the kernel's runtime of their config (get_runtime: one cache per config file, as in a
+server process), so several views of one catalog load it once. sky_map logs what the served page
+would show as a notification (a catalog that cannot load).
 """
 
 from __future__ import annotations
