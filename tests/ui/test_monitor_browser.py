@@ -6,7 +6,9 @@ import time
 import pytest
 
 from ..viewer.conftest import CONFIG, make_config
+from ..waiting import wait_until
 from .bokeh_figures import columns_inside, overlapping, table_cells, tick_labels, title_fit, y_range
+from .bokeh_map import monitor_counts, wait_for_map
 
 pytestmark = pytest.mark.ui
 
@@ -24,7 +26,8 @@ def open_monitor(page, url):
     page.goto(url, timeout=120_000)
     page.get_by_text("Cache monitor").wait_for(timeout=60_000)
     page.locator(".vizcache-skymap .bk-Canvas").first.wait_for(timeout=60_000)
-    time.sleep(2)
+    wait_for_map(page)
+    wait_until(lambda: monitor_counts(page), timeout=60, message="the monitor's counts")
 
 
 def log_table(page):
@@ -36,20 +39,18 @@ def entries_table(page):
 
 
 def wait_for_log(page, predicate, timeout=30.0) -> list[str]:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    def matching_rows():
         rows = log_table(page).locator(".tabulator-row").all_inner_texts()
-        if predicate(rows):
-            return rows
-        time.sleep(0.5)
-    raise AssertionError(f"log rows: {rows}")
+        return rows if predicate(rows) else None
+
+    return wait_until(matching_rows, timeout=timeout, interval=0.5, message="log rows matching")
 
 
 def test_monitor_says_what_happened_and_why(viewer_data, serve_viewer, page, tmp_path):
     url = serve_viewer(make_config(viewer_data, f"ui-monitor-{tmp_path.name}.toml", rss_config("4GB")))
     open_monitor(page, url)
     page.get_by_role("button", name="PZWAV", exact=True).click()
-    time.sleep(2)
+    wait_for_map(page, "PZWAV")
     page.get_by_role("button", name="BOTH", exact=True).click()  # a hit: BOTH was loaded first
     rows = wait_for_log(page, lambda rows: any("hits" in r and "BOTH ×1" in r for r in rows))
     log = log_table(page)
