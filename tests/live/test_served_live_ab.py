@@ -18,7 +18,8 @@ from ..ports import free_port, wait_for_port
 from ..viewer.conftest import viewer_data  # noqa: F401  (the session-wide small data set)
 
 #: shadow label -> the model `vizcache simulate` prints it under
-SIMULATE_LABELS = {"lru": "lru", "rss-lru": "RSSThresholdLRU", "s3fifo": "RSSThresholdLRU s3fifo", "legacy-rss": "LegacyRSSManager"}
+SIMULATE_LABELS = {"lru": "lru", "rss-lru": "RSSThresholdLRU", "s3fifo": "RSSThresholdLRU s3fifo", "sieve": "RSSThresholdLRU sieve",
+                   "legacy-rss": "LegacyRSSManager"}
 #: a catalog name and a file name that would forge a metric or a label if they reached the exposition
 FORGED = 'vizcache_shadow_hit_ratio{policy="forged",budget="1"} 1'
 FILE = 'label="forged"} 9 #'
@@ -105,7 +106,7 @@ def test_shadows_on_a_served_viewer_equal_vizcache_simulate_on_its_trace(served)
     requests = metric_values(text, "vizcache_shadow_requests_total")
     budgets = {budget for _, budget in shadows}
     assert budgets == {str(12 * 2**20)}  # the configured size budget
-    assert {policy for policy, _ in shadows} >= {"rss-lru", "getsizeof", "legacy-rss", "lru", "s3fifo"}
+    assert {policy for policy, _ in shadows} == {"rss-lru", "getsizeof", "legacy-rss", "lru", "s3fifo", "sieve"}
 
     rows = [json.loads(line) for line in trace.read_text().splitlines()]  # the scrape flushed the trace
     unsized = metric_values(text, "vizcache_shadow_unsized_requests_total")[()]

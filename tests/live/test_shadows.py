@@ -15,7 +15,8 @@ from vizcache.live.shadows import ShadowSet, attach, shadow_specs
 from vizcache.policies.rss_lru import RSSThresholdLRU
 
 #: shadow label -> the model `vizcache simulate` prints it under
-SIMULATE_LABELS = {"lru": "lru", "rss-lru": "RSSThresholdLRU", "s3fifo": "RSSThresholdLRU s3fifo", "legacy-rss": "LegacyRSSManager"}
+SIMULATE_LABELS = {"lru": "lru", "rss-lru": "RSSThresholdLRU", "s3fifo": "RSSThresholdLRU s3fifo", "sieve": "RSSThresholdLRU sieve",
+                   "legacy-rss": "LegacyRSSManager"}
 MiB = 2**20
 
 
