@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from ..waiting import wait_until
+
 pytestmark = pytest.mark.ui
 
 
@@ -19,8 +21,7 @@ def test_comparison_tab_shows_counts_and_filters_the_table(served_viewer, page, 
     page.get_by_role("button", name="only B", exact=True).click()
     cells = page.locator(".tabulator-cell[tabulator-field=match]")
     cells.first.wait_for(timeout=30_000)
-    page.wait_for_timeout(1500)
-    assert {c.inner_text() for c in cells.all()} == {"only B"}
+    wait_until(lambda: set(cells.all_inner_texts()) == {"only B"}, message="the table filtered to only B")
     shot = Path(os.environ.get("VIZCACHE_SCREENSHOT_DIR", tmp_path)) / "finder-comparison.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
