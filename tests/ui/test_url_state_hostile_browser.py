@@ -1,8 +1,8 @@
 """Hostile links in a real browser: the page is built and names each bad value; a deep zoom's link opens again."""
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from ..waiting import wait_until
 from .bokeh_map import set_view, trigger_ranges_update, view_ranges
 
 pytestmark = pytest.mark.ui
@@ -35,15 +35,15 @@ def test_a_link_nested_5000_deep_still_builds_the_page_and_names_every_bad_value
 def test_a_deep_zoom_writes_a_link_that_opens_the_same_view(served_viewer, page):
     page.goto(served_viewer, timeout=120_000)
     page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
-    wanted = f"() => new URLSearchParams(location.search).get('view') === {DEEP_TEXT!r}"
     set_view(page, *DEEP)
-    for _ in range(10):  # a range event sent while the first render goes out can be dropped: sent again
-        try:
-            page.wait_for_function(wanted, timeout=3_000)
-            break
-        except PlaywrightTimeout:
-            trigger_ranges_update(page)
-    page.wait_for_function(wanted, timeout=1_000)
+
+    def link_written():
+        if page.evaluate(f"new URLSearchParams(location.search).get('view') === {DEEP_TEXT!r}"):
+            return True
+        trigger_ranges_update(page)  # a range event sent while the first render goes out can be dropped: sent again
+        return False
+
+    wait_until(link_written, interval=3, message=f"view={DEEP_TEXT} in the link")
     link = page.url
     page.goto(link, timeout=120_000)
     page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
