@@ -18,8 +18,25 @@ from .conftest import make_config
 pytestmark = pytest.mark.usefixtures("no_served_document")  # see conftest
 
 
+class Application:
+    """Stands in for the Bokeh server's Tornado application: records the routes added."""
+
+    def __init__(self) -> None:
+        self.routes = []
+
+    def add_handlers(self, host, handlers) -> None:
+        self.routes.append((host, handlers))
+
+
 @pytest.fixture
-def sky(viewer_data):
+def application(monkeypatch):
+    app = Application()
+    monkeypatch.setattr(samp, "_session_application", lambda: app)
+    return app
+
+
+@pytest.fixture
+def sky(viewer_data, application):
     return SkyMap(runtime=ViewerRuntime(load_config(make_config(viewer_data)), sample_every=60), served=False)
 
 
@@ -29,7 +46,7 @@ def token_of(path: str) -> str:
     return match.group(1)
 
 
-def test_send_publishes_the_rows_listed_and_asks_the_page_to_hand_them_over(sky):
+def test_send_publishes_the_rows_listed_and_asks_the_page_to_hand_them_over(sky, application):
     sky.set_view_ranges((40.0, 60.0), (-60.0, -45.0))
     sender = samp.SampSender(table=sky.table)
     path = sender.send()
@@ -37,9 +54,10 @@ def test_send_publishes_the_rows_listed_and_asks_the_page_to_hand_them_over(sky)
     assert table["ID_UNIQUE_CLUSTER"].tolist() == sky.table.listed()["id"].tolist()
     request = json.loads(sender._request.value)  # what the page's JavaScript gets: a path on this server, no file
     assert request == {"path": path, "id": "vizcache-1", "name": f"BOTH ({len(table):,} in view)", "nonce": 1}
-    # a second send replaces the first table
+    # a second send replaces the first table; the route is added once
     second = sender.send()
     assert samp.published(token_of(path)) is None and samp.published(token_of(second)) is not None
+    assert application.routes == [(r".*", [(samp.ROUTE, samp.TableHandler)])]
     samp.withdraw(sender._owner)  # the session ended
     assert samp.published(token_of(second)) is None
 
@@ -71,3 +89,9 @@ def test_nothing_listed_is_nothing_sent(sky):
     sky.set_view_ranges((300.0, 301.0), (80.0, 81.0))  # no cluster there
     sender = samp.SampSender(table=sky.table)
     assert sender.send() is None and sender.status.object == "Nothing to send: no rows listed."
+
+
+def test_without_a_server_nothing_is_published(sky, monkeypatch):
+    monkeypatch.setattr(samp, "_session_application", lambda: None)
+    sender = samp.SampSender(table=sky.table)
+    assert sender.send() is None and sender.status.object.startswith("Not sent: only a served viewer")

@@ -176,8 +176,10 @@ class SampSender(pn.viewable.Viewer):
             self.status.object = "Nothing to send: no rows listed."
             return None
         application = _session_application()
-        if application is not None:
-            install_route(application)
+        if application is None:  # a notebook's or a test's map: no server of ours that TOPCAT could fetch from
+            self.status.object = "Not sent: only a served viewer (vizcache serve) can hand tables to SAMP applications."
+            return None
+        install_route(application)
         what = "selected" if self.table.selecting else "in view"
         path = publish(write(exported, "VOTable").getvalue(), self._owner)
         self.sent += 1
