@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from .decision import CRITERIA
+from .metrics import METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "docs" / "example-report"
@@ -37,16 +38,26 @@ EXPERIMENTS = {
 MiB = 2**20
 
 
+def available() -> list[str]:
+    """The experiments whose report has been regenerated with its results (NAME.json): the ones the section shows."""
+    return [name for name in EXPERIMENTS if (REPORTS / f"{name}.json").exists()]
+
+
 def load(name: str) -> dict:
     return json.loads((REPORTS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def number(x: float, digits: int = 3, sign: str = "") -> str:
+    """``digits`` significant digits; from 1,000 on, whole numbers with separators (never ``1.13e+03``)."""
+    return f"{x:{sign},.0f}" if abs(x) >= 1000 else f"{x:{sign}.{digits}g}"
 
 
 def figure(s: dict | None, digits: int = 3) -> str:
     """``0.875 [0.863–0.9]``: a median and its interval, to ``digits`` significant digits."""
     if not s or s.get("median") is None:
         return "–"
-    text = f"{s['median']:.{digits}g}"
-    return text + (f" [{s['ci'][0]:.{digits}g}–{s['ci'][1]:.{digits}g}]" if s.get("ci") else "")
+    text = number(s["median"], digits)
+    return text + (f" [{number(s['ci'][0], digits)}–{number(s['ci'][1], digits)}]" if s.get("ci") else "")
 
 
 def action(doc: dict) -> str:
@@ -116,22 +127,24 @@ def trade_paragraph(stationary: dict) -> list[str]:
     """rss-lru against the old RSS fix on the stationary hot set, from its report."""
     hit = {label: p["metrics"]["hit_ratio"] for label, p in stationary["policies"].items()}
     change = next(c for c in stationary["decision"]["policies"] if c["policy"] == "rss-lru")
-    return [f"**The trade `RSSThresholdLRU` makes.** Before loading a key it has never seen, it evicts down to its low-water mark, "
-            "not just enough for that key: on a stationary hot set it then holds less than fits. On the stationary workload its hit "
+    return [f"**The trade `RSSThresholdLRU` makes.** When RSS is above high water and a key it has never seen is asked for, it "
+            "evicts down to its low-water mark, not just enough for that key: on a stationary hot set it then holds less than fits. "
+            "On the stationary workload its hit "
             f"ratio is {figure(hit['rss-lru'])} against the old RSS fix's {figure(hit['legacy-rss'])} and getsizeof's "
             f"{figure(hit['getsizeof'])} (which goes over the limit to get it). Against the baseline: "
-            + "; ".join(f"{CRITERIA[k]} {v['verdict']} ({_change(v)})" for k, v in change["change"].items()) + ". "
+            + "; ".join(f"{CRITERIA[k]} {v['verdict']} ({_change(v, METRICS[k].unit)})" for k, v in change["change"].items()) + ". "
             "A key it has loaded before is different: it evicts only until that key's last size fits under high water."]
 
 
-def _change(c: dict) -> str:
+def _change(c: dict, unit: str) -> str:
     if c.get("median") is None:
         return "not measured"
-    return f"{c['median']:+.3g}" + (f" [{c['ci'][0]:+.3g}, {c['ci'][1]:+.3g}]" if c.get("ci") else "")
+    return (number(c["median"], sign="+") + (f" {unit}" if unit else "")
+            + (f" [{number(c['ci'][0], sign='+')}, {number(c['ci'][1], sign='+')}]" if c.get("ci") else ""))
 
 
 def section() -> str:
-    docs = {name: load(name) for name in EXPERIMENTS}
+    docs = {name: load(name) for name in available()}
     sizing = json.loads((REPORTS / "seed-sizing.json").read_text(encoding="utf-8"))
     lines = [BEGIN, "",
              "Every figure below is read from the reports committed under [docs/example-report](docs/example-report/) (`NAME.json` "
@@ -142,19 +155,20 @@ def section() -> str:
              "warm-up is left out of hit ratios and latencies (the cold-miss ceiling is the best hit ratio its first requests allowed). "
              "The decision rule: [docs/compare.md](docs/compare.md#the-decision).", "",
              "| experiment | workload | budget | decision |", "|---|---|---|---|"]
-    for name, (_, _, what) in EXPERIMENTS.items():
-        doc = docs[name]
+    for name, doc in docs.items():
+        what = EXPERIMENTS[name][2]
         lines.append(f"| [{doc['experiment']['name']}](docs/example-report/{name}.md) | {what} | "
                      f"{doc['experiment']['budget_bytes'] / MiB:,.0f} MiB | {action(doc)} |")
     lines += [sizing_row(sizing), ""]
-    for name, (toml, extra, what) in EXPERIMENTS.items():
-        doc = docs[name]
+    for name, doc in docs.items():
+        toml, extra, what = EXPERIMENTS[name]
         lines += [f"**{doc['experiment']['name']}** ({what}; {_setup(doc)}):", "", "```bash",
                   f"vizcache compare policies/{toml}.toml{extra}", "```", ""]
         lines += policy_table(doc) + [""]
         if doc["experiment"]["workload"].get("threads", 1) > 1:
             lines += concurrency_table(doc) + [""]
-        lines += [f"Decision: {doc['decision']['recommendation']}", ""]
+        lines += [f"Decision: {doc['decision']['recommendation']} ([summary](docs/example-report/{name}.md), "
+                  f"[plots](docs/example-report/{name}.png))", ""]
     lines += trade_paragraph(docs["three-arms-stationary"]) + ["", END]
     return "\n".join(lines)
 
