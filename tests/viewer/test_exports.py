@@ -173,3 +173,10 @@ def test_every_parameter_has_doc_and_limits(cls):
         assert p.doc and len(p.doc) > 10, f"{cls.__name__}.{name} has no doc"
         if isinstance(p, param.Number):
             assert p.bounds is not None and p.bounds[0] is not None, f"{cls.__name__}.{name} has no lower bound"
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_a_view_with_no_rows_exports_the_columns_and_no_row(sky, fmt):
+    sky.set_view_ranges((300.0, 301.0), (80.0, 81.0))  # no cluster there
+    back = read_back(listed_table(sky.table), fmt)
+    assert len(back) == 0 and back.colnames == [SOURCE.get(c, c) for c in sky.table.listed().columns]
