@@ -30,10 +30,10 @@ from ..catalogs.identifiers import is_whole_number_dtype
 from ..catalogs.readers import CatalogError
 from ..catalogs.source import resolve_files
 
-#: format -> (file extension, MIME type)
-FORMATS = {"VOTable": (".vot", "application/x-votable+xml"), "FITS": (".fits", "application/fits"), "ECSV": (".ecsv", "text/plain")}
+#: format -> its file's extension
+FORMATS = {"VOTable": ".vot", "FITS": ".fits", "ECSV": ".ecsv"}
 #: units of canonical and derived columns; redshifts, SNR, richness and membership probabilities have none
-UNITS = {"ra": "deg", "dec": "deg", "x_allsky": None, "y_allsky": None}
+UNITS = {"ra": "deg", "dec": "deg"}
 #: a derived column's unit from its name's end (the finder comparison's ``sep_arcsec``, a radius in Mpc)
 SUFFIX_UNITS = {"_arcsec": "arcsec", "_mpc": "Mpc", "_deg": "deg"}
 #: source files named in the meta at most (a members catalog may have thousands)
@@ -226,7 +226,7 @@ def downloads(make_table, stem: str) -> list:
     return [pn.widgets.FileDownload(callback=lambda fmt=fmt: callback(fmt), filename=stem + extension, label=fmt, width=90,
                                     description=f"Download as {fmt}: the catalog's own column names, units and what was shown "
                                                 "(catalog, files, filters, view) in the file")
-            for fmt, (extension, _) in FORMATS.items()]
+            for fmt, extension in FORMATS.items()]
 
 
 class ExportButtons(pn.viewable.Viewer):
