@@ -2,10 +2,11 @@
 traceback; Panel logs each ended session (what the load benchmark counts); the page works under the CSP."""
 
 import re
-import time
 from urllib.parse import urlsplit
 
 import pytest
+
+from ..waiting import wait_until
 
 pytestmark = pytest.mark.ui
 
@@ -14,14 +15,11 @@ NAVIGATIONS = 8
 
 def wait_for_log(log_path, pattern: str, count: int, timeout: float = 60.0) -> str:
     """The server's log once ``pattern`` occurs ``count`` times in it; AssertionError after ``timeout``."""
-    deadline = time.time() + timeout
-    while True:
+    def enough():
         text = log_path.read_text(errors="replace")
-        if len(re.findall(pattern, text, re.MULTILINE)) >= count:
-            return text
-        if time.time() > deadline:
-            raise AssertionError(f"{pattern!r} not {count} times in the server log within {timeout:.0f} s:\n{text[-3000:]}")
-        time.sleep(0.2)
+        return text if len(re.findall(pattern, text, re.MULTILINE)) >= count else None
+
+    return wait_until(enough, timeout=timeout, interval=0.2, message=f"{pattern!r} {count} times in the server log {log_path}")
 
 
 def test_navigating_away_mid_stream_logs_one_quiet_line_per_closed_connection(viewer_data, tmp_path, serve_viewer, page, monkeypatch):
