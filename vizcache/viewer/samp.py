@@ -167,7 +167,9 @@ class SampSender(pn.viewable.Viewer):
         self._owner = object()
         self._expected: tuple[int, int, str] | None = None  # (nonce, rows, "selected" | "in view") of the last send
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            pn.state.on_session_destroyed(lambda _context: withdraw(self._owner))
+            # Panel's jscallback registry (weak keys) holds the callback, whose `reply` leads back to this sender,
+            # its _request key and the session's sky map: the entry must go with the session, or every session leaks.
+            pn.state.on_session_destroyed(lambda _context: (withdraw(self._owner), pn.links.Callback.registry.pop(self._request, None)))
 
     def send(self) -> str | None:
         """Publish the rows listed as a VOTable and have the page hand its URL to the hub; the URL's path (None: nothing listed)."""
