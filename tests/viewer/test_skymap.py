@@ -255,3 +255,19 @@ def test_the_models_public_surface_drives_its_views(runtime):
     assert not sky.progress.visible and not sky.progress.text.visible
     sky.notify("the partitions in view could not be read")
     assert messages == ["the partitions in view could not be read"]
+
+
+def test_the_histograms_count_the_rows_in_view_and_rescale(runtime):
+    from vizcache.viewer.histograms import Histograms
+
+    sky = SkyMap(runtime=runtime, served=False)
+    _, snr = Histograms(model=sky).plots
+    frame = sky.frame
+    assert sum(snr.source.data["count"]) == np.isfinite(frame["snr"]).sum()
+    tallest = max(snr.source.data["count"])
+    sky.set_view_ranges((100.0, 200.0), (0.0, 50.0))
+    inside = (frame["ra"] >= 100) & (frame["ra"] <= 200) & (frame["dec"] >= 0) & (frame["dec"] <= 50)
+    counted = int(np.isfinite(frame.loc[inside, "snr"]).sum())
+    assert sum(snr.source.data["count"]) == counted and snr.figure.title.text == f"SNR: {counted:,} rows in view"
+    assert snr.figure.y_range.end == pytest.approx(1.08 * max(snr.source.data["count"]))  # from 0 to its tallest bar now
+    assert snr.figure.y_range.end < tallest

@@ -117,8 +117,7 @@ class SkyMap(pn.viewable.Viewer):
         self.param.watch(self._schedule_view_update, ["frame", "snr_range", "z_range", "keep_unknown_z", "projection"])
         self.ranges.param.watch(self._schedule_view_update, ["x_range", "y_range"])
         self.table = TableView(model=self)
-        self._histograms: Histograms | None = None  # made with what is below the map (_below_the_map)
-        self._below = None
+        self._below = None  # histograms and table, made once the page is in the browser (_below_the_map)
         with param.parameterized.discard_events(self):
             self.catalog = catalog
         self._switch()
@@ -319,8 +318,7 @@ class SkyMap(pn.viewable.Viewer):
     def _below_the_map(self) -> pn.Column:
         """Histograms and table, made once (Panel may call a deferred function again)."""
         if self._below is None:
-            self._histograms = Histograms(model=self)
-            self._below = pn.Column(self._histograms, self.table, sizing_mode="stretch_width")
+            self._below = pn.Column(Histograms(model=self), self.table, sizing_mode="stretch_width")
         return self._below
 
     def __panel__(self):
