@@ -1,12 +1,13 @@
 """Sorting the table in a real browser sorts every row in view, not the page shown."""
 
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from vizcache.catalogs.schema import EUCLID_COLUMNS
+
+from ..waiting import wait_until
 
 pytestmark = pytest.mark.ui
 
@@ -20,19 +21,19 @@ def test_sort_by_snr_puts_the_brightest_in_view_on_top(viewer_data, served_viewe
     page.goto(served_viewer, timeout=120_000)
     page.locator(".tabulator-row").first.wait_for(timeout=60_000)
     header = page.locator(".tabulator-col[tabulator-field=snr] .tabulator-col-title").first
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        header.click()
-        time.sleep(1.5)
+
+    def descending():
         if page.locator(".tabulator-col[tabulator-field=snr]").first.get_attribute("aria-sort") == "descending":
-            break
-    deadline = time.time() + 20
-    while time.time() < deadline and float(first_cell(page, "snr")) != pytest.approx(snr.max(), abs=1e-3):
-        time.sleep(0.3)
-    assert float(first_cell(page, "snr")) == pytest.approx(snr.max(), abs=1e-3)
+            return True
+        header.click()  # none, then ascending, then descending: one click per check, the page's answer between them
+        return False
+
+    wait_until(descending, interval=1.5, message="the snr column sorted descending")
+    wait_until(lambda: float(first_cell(page, "snr")) == pytest.approx(snr.max(), abs=1e-3), timeout=20, interval=0.3,
+               message="the brightest cluster on top")
     assert "," not in first_cell(page, "id")  # ids without thousands separators
     # The next page continues the order over all rows (page 1 held the 12 brightest).
     page.get_by_role("button", name="▶").click()
-    time.sleep(2)
     twelfth = snr.sort_values(ascending=False).iloc[12]
-    assert float(first_cell(page, "snr")) == pytest.approx(twelfth, abs=1e-3)
+    wait_until(lambda: float(first_cell(page, "snr")) == pytest.approx(twelfth, abs=1e-3), timeout=20, interval=0.3,
+               ignore=(ValueError,), message="page 2 starting at the 13th brightest")  # a cell being redrawn reads empty
