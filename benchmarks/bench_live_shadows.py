@@ -11,7 +11,8 @@ shared machine wall time counts other processes too), medians of 5 runs:
 * on the request path: a hit of ``Cache.get_or_load`` with a trace, without and with the shadows attached.
 
 Memory, with tracemalloc after the whole workload: the key/size table the shadows share (per key),
-and each shadow's own state (per key it holds, and in all).
+and each shadow's own state (per key it holds, and in all). Last, the CPU time of one live decision
+(`vizcache compare`'s rule on the windows) after an hour and after a day of one-minute windows.
 """
 
 import argparse
@@ -88,6 +89,22 @@ def memory(keys: list[str], sizes: dict, budget: int) -> dict:
     return out
 
 
+def decision_cpu(keys: list[str], sizes: dict, budget: int, windows: int) -> float:
+    from vizcache.live.ab import live_decision
+
+    shadows = ShadowSet(budget)
+    per = len(keys) // windows
+    for w in range(windows):
+        shadows.drain()
+        for shadow in shadows.shadows:  # a new window now, as the clock starts one a minute
+            shadow.windows.append([time.time(), 0, 0, 0, 0])
+        feed(shadows, keys[w * per:(w + 1) * per], sizes)
+    figures = shadows.snapshot()
+    start = time.process_time()
+    live_decision(figures, "getsizeof")
+    return time.process_time() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=100_000)
@@ -125,6 +142,9 @@ def main() -> None:
     print(f"| key/size/estimate table the shadows share: all / per key ({n_keys:,} keys) | {table:,} / {table / n_keys:,.0f} |")
     for label, (total, held) in figures.items():
         print(f"| {label} shadow: all / per key it holds ({held:,} keys) | {total:,} / {total / max(held, 1):,.0f} |")
+    print("\n| one live decision | CPU seconds |\n|---|---|")
+    for windows in (60, 1440):
+        print(f"| after {windows:,} one-minute windows | {decision_cpu(keys, sizes, budget, windows):.1f} |")
 
 
 if __name__ == "__main__":

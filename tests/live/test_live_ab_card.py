@@ -93,3 +93,14 @@ def test_decisions_are_made_in_the_background_and_shared_until_they_are_old():
     decisions.every_s = 0
     decisions.get()
     wait_until(lambda: decisions.latest is not first, message="a newer decision")
+
+
+def test_a_days_windows_are_merged_into_sixty_runs_for_the_decision():
+    from vizcache.live.ab import MAX_RUNS, merged
+
+    windows = [[float(i), 10, i % 10, i % 3, i] for i in range(1440)]
+    blocks = merged(windows, MAX_RUNS)
+    assert len(blocks) == 60 and [sum(b[k] for b in blocks) for k in (1, 2, 3)] == [sum(w[k] for w in windows) for k in (1, 2, 3)]
+    assert blocks[0][0] == 0.0 and blocks[-1][4] == 1439 and merged(windows[:5], MAX_RUNS) == windows[:5]
+    figures = fed(windows=100, per_window=10).snapshot()
+    assert {c["runs"] for c in live_decision(figures, "getsizeof")["policies"]} == {60}

@@ -30,6 +30,8 @@ from ..compare.metrics import METRICS, MiB
 RESAMPLES, CONFIDENCE = 2000, 0.95
 SPEC = {"memory": "hard", "tolerance": 0.02, "switch_p95_ms": None}
 THRESHOLDS = {"relative": 0.10, "latency_ms": 1.0}
+#: windows the decision resamples at most: its bootstrap costs ~2 s of CPU at 60, ~24 s at a day's 1,440
+MAX_RUNS = 60
 #: what the objectives read of a policy's summary (the decision's criteria compare the windows themselves)
 SUMMARISED = ("hit_ratio", "switch_p95_ms", "settled_over_share", "settled_excess_mib", "over_limit_share", "max_excess_mib")
 #: a shadow label -> the [[policies]] table of a real run (the plain byte LRU is the simulator's alone)
@@ -48,10 +50,19 @@ def ratio_interval(windows: list[list]) -> list[float] | None:
     return [float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))]
 
 
+def merged(windows: list[list], blocks: int) -> list[list]:
+    """At most ``blocks`` windows: consecutive ones summed (the largest excess kept), so a day of windows costs what an hour does."""
+    if len(windows) <= blocks:
+        return windows
+    groups = np.array_split(np.arange(len(windows)), blocks)
+    return [[windows[g[0]][0], sum(windows[i][1] for i in g), sum(windows[i][2] for i in g), sum(windows[i][3] for i in g),
+             max(windows[i][4] for i in g)] for g in groups]
+
+
 def window_runs(windows: list[list], budget: int) -> list[dict]:
-    """One `vizcache compare` run per window with requests: the figures a shadow has, the others unmeasured."""
+    """One `vizcache compare` run per window (at most MAX_RUNS, merged) with requests: the figures a shadow has, the others unmeasured."""
     runs = []
-    for i, (_, requests, hits, over, excess) in enumerate(windows):
+    for i, (_, requests, hits, over, excess) in enumerate(merged(windows, MAX_RUNS)):
         if not requests:
             continue
         metrics = dict.fromkeys((m for m, spec in METRICS.items() if spec.kind != "requests"), None)
