@@ -64,3 +64,13 @@ def test_every_metric_the_grafana_dashboard_queries_is_exposed(tmp_path):
     cache.get_or_load("a", lambda: Sized(1, 10))
     exposed = {line.split("{")[0].split(" ")[0] for line in metrics.render().splitlines() if not line.startswith("#")}
     assert len(queried) >= 10 and queried <= exposed, queried - exposed
+
+
+def test_the_route_follows_the_servers_prefix():
+    from bokeh.server.tornado import BokehTornado
+
+    from vizcache.live.routes import ROUTES, MetricsHandler
+
+    for prefix, path in ((None, "/vizcache/metrics$"), ("team", "/team/vizcache/metrics$")):
+        app = BokehTornado({}, prefix=prefix, extra_patterns=list(ROUTES))  # what `panel serve --plugins` hands Bokeh
+        assert [r.matcher.regex.pattern for r in app.wildcard_router.rules if r.target is MetricsHandler] == [path]
