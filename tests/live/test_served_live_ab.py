@@ -41,7 +41,7 @@ files = "data/small/amico.parquet"
 files = "data/small/both.parquet"
 
 [catalogs.{json.dumps(FORGED)}]
-files = {json.dumps(f"data/{FILE}.parquet")}
+files = {json.dumps(f"data/live-hostile/{FILE}.parquet")}
 
 [trace]
 path = "traces/live.jsonl"
@@ -56,7 +56,8 @@ SESSIONS = ["PZWAV", "AMICO", "PZWAV", FORGED, "BOTH", "AMICO", "PZWAV", FORGED,
 
 @pytest.fixture
 def served(viewer_data, tmp_path):  # noqa: F811
-    shutil.copy(viewer_data / "data" / "small" / "amico.parquet", viewer_data / "data" / f"{FILE}.parquet")
+    (viewer_data / "data" / "live-hostile").mkdir(exist_ok=True)  # its own folder: other tests read the shared data folder
+    shutil.copy(viewer_data / "data" / "small" / "amico.parquet", viewer_data / "data" / "live-hostile" / f"{FILE}.parquet")
     config = viewer_data / f"live-{tmp_path.name}.toml"
     config.write_text(CONFIG)
     port = free_port()
