@@ -1,6 +1,5 @@
 """The page at 1440 px in a real browser: nothing cut off, squeezed or hidden, numbers that read as numbers."""
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -8,8 +7,9 @@ import pytest
 
 from vizcache.catalogs.schema import EUCLID_COLUMNS
 
+from ..waiting import wait_until
 from .bokeh_figures import columns_inside, table_cells, tick_labels, title_fit
-from .bokeh_map import set_view
+from .bokeh_map import monitor_counts, set_view, wait_for_map
 from .test_find_browser import psz2_viewer  # noqa: F401  (the PSZ2-like catalog, served)
 
 pytestmark = pytest.mark.ui
@@ -21,7 +21,8 @@ def open_at_1440(page, url):
     page.goto(url, timeout=120_000)
     page.locator(".vizcache-skymap .bk-Canvas").first.wait_for(timeout=60_000)
     page.locator(".tabulator-row").first.wait_for(timeout=60_000)
-    time.sleep(2)
+    wait_for_map(page)
+    wait_until(lambda: monitor_counts(page), timeout=60, message="the monitor's counts")  # the last part of the page to arrive
 
 
 def bars(page, title: str) -> dict:
@@ -41,13 +42,6 @@ def colour_bar_and_toolbar(page) -> tuple[float, float]:
       const tb = cb.parent.owner.find_one(cb.parent.model.toolbar);
       return [canvas.left + cb.bbox.right, tb.el.getBoundingClientRect().left]; }
   return null; }"""))
-
-
-def wait_until(check, timeout=30.0):
-    deadline = time.time() + timeout
-    while not check() and time.time() < deadline:
-        time.sleep(0.3)
-    return check()
 
 
 def test_at_1440_px_nothing_is_cut_off_squeezed_or_hidden(viewer_data, served_viewer, page):
@@ -87,15 +81,15 @@ def test_at_1440_px_nothing_is_cut_off_squeezed_or_hidden(viewer_data, served_vi
     inside = both[both["ra"].between(*ra) & both["dec"].between(*dec) & both["snr"].notna()]
     assert 0 < len(inside) < len(both) / 10
     set_view(page, ra, dec)
-    assert wait_until(lambda: sum(bars(page, "SNR")["counts"]) == len(inside)), bars(page, "SNR")
+    wait_until(lambda: sum(bars(page, "SNR")["counts"]) == len(inside), interval=0.3, message=f"the SNR histogram counting {len(inside)} rows")
     zoomed = bars(page, "SNR")
     assert zoomed["start"] == 0 and max(zoomed["counts"]) >= 0.9 * zoomed["end"] and zoomed["end"] < whole["end"] / 5, zoomed
     # The colour bar's labels stay clear of the toolbar, with the members catalog's larger counts too.
     right, toolbar = colour_bar_and_toolbar(page)
     assert right <= toolbar + 1, (right, toolbar)
     page.get_by_role("button", name="MEMBERS", exact=True).click()
-    assert wait_until(lambda: bars(page, "SNR")["counts"] == [])  # the members catalog has no SNR
-    time.sleep(2)
+    wait_until(lambda: bars(page, "SNR")["counts"] == [], interval=0.3, message="an empty SNR histogram")  # the members catalog has no SNR
+    wait_for_map(page, "MEMBERS")
     right, toolbar = colour_bar_and_toolbar(page)
     assert right <= toolbar + 1, (right, toolbar)
     assert not errors, errors  # the wrapping layout draws without a complaint in the console
