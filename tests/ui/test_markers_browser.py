@@ -1,6 +1,5 @@
 """Zoomed in, every cluster in view is a marker the user can point at, with a hover naming it."""
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -8,8 +7,9 @@ import pytest
 
 from vizcache.catalogs.schema import EUCLID_COLUMNS
 
+from ..waiting import wait_until
+from .bokeh_map import colour_mapper, monitor_counts, set_view, to_screen, tooltip_texts, wait_for_map, wait_for_markers, wait_for_tooltip
 from .test_find_browser import psz2_viewer  # noqa: F401  (the PSZ2-like catalog, served)
-from .bokeh_map import colour_mapper, set_view, to_screen, tooltip_texts, wait_for_markers, wait_for_tooltip
 
 pytestmark = pytest.mark.ui
 CANONICAL = {source: canonical for canonical, source in EUCLID_COLUMNS["clusters"].items()}
@@ -18,7 +18,8 @@ CANONICAL = {source: canonical for canonical, source in EUCLID_COLUMNS["clusters
 def open_map(page, url):
     page.goto(url, timeout=120_000)
     page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
-    time.sleep(2)
+    wait_for_map(page)
+    wait_until(lambda: monitor_counts(page), timeout=60, message="the monitor's counts")  # the last part of the page: the layout is final
 
 
 @pytest.mark.parametrize("scaling", ["log", "linear", "eq_hist"])
@@ -54,10 +55,10 @@ def test_switching_colour_scaling_back_to_log_logs_no_error(served_viewer, page)
     page.on("pageerror", lambda e: errors.append(str(e)))
     open_map(page, served_viewer)
     scaling = page.locator("select:has(option:text-is('eq_hist'))")
+    mappers = {"eq_hist": "EqHistColorMapper", "log": "LogColorMapper", "linear": "LinearColorMapper"}
     for value in ("eq_hist", "log", "linear", "log"):
         scaling.select_option(value)
-        time.sleep(2)
-    assert colour_mapper(page)["type"] == "LogColorMapper"
+        wait_until(lambda value=value: colour_mapper(page)["type"] == mappers[value], message=f"the colour bar's mapper for {value}")
     assert not errors, errors  # was AttributeError: 'rescale_discrete_levels' going from eq_hist to log
 
 
