@@ -117,9 +117,10 @@ def concurrency_table(doc: dict) -> list[str]:
 
 
 def sizing_row(sizing: dict) -> str:
+    rows = [sizing["frames"][name]["rows"] / 1e3 for name in ("PZWAV", "AMICO", "BOTH")]
     return (f"| seed-scale sizing (`python benchmarks/bench_seed_sizing.py`) | getsizeof on the seed viewer's frames at full scale | – | "
             f"`sys.getsizeof` takes **{sizing['finders_per_switch_s']:.2f} s** per switch for the three finder frames "
-            f"(~{sizing['frames']['BOTH']['rows'] / 1e3:,.0f}K rows each) and **{sizing['member_frame_s']:.2f} s** for each cached "
+            f"({min(rows):,.0f}K–{max(rows):,.0f}K rows) and **{sizing['member_frame_s']:.2f} s** for each cached "
             f"{sizing['frames']['MEMBERS-000']['rows'] / 1e6:.0f}M-row member frame, on every switch |")
 
 
