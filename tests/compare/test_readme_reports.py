@@ -97,3 +97,17 @@ def test_a_decision_follows_from_its_reports_comparisons(name):
         assert base_ok and all(c["outcome"] != "better" for c in qualified.values())
     if d["action"] == "none":
         assert not qualified and not base_ok
+
+
+def test_a_changed_report_changes_the_section(tmp_path, monkeypatch):
+    for path in readme_tables.REPORTS.glob("*.json"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    before = readme_tables.section()
+    doc = json.loads((tmp_path / "three-arms-stationary.json").read_text(encoding="utf-8"))
+    doc["policies"]["rss-lru"]["metrics"]["hit_ratio"]["median"] = 0.123
+    (tmp_path / "three-arms-stationary.json").write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.setattr(readme_tables, "REPORTS", tmp_path)
+    after = readme_tables.section()
+    assert after != before and "| rss-lru | 0.123 [" in after
+    readme = (readme_tables.ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_tables.replace_section(readme, after) != readme  # so --check, and the test above, would fail
