@@ -1,11 +1,10 @@
 """Finding an object in a real browser: a PSZ2-like FITS catalog searched by name, then by position; the cursor readout."""
 
-import time
-
 import pytest
 
 from ..catalogs.psz2 import PSZ2_MAPPING, write_psz2
-from .bokeh_map import readout, to_screen, view_ranges, wait_for_markers
+from ..waiting import wait_until
+from .bokeh_map import readout, to_screen, view_ranges, wait_for_map, wait_for_markers
 
 pytestmark = pytest.mark.ui
 
@@ -31,13 +30,11 @@ def psz2_viewer(tmp_path, serve_viewer):
 
 
 def wait_for_view(page, ra, dec, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        (x0, x1), (y0, y1) = view_ranges(page)
-        if min(x0, x1) < ra < max(x0, x1) and y0 < dec < y1 and abs(x1 - x0) < 2:
-            return (x0, x1), (y0, y1)
-        time.sleep(0.3)
-    raise AssertionError(f"the map did not move to {ra}, {dec}: {view_ranges(page)}")
+    def around():
+        (x0, x1), (y0, y1) = view = view_ranges(page)
+        return view if min(x0, x1) < ra < max(x0, x1) and y0 < dec < y1 and abs(x1 - x0) < 2 else None
+
+    return wait_until(around, timeout=timeout, interval=0.3, message=f"the map moved to {ra}, {dec}")
 
 
 def find(page, text):
@@ -63,15 +60,13 @@ def test_find_by_name_then_position_and_read_the_cursor(psz2_viewer, page):
     wait_for_view(page, 180.0, 10.0)
     page.get_by_text("Showing RA 180.00000°").wait_for(timeout=10_000)
     page.mouse.move(*to_screen(page, 180.1, 10.2))
-    deadline = time.time() + 10
-    while time.time() < deadline and not readout(page):
-        time.sleep(0.2)
-    text = readout(page)
+    text = wait_until(lambda: readout(page), timeout=10, interval=0.2, message="the cursor readout")
     assert text.startswith("RA 180.1") and "Dec 10.2" in text and "12:00:2" in text, text
 
 
 def test_unknown_name_says_so(psz2_viewer, page):
     page.goto(psz2_viewer, timeout=120_000)
     page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
+    wait_for_map(page, "PSZ2")  # the session is live: the box's Enter reaches the server
     find(page, "Abell 2744")
-    page.get_by_text("No name or id in PSZ2 matches 'Abell 2744'").wait_for(timeout=10_000)
+    page.get_by_text("No name or id in PSZ2 matches 'Abell 2744'").wait_for(timeout=60_000)  # a loaded machine
