@@ -1,6 +1,5 @@
 """Selection in a real browser: markers selected on the map fill the table and its CSV; a clicked row is ringed on the map."""
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -8,7 +7,8 @@ import pytest
 
 from vizcache.catalogs.schema import EUCLID_COLUMNS
 
-from .bokeh_map import scatter_data, select_markers, set_view, wait_for_markers
+from ..waiting import wait_until
+from .bokeh_map import scatter_data, select_markers, set_view, wait_for_map, wait_for_markers
 
 pytestmark = pytest.mark.ui
 CANONICAL = {source: canonical for canonical, source in EUCLID_COLUMNS["clusters"].items()}
@@ -22,7 +22,7 @@ def test_selected_markers_fill_the_table_and_csv_and_a_row_click_rings_its_clust
     assert len(inside) >= 4
     page.goto(served_viewer, timeout=120_000)
     page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
-    time.sleep(2)
+    wait_for_map(page)
     set_view(page, *box)
     data = wait_for_markers(page, lambda d: len(d.get("object", [])) == len(inside))
     chosen = [0, 2, 3]
@@ -30,8 +30,8 @@ def test_selected_markers_fill_the_table_and_csv_and_a_row_click_rings_its_clust
     page.get_by_text("3 rows selected").wait_for(timeout=20_000)
     ids = {int(data["object"][i].split()[-1]) for i in chosen}
     cells = page.locator(".tabulator-row .tabulator-cell[tabulator-field=id]")
-    time.sleep(1)
-    assert {int(c.inner_text()) for c in cells.all()} == ids
+    wait_until(lambda: {int(t) for t in cells.all_inner_texts()} == ids, ignore=(ValueError,),  # a cell being redrawn reads empty
+               message="the selected clusters' ids in the table")
     with page.expect_download() as download:
         page.get_by_role("button", name="CSV: 3 selected").click()
     csv = pd.read_csv(download.value.path())
@@ -39,9 +39,6 @@ def test_selected_markers_fill_the_table_and_csv_and_a_row_click_rings_its_clust
     # A click on the second row rings that cluster.
     page.locator(".tabulator-row").nth(1).click()
     row_id = int(cells.nth(1).inner_text())
-    deadline = time.time() + 20
-    while time.time() < deadline and not scatter_data(page, 1).get("ra"):
-        time.sleep(0.3)
-    ring = scatter_data(page, 1)
+    ring = wait_until(lambda: (ring := scatter_data(page, 1)).get("ra") and ring, timeout=20, interval=0.3, message="the clicked row's ring")
     cluster = both.set_index("id").loc[row_id]
     assert ring["ra"] == pytest.approx([cluster["ra"]], abs=1e-4) and ring["dec"] == pytest.approx([cluster["dec"]], abs=1e-4)
