@@ -10,6 +10,8 @@ from urllib.parse import quote
 import pytest
 
 from ..viewer.conftest import make_config
+from ..waiting import wait_until
+from .bokeh_map import monitor_counts
 
 pytestmark = pytest.mark.ui
 
@@ -53,12 +55,8 @@ def notes(page) -> str:
 
 
 def wait_for_note(page, text: str, timeout: float = 90) -> str:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if text in notes(page):
-            return notes(page)
-        time.sleep(0.2)
-    raise AssertionError(f"no notification containing {text!r}; notifications: {notes(page)!r}")
+    return wait_until(lambda: notes(page) if text in notes(page) else None, timeout=timeout, interval=0.2,
+                      message=f"a notification containing {text!r}")
 
 
 def assert_no_script_ran(page) -> None:
@@ -70,7 +68,7 @@ def test_hostile_url_config_and_error_strings_are_shown_as_text(viewer_data, tmp
     # The config file's own name is shown in the monitor: make that hostile too.
     config = make_config(viewer_data, f"xss-{tmp_path.name}-{payload('config-file')}.toml", HOSTILE)
     url = serve_viewer(config)
-    page.goto(url + "?catalog=" + quote(payload("url")))
+    page.goto(url + "?catalog=" + quote(payload("url")), timeout=120_000)
     page.get_by_text("Cache monitor").wait_for(timeout=60_000)
     wait_for_note(page, f"Unknown catalog {payload('url')!r}")
     wait_for_note(page, f"Catalog {payload('catalog')!r} is unavailable")  # its file name is in the reason
@@ -85,7 +83,7 @@ def test_hostile_url_config_and_error_strings_are_shown_as_text(viewer_data, tmp
     wait_for_note(page, payload("column"))
     assert_no_script_ran(page)
 
-    page.goto(url + "?catalog=" + quote(toggle("url")))
+    page.goto(url + "?catalog=" + quote(toggle("url")), timeout=120_000)
     page.get_by_text("Cache monitor").wait_for(timeout=60_000)
     wait_for_note(page, f"Unknown catalog {toggle('url')!r}")
     assert_no_script_ran(page)
@@ -93,7 +91,7 @@ def test_hostile_url_config_and_error_strings_are_shown_as_text(viewer_data, tmp
 
 def test_a_session_starting_on_a_broken_catalog_renders_and_offers_the_others(viewer_data, serve_viewer, page):
     url = serve_viewer(make_config(viewer_data, "first-broken.toml", HOSTILE))
-    page.goto(url + "?catalog=BROKEN")
+    page.goto(url + "?catalog=BROKEN", timeout=120_000)
     alert = page.get_by_text("Catalog 'BROKEN' could not be loaded").first
     alert.wait_for(timeout=60_000)
     assert "broken.parquet" in alert.inner_text()  # the reason names the file
@@ -102,7 +100,5 @@ def test_a_session_starting_on_a_broken_catalog_renders_and_offers_the_others(vi
     canvas.wait_for(timeout=30_000)
     page.get_by_role("button", name="PZWAV", exact=True).click()
     page.get_by_text("Catalog 'BROKEN' could not be loaded").first.wait_for(state="hidden", timeout=30_000)
-    deadline = time.time() + 30
-    while time.time() < deadline and "hits ·" not in page.locator("body").inner_text():
-        time.sleep(0.2)
-    assert "1 loads" in page.get_by_text("hits ·").first.inner_text() or "2 loads" in page.get_by_text("hits ·").first.inner_text()
+    counts = wait_until(lambda: monitor_counts(page), timeout=30, interval=0.2, message="the monitor's counts")
+    assert "1 loads" in counts or "2 loads" in counts, counts
