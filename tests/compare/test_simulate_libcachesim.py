@@ -1,13 +1,18 @@
 """The byte-capacity models (lru, s3fifo, sieve) against libCacheSim on traces no vizcache policy was tuned on.
 
 Two foreign traces: a slice of the seeded Markov mix (zipf lookups, looping scans, one-hit wonders;
-vizcache/compare/markov.py) and, when ``VIZCACHE_CLOUDPHYSICS_TRACE`` names it, libCacheSim's own
-cloudPhysics block trace (``data/cloudPhysicsIO.oracleGeneral.bin`` of libCacheSim's repository; not
-shipped here, see docs/compare.md). libCacheSim runs through its Python binding on the same
-oracleGeneral file, so reading the format is checked too.
+vizcache/compare/markov.py) and libCacheSim's own cloudPhysics block trace
+(``data/cloudPhysicsIO.oracleGeneral.bin``), taken at test time from the sdist of the installed
+libcachesim on PyPI (never copied into this repository), or from ``VIZCACHE_CLOUDPHYSICS_TRACE``.
+libCacheSim runs through its Python binding on the same oracleGeneral file, so reading the format
+is checked too.
 """
 
 import os
+import subprocess
+import sys
+import tarfile
+from importlib.metadata import version
 from pathlib import Path
 
 import libcachesim as lcs
@@ -31,11 +36,38 @@ def markov_file(tmp_path_factory):
     return path
 
 
-def traces(markov_file):
-    yield markov_file
-    cloud = os.environ.get("VIZCACHE_CLOUDPHYSICS_TRACE")
-    if cloud:
-        yield Path(cloud)
+CLOUDPHYSICS = "data/cloudPhysicsIO.oracleGeneral.bin"
+
+
+@pytest.fixture(scope="module")
+def cloudphysics_file(tmp_path_factory):
+    if os.environ.get("VIZCACHE_CLOUDPHYSICS_TRACE"):
+        return Path(os.environ["VIZCACHE_CLOUDPHYSICS_TRACE"])
+    wanted = version("libcachesim")
+    where = tmp_path_factory.mktemp("libcachesim-sdist")
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", "-q",
+                           f"libcachesim=={wanted}", "-d", str(where)], capture_output=True, text=True, timeout=600)
+    archives = list(where.glob("libcachesim-*.tar.gz"))
+    assert done.returncode == 0 and archives, f"pip download of libcachesim=={wanted}'s sdist failed: {done.stderr[-500:]}"
+    with tarfile.open(archives[0]) as archive:
+        members = [m for m in archive if m.name.endswith(("/libCacheSim/" + CLOUDPHYSICS, "/libCacheSim/data/cloudPhysicsIO.txt"))]
+        archive.extractall(where, members=members, filter="data")
+    return where / next(m.name for m in members if m.name.endswith(CLOUDPHYSICS))
+
+
+@pytest.fixture(scope="module")
+def foreign_traces(markov_file, cloudphysics_file):
+    return [markov_file, cloudphysics_file]
+
+
+def test_the_cloudphysics_trace_reads_as_libcachesims_own_text_copy(cloudphysics_file):
+    # libCacheSim ships the same trace as text (one object id a line): our oracleGeneral reader gives those ids, in order
+    text = cloudphysics_file.with_name("cloudPhysicsIO.txt")
+    if not text.exists():
+        pytest.skip("VIZCACHE_CLOUDPHYSICS_TRACE names the binary trace only; the sdist has both")
+    requests = read_oracle_general(cloudphysics_file)
+    assert len(requests.ids) == 113_872
+    assert (np.asarray(requests.keys)[requests.ids] == np.loadtxt(text, dtype=np.int64)).all()
 
 
 def working_set(requests) -> int:
@@ -59,8 +91,8 @@ def theirs(algorithm, path, capacity):
 
 
 @pytest.mark.parametrize("algorithm", list(CLASSES))
-def test_models_equal_libcachesim_at_1_to_50_percent_of_the_working_set(markov_file, algorithm):
-    for path in traces(markov_file):
+def test_models_equal_libcachesim_at_1_to_50_percent_of_the_working_set(foreign_traces, algorithm):
+    for path in foreign_traces:
         requests = read_oracle_general(path)
         for share in SHARES:
             capacity = int(share * working_set(requests))
@@ -83,11 +115,11 @@ def test_binding_runs_the_2024_s3fifo_not_the_original(markov_file):
 
 
 @pytest.mark.parametrize("order", ["s3fifo", "sieve"])
-def test_the_caches_own_orders_agree_with_libcachesim_within_0_02(markov_file, order):
+def test_the_caches_own_orders_agree_with_libcachesim_within_0_02(foreign_traces, order):
     # SizeEstimatedLRU weighing by the trace's sizes runs vizcache.orders as the real Cache does (equal hit
     # ratios: test_simulate_orders.py); the Cache admits before it evicts, libCacheSim evicts first, so they
     # may differ a little. Measured: within 0.0001 on both foreign traces (docs/compare.md).
-    for path in traces(markov_file):
+    for path in foreign_traces:
         requests = read_oracle_general(path)
         first = np.unique(requests.ids, return_index=True)[1]
         size_of = dict(zip(requests.ids[first].tolist(), requests.sizes[first].tolist(), strict=True))
