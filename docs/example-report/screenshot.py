@@ -8,11 +8,17 @@ section reads) and NAME.png (the plots of report.html).
 """
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+
+
+def repository_relative(path: str) -> str:
+    """``/any/checkout/policies/x.toml`` -> ``policies/x.toml``: the committed copy names no machine's folders."""
+    return re.sub(r"^.*?/(?=(policies|benchmarks|data)/)", "", path) if path.startswith("/") else path
 
 
 def main() -> None:
@@ -23,6 +29,10 @@ def main() -> None:
     for run in results["runs"]:
         run.pop("requests", None)
         run.pop("accounting", None)
+    experiment = results["experiment"]
+    experiment["file"] = repository_relative(experiment["file"])
+    if experiment["workload"].get("trace"):
+        experiment["workload"]["trace"] = repository_relative(experiment["workload"]["trace"])
     (here / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])

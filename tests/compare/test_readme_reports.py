@@ -111,3 +111,10 @@ def test_a_changed_report_changes_the_section(tmp_path, monkeypatch):
     assert after != before and "| rss-lru | 0.123 [" in after
     readme = (readme_tables.ROOT / "README.md").read_text(encoding="utf-8")
     assert readme_tables.replace_section(readme, after) != readme  # so --check, and the test above, would fail
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_committed_report_names_no_folder_of_the_machine_it_ran_on(name):
+    experiment = report(name)["experiment"]
+    paths = [experiment["file"], experiment["workload"].get("trace") or ""]
+    assert not any(p.startswith("/") for p in paths), paths  # repository-relative, as screenshot.py writes them
