@@ -63,3 +63,37 @@ def test_the_page_loads_nothing_from_outside_127_0_0_1(served_viewer, page):
     wait_until(lambda: page.evaluate("document.readyState === 'complete' && document.fonts.status === 'loaded'"), timeout=60,
                message="the document and its fonts loaded")
     assert page.outside == []
+    # Widgets and panes built in a callback carry their own stylesheets (loading.css, markdown.css): the
+    # finder comparison's radius and its table filter must not fetch them from a CDN either.
+    page.locator(".bk-tab", has_text="Finder comparison").click()
+    summary = page.get_by_text("Completeness of PZWAV", exact=False).first
+    summary.wait_for(timeout=60_000)
+    before = summary.inner_text()
+    radius = page.locator(".bk-input-group", has_text="radius [arcsec]").locator("input")
+    radius.fill("31")
+    radius.press("Enter")
+    wait_until(lambda: summary.inner_text() != before, timeout=60, message="the comparison recomputed for the new radius")
+    page.get_by_role("button", name="only B", exact=True).click()
+    cells = page.locator(".tabulator-cell[tabulator-field=match]")
+    wait_until(lambda: set(cells.all_inner_texts()) == {"only B"}, timeout=60, message="the table filtered to only B")
+    page.wait_for_load_state("networkidle")
+    assert page.outside == []
+
+
+def test_a_compare_report_opened_from_disk_loads_nothing(page, tmp_path):
+    # report.html is mailed around and opened from disk: every script, stylesheet and icon must be in it.
+    from vizcache.compare.report import write_report
+
+    from ..compare.test_metrics import document_with, make_run
+
+    runs = [make_run("old", rep) for rep in range(2)] + [make_run("new|er", rep) for rep in range(2)]
+    html = write_report(document_with(runs), tmp_path / "report")["html"]
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.route("file://**", lambda route: route.continue_())  # the fixture lets only 127.0.0.1 through; this is the file itself
+    page.goto(html.as_uri(), timeout=60_000)
+    page.get_by_text("Decision", exact=False).first.wait_for(timeout=60_000)
+    page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []
+    assert page.outside == []

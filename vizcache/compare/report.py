@@ -7,7 +7,10 @@ and the simulation. Every file is written under a temporary name and renamed whe
 
 from __future__ import annotations
 
+import base64
 import json
+import mimetypes
+import re
 from pathlib import Path
 
 import numpy as np
@@ -324,6 +327,31 @@ def _sweep_plots(document: dict, colors: dict, opts: dict) -> list:
     return panels
 
 
+def _data_url(path: Path) -> str:
+    """``path`` as a data: URL; a stylesheet's own relative ``url(...)`` files (loading.css's spinners) inlined too."""
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    content = path.read_bytes()
+    if kind == "text/css":
+        def inline(match: re.Match) -> str:
+            target = (path.parent / match.group(1)).resolve()
+            return f"url('{_data_url(target)}')" if target.is_file() else match.group(0)
+
+        content = re.sub(r"url\(['\"]?((?:\.\./|\./)[^'\")]+)['\"]?\)", inline, content.decode("utf-8")).encode("utf-8")
+    return f"data:{kind};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def _self_contained(html: str) -> str:
+    """report.html opened from disk, offline: Panel's ``save`` leaves its stylesheets and icons as cdn.holoviz.org
+    URLs even with INLINE resources, so each one the installed Panel has becomes a data: URL of that file."""
+    from panel.io.resources import CDN_DIST, DIST_DIR
+
+    def local(match: re.Match) -> str:
+        path = DIST_DIR / match.group(1)
+        return _data_url(path) if path.is_file() else match.group(0)
+
+    return re.sub(re.escape(CDN_DIST) + r"([\w./@-]+\.(?:css|png|ico|svg))(?:\?v=[\w.]+)?", local, html)
+
+
 def write_report(document: dict, out: Path, html: bool = True) -> dict[str, Path]:
     """Summarise and write results.json, summary.md and (unless ``html`` is False) report.html into ``out``."""
     document["schema"] = SCHEMA
@@ -340,7 +368,7 @@ def write_report(document: dict, out: Path, html: bool = True) -> dict[str, Path
         page = pn.Column(pn.pane.Markdown(markdown, sizing_mode="stretch_width"), pn.pane.HoloViews(_plots(document)), width=1200)
         try:
             page.save(tmp, resources=INLINE, title=f"vizcache compare: {document['experiment']['name']}")
-            atomic_write(paths["html"], tmp.read_text(encoding="utf-8"))
+            atomic_write(paths["html"], _self_contained(tmp.read_text(encoding="utf-8")))
         except OSError as exc:
             from .files import ReportError
 

@@ -180,9 +180,35 @@ def prepare_server_process() -> None:
     freeze_startup_heap()
 
 
+def serve_stylesheets_locally() -> None:
+    """Every stylesheet a served page asks for comes from its own server, never cdn.holoviz.org.
+
+    Panel rewrites its stylesheets' URLs for the document being patched, and to its CDN when there is
+    none: a Markdown pane re-rendered in a callback passes its model's document, None there
+    (panel/pane/markup.py), so loading.css and markdown.css were fetched from the CDN. In a served
+    session the current document names the local dist folder; use it.
+    """
+    from panel import reactive
+    from panel.io.resources import CDN_DIST
+
+    patch = reactive.patch_stylesheet
+    if getattr(patch, "serves_locally", False):
+        return
+
+    def patch_locally(stylesheet, dist_url):
+        doc = pn.state.curdoc
+        if dist_url == CDN_DIST and doc is not None:
+            dist_url = doc._template_variables.get("dist_url", dist_url)
+        patch(stylesheet, dist_url)
+
+    patch_locally.serves_locally = True
+    reactive.patch_stylesheet = patch_locally
+
+
 def serve_page() -> None:
     """What a served script does per session: load Panel's extensions and mark this page servable."""
     pn.extension("tabulator", notifications=True, nthreads=4)
+    serve_stylesheets_locally()
     prepare_server_process()
     page = create_app()
     pn.state.on_session_destroyed(_session_ended)
