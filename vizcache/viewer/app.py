@@ -184,21 +184,26 @@ def serve_stylesheets_locally() -> None:
     """Every stylesheet a served page asks for comes from its own server, never cdn.holoviz.org.
 
     Panel rewrites its stylesheets' URLs for the document being patched, and to its CDN when there is
-    none: a Markdown pane re-rendered in a callback passes its model's document, None there
-    (panel/pane/markup.py), so loading.css and markdown.css were fetched from the CDN. In a served
-    session the current document names the local dist folder; use it.
+    none or it is not rendered yet: a Markdown pane re-rendered in a callback passes its model's
+    document, None there (panel/pane/markup.py), so loading.css and markdown.css were fetched from
+    the CDN. This process only serves: the local dist folder is always the right one. A Divider's
+    stylesheet is never patched (its ``_get_model`` skips it): the viewer built after the first
+    start's generation, i.e. after the page was rendered, asked the CDN for divider.css.
     """
     from panel import reactive
-    from panel.io.resources import CDN_DIST
+    from panel.io.resources import CDN_DIST, LOCAL_DIST, get_dist_path
+
+    pn.layout.Divider._stylesheets = [f"{LOCAL_DIST}css/divider.css"]  # relative: right under any --prefix too
 
     patch = reactive.patch_stylesheet
     if getattr(patch, "serves_locally", False):
         return
 
     def patch_locally(stylesheet, dist_url):
-        doc = pn.state.curdoc
-        if dist_url == CDN_DIST and doc is not None:
-            dist_url = doc._template_variables.get("dist_url", dist_url)
+        if dist_url == CDN_DIST:
+            doc = pn.state.curdoc
+            dist_url = doc._template_variables.get("dist_url") if doc is not None else None
+            dist_url = dist_url or get_dist_path(cdn=False)
         patch(stylesheet, dist_url)
 
     patch_locally.serves_locally = True
