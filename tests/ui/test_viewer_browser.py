@@ -1,10 +1,14 @@
 """The viewer in a real browser: Debian's chromium driven by playwright against `panel serve`."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from ..ports import free_port, wait_for_port
+from ..viewer.conftest import make_config
 from ..waiting import wait_until
 from .bokeh_map import monitor_counts, wait_for_map
 
@@ -48,9 +52,28 @@ def test_unknown_catalog_in_url_shows_a_notification(served_viewer, page):
     page.get_by_text("Cache monitor").wait_for(timeout=30_000)  # and the viewer still works
 
 
-def test_the_page_loads_nothing_from_outside_127_0_0_1(served_viewer, page):
+@pytest.fixture(params=["panel serve", "vizcache serve"])
+def either_server(request, viewer_data, tmp_path):
+    """The viewer served both ways the README gives: `panel serve apps/viewer.py` and `vizcache serve`."""
+    config = make_config(viewer_data, f"ui-{tmp_path.name}.toml")
+    if request.param == "panel serve":
+        yield request.getfixturevalue("serve_viewer")(config)
+        return
+    port = free_port()
+    with (tmp_path / "vizcache-serve.log").open("w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "vizcache.cli", "serve", "--config", str(config), "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+        try:
+            wait_for_port(port, timeout=120)
+            yield f"http://127.0.0.1:{port}/viewer"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def test_the_page_loads_nothing_from_outside_127_0_0_1(either_server, page):
     # Observatory networks are often closed: fonts, scripts and styles must all come from the viewer's server.
-    page.goto(served_viewer, timeout=120_000)
+    page.goto(either_server, timeout=120_000)
     page.get_by_text("Cache monitor").wait_for(timeout=60_000)
     page.locator(".vizcache-skymap .bk-Canvas").first.wait_for(timeout=60_000)
     wait_for_map(page, "BOTH")
