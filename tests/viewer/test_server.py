@@ -55,14 +55,14 @@ def test_concurrent_sessions_load_a_catalog_once(server, monkeypatch):
     url, runtime = server
     maps = [SkyMap(runtime=runtime, served=False) for _ in range(6)]
     assert runtime.cache.stats()["loads"] == 1  # the default catalog, then hits
-    original, reads = readers.read_source_file, []
+    original, reads = readers.read_source_batches, []
 
     def read_once_the_others_wait(path, *a):
         reads.append(path)
         wait_until(lambda: runtime.cache.stats()["coalesced"] == 5, message="5 sessions waiting on the first one's load")
         return original(path, *a)
 
-    monkeypatch.setattr("vizcache.catalogs.source.read_source_file", read_once_the_others_wait)
+    monkeypatch.setattr("vizcache.catalogs.source.read_source_batches", read_once_the_others_wait)
     start = threading.Barrier(6)
 
     def switch(sky):
@@ -81,8 +81,8 @@ def test_concurrent_sessions_load_a_catalog_once(server, monkeypatch):
 def test_url_selects_a_catalog_and_cannot_name_a_file(server, monkeypatch):
     url, runtime = server
     read = []
-    original = readers.read_source_file
-    monkeypatch.setattr("vizcache.catalogs.source.read_source_file", lambda path, *a: read.append(path) or original(path, *a))
+    original = readers.read_source_batches
+    monkeypatch.setattr("vizcache.catalogs.source.read_source_batches", lambda path, *a: read.append(path) or original(path, *a))
     for query in ("?catalog=PZWAV", "?catalog=NOPE", "?catalog=../../../../etc/passwd", "?catalog=/etc/passwd", "?catalog=data/broken.parquet"):
         status, _ = get(url + query)
         assert status == 200  # the server stays up whatever the URL says

@@ -27,7 +27,7 @@ from .readers import (
     identifier_sources,
     normalise,
     one_line,
-    read_source_file,
+    read_source_batches,
 )
 from .schema import EUCLID_COLUMNS, IDENTIFIER_COLUMNS
 
@@ -189,9 +189,10 @@ class CatalogSource:
             frames = []
             for path in paths:
                 fmt = spec.format or detect_format(path)
-                raw = read_source_file(path, fmt, list(dict.fromkeys([*mapping.values(), *spec.extra])), identifier_sources(mapping))
-                frames.append(normalise(raw, mapping, spec.missing, spec.float64, str(path), report, spec.extra))
-                del raw
+                columns = list(dict.fromkeys([*mapping.values(), *spec.extra]))
+                for raw in read_source_batches(path, fmt, columns, identifier_sources(mapping)):
+                    frames.append(normalise(raw, mapping, spec.missing, spec.float64, str(path), report, spec.extra))
+                    del raw
             data = self._concat(frames, mapping)
             if data.empty:
                 raise CatalogError(f"catalog {spec.name!r}: no rows with valid coordinates in {', '.join(map(str, paths))}")
@@ -202,8 +203,15 @@ class CatalogSource:
         def describe(column: str) -> str:
             return f"column {mapping[column]!r} (mapped to {column!r})" if column in mapping else f"column {column!r}"
 
+        if len(frames) == 1:
+            return frames[0]
         try:
-            return concat_exact(frames, describe)
+            joined = {}
+            for column in list(frames[0].columns):  # one column at a time: the peak is the data plus one column
+                joined[column] = concat_exact([frame[[column]] for frame in frames], describe)[column]
+                for frame in frames:
+                    del frame[column]
+            return pd.DataFrame(joined, copy=False)
         except NotWholeNumbers as exc:
             raise CatalogError(f"catalog {self.spec.name!r}: {exc}") from None
 
