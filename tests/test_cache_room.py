@@ -115,6 +115,36 @@ def test_a_size_given_before_the_load_makes_room_for_a_new_key():
         cache.get_or_load("x", lambda: 1, expected_bytes=-5)
 
 
+def test_a_peak_given_for_a_known_key_makes_room_for_the_peak_not_for_what_it_keeps():
+    # A reload of an evicted key: the cache knows it keeps 2 entries, but its load peaks at 4 (a catalog read).
+    memory = SharedMemory(base=0)
+    cache = Cache(RSSThresholdLRU(limit=10 * ENTRY, high_water=0.8, low_water=0.5), rss_probe=memory)
+
+    def peaky_load():
+        seen.append(memory())
+        transient = memory.chunk(2 * ENTRY)  # the read's buffers, freed before the load returns
+        kept = memory.chunk(2 * ENTRY)
+        del transient
+        return kept
+
+    seen = []
+    cache.get_or_load("cat", peaky_load)
+    cache.invalidate("cat")
+    assert cache.expected_bytes("cat") == 2 * ENTRY  # what its eviction gave back
+    for key in "abcdef":
+        cache.get_or_load(key, memory.io_like_loader(ENTRY))  # 6 entries: RSS 60 % of the limit
+    seen.clear()
+    cache.get_or_load("cat", peaky_load, expected_bytes=4 * ENTRY)
+    assert seen[0] + 4 * ENTRY <= cache.policy.high_bytes  # evicted for the peak before the load began
+    assert memory.peak <= cache.policy.limit_bytes
+    seen.clear()
+    cache.invalidate("cat")
+    for key in "gh":
+        cache.get_or_load(key, memory.io_like_loader(ENTRY))
+    cache.get_or_load("cat", peaky_load)  # without the peak: room for what it keeps only
+    assert seen[0] + 4 * ENTRY > cache.policy.high_bytes
+
+
 def test_a_load_nested_in_a_paused_load_does_not_deadlock():
     """A loader that loads another key while a third thread waits for room: each waits only for
     loads whose threads are running, so the nested load goes ahead."""

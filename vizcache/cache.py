@@ -151,9 +151,10 @@ class Cache(CachePolicyCalls, CacheEviction, CacheInspection, CacheLocks, CacheM
         Concurrent callers of one key share one load. A loader that (directly or through
         other loads, in any thread) asks for its own key gets :class:`RecursiveLoadError`
         instead of a deadlock. A loader may return :class:`Sized` to report the value's size;
-        ``expected_bytes`` says what the value will weigh *before* it loads (a file's own
-        metadata, say), so a memory-bound policy can make room for it, or hold the load back
-        while other loads fill the room, when the key has never been loaded before.
+        ``expected_bytes`` says what the load will take *before* it runs (a file's own
+        metadata, say; the load's peak where it exceeds what the value keeps), so a memory-bound
+        policy makes room for it, or holds the load back while other loads fill the room; the
+        larger of it and the key's known size is planned for.
         """
         # Shadowed on each instance by the closure cache_hit_path builds (see there why); this
         # body runs for a subclass that overrides get_or_load and calls super().

@@ -56,15 +56,15 @@ class CachePolicyCalls:
             return list(self._order.in_order())
 
     def expected_bytes(self, key: Hashable) -> int | None:
-        """What ``key`` is expected to hold once loaded, or None if never seen: the size its loader
+        """What ``key`` is expected to hold once loaded, or None if never seen: while it loads, what
+        the load plans for (see ``get_or_load``'s ``expected_bytes``); else the size its loader
         reported, else the RSS its last eviction gave back, else the RSS delta of its last load
         that no other load overlapped (which also counts the load's transient memory)."""
         with self._lock:
-            known = self._known_bytes_locked(key)
-            if known is None:
-                flight = self._inflight.get(key)
-                known = flight.expected if flight is not None else None
-            return known
+            flight = self._inflight.get(key)
+            if flight is not None and flight.expected is not None:
+                return flight.expected  # what its load plans for: the larger of the known size and the caller's
+            return self._known_bytes_locked(key)
 
     def _known_bytes_locked(self, key: Hashable) -> int | None:
         reclaimed = self._reclaimed.get(key)
@@ -81,12 +81,11 @@ class CachePolicyCalls:
         return sum(recent) // len(recent) if recent else None
 
     def _planned_bytes_locked(self, key: Hashable, hint: int | None) -> int | None:
-        known = self._known_bytes_locked(key)
-        if known is not None:
-            return known
         if hint is not None and (isinstance(hint, bool) or not isinstance(hint, int) or hint < 0):
             raise ValueError(f"expected_bytes for {key!r} must be a whole number of bytes ≥ 0, not {hint!r}")
-        return hint
+        known = self._known_bytes_locked(key)
+        # The caller's figure may be the load's peak, above what the key keeps: plan for the larger.
+        return known if hint is None else hint if known is None else max(known, hint)
 
     def loads_in_progress(self, exclude: Hashable | None = None) -> LoadsInProgress:
         """Other loads whose loaders run now (not waiting on another load, nor paused for room),

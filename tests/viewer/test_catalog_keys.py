@@ -63,3 +63,33 @@ def test_a_replaced_file_is_loaded_after_the_recheck_period_and_its_old_version_
     new = rt.load("PZWAV")
     assert len(new.data) == 7 and rt.key("PZWAV") != old_key
     assert old_key not in rt.cache and rt.is_cached("PZWAV")
+
+
+def test_a_load_is_planned_for_its_peak_read_from_the_footers_once_per_version(runtime, monkeypatch):
+    rt, now, _, tmp_path = runtime
+    footers, planned = [], []
+    real_metadata = source_module.pq.read_metadata
+    monkeypatch.setattr(source_module.pq, "read_metadata", lambda path: footers.append(path) or real_metadata(path))
+    real_load = rt.cache.get_or_load
+    monkeypatch.setattr(rt.cache, "get_or_load", lambda key, loader, **kw: planned.append(kw.get("expected_bytes")) or real_load(key, loader, **kw))
+    catalog = rt.load("MEMBERS")
+    files = len(catalog.files)
+    held = catalog.data.memory_usage(deep=True).sum()
+    assert len(footers) == files and planned[0] == rt.expected_peak(rt.key("MEMBERS"))
+    assert held * 1.3 < planned[0] < held * 1.7  # the peak: ~1.5x what the catalog keeps, from metadata alone
+    now[0] += 3 * runtime_module.VERSION_RECHECK_S  # the files are checked again, unchanged
+    rt.load("MEMBERS")
+    assert len(footers) == files  # the same version: its footers are not read again
+    member_file = catalog.files[0]
+    member_file.write_bytes(member_file.read_bytes())  # touched: a new version
+    now[0] += 3 * runtime_module.VERSION_RECHECK_S
+    rt.load("MEMBERS")
+    assert len(footers) == 2 * files
+
+
+def test_no_peak_is_guessed_for_a_format_without_footers(tmp_path):
+    generate(tmp_path / "data" / "small", "small", seed=3, fits=True)
+    (tmp_path / "viewer.toml").write_text('[policy]\nname = "AgeBased"\n[data]\nfolders = ["data"]\n'
+                                          '[catalogs.PZWAV]\nfiles = "data/small/pzwav.fits"\n')
+    rt = ViewerRuntime(load_config(tmp_path / "viewer.toml"))
+    assert rt.expected_peak(rt.key("PZWAV")) is None and len(rt.load("PZWAV")) > 0

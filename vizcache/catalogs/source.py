@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .hats import HATS_FORMAT, HatsCatalog, hats_fingerprint
 from .identifiers import NULLABLE_INTEGERS, NotWholeNumbers, concat_exact
@@ -29,9 +31,14 @@ from .readers import (
     one_line,
     read_source_batches,
 )
-from .schema import EUCLID_COLUMNS, IDENTIFIER_COLUMNS
+from .schema import EUCLID_COLUMNS, IDENTIFIER_COLUMNS, TEXT_COLUMNS
 
 BACKENDS = ("pandas", "dask")
+#: a Parquet load's peak RSS over what the loaded catalog holds: 1.32–1.49 from 10⁷ rows up
+#: (benchmarks/bench_load_peak.py, docs/performance.md "A load's peak"), so plan for 1.5
+LOAD_PEAK_FACTOR = 1.5
+#: bytes a row of the two all-sky projection columns holds (float32 each)
+_PROJECTION_BYTES = 8
 #: HEALPix order of a HATS catalog's all-sky density overview: ~0.23° pixels, finer than an
 #: all-sky map's screen pixel; coarser stored skymaps are used as they are
 OVERVIEW_ORDER = 8
@@ -162,6 +169,33 @@ class CatalogSource:
         paths = resolve_files(self.spec)
         return hats_fingerprint(paths[0]) if self.is_hats(paths) else fingerprint(paths)
 
+    def expected_load_bytes(self) -> int | None:
+        """What loading this catalog will take at its peak, from the Parquet footers alone (no data read).
+
+        None when that cannot be told beforehand (FITS, CSV, HATS, the Dask backend, an unreadable
+        footer): the cache then plans from the key's history.
+        """
+        spec = self.spec
+        if spec.backend != "pandas":
+            return None
+        try:
+            paths = resolve_files(spec)
+            if self.is_hats(paths) or any((spec.format or detect_format(p)) != "parquet" for p in paths):
+                return None
+            mapping = spec.mapping()
+            held = 0
+            for path in paths:
+                metadata = pq.read_metadata(path)
+                held += metadata.num_rows * _PROJECTION_BYTES
+                for canonical, column in [*mapping.items(), *((c, c) for c in spec.extra)]:
+                    if canonical in mapping and canonical not in TEXT_COLUMNS and canonical not in spec.float64:
+                        held += metadata.num_rows * (8 if canonical in IDENTIFIER_COLUMNS else 4)
+                    else:  # text, extra columns and float64 ones: as large as Arrow holds them uncompressed
+                        held += _uncompressed_bytes(metadata, column)
+        except (CatalogError, OSError, ValueError, pa.ArrowException):
+            return None
+        return int(held * LOAD_PEAK_FACTOR)
+
     def open_hats(self) -> HatsCatalog:
         """The configured HATS catalog, opened from its metadata (no data file is read)."""
         spec = self.spec
@@ -217,8 +251,6 @@ class CatalogSource:
 
     def _load_dask(self, paths: list[Path], mapping: dict[str, str]):
         import dask.dataframe as dd
-        import pyarrow as pa
-        import pyarrow.parquet as pq
 
         spec = self.spec
         if spec.scheduler:
@@ -257,10 +289,17 @@ class CatalogSource:
         return raw.map_partitions(convert, meta=meta), report
 
 
+def _uncompressed_bytes(metadata, column: str) -> int:
+    """A Parquet column's bytes uncompressed, summed over its row groups (numbers at 8 bytes a row at least)."""
+    index = metadata.schema.to_arrow_schema().get_field_index(column)
+    if index < 0:
+        raise ValueError(f"no column {column!r}")
+    chunks = sum(metadata.row_group(g).column(index).total_uncompressed_size for g in range(metadata.num_row_groups))
+    return max(chunks, 8 * metadata.num_rows)
+
+
 def _may_be_missing(metadata, schema, column: str, has_sentinels: bool) -> bool:
     """Whether a Parquet column may hold a missing value, from its type and statistics (no data read)."""
-    import pyarrow as pa
-
     if has_sentinels or not pa.types.is_integer(schema.field(column).type):
         return True  # a sentinel, a float's NaN, an empty text
     index = schema.get_field_index(column)

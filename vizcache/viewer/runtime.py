@@ -72,6 +72,7 @@ class ViewerRuntime:
         self.rss_history: deque[tuple[float, int, int]] = deque(maxlen=1200)  # (time, RSS, bytes the cache owns)
         self.generation = GenerationStatus()
         self._keys: dict[str, tuple[CacheKey, float]] = {}  # name -> (its key, when its files were last checked)
+        self._peaks: dict[CacheKey, int | None] = {}  # a version's expected load peak, read from its files once
         self._lock = threading.Lock()
         self._sample_every = sample_every
         threading.Thread(target=self._sample_rss, name="vizcache-rss-sampler", daemon=True).start()
@@ -142,13 +143,27 @@ class ViewerRuntime:
             self._keys[name] = (key, now)
         if known is not None and known[0] != key:
             self.cache.invalidate(known[0])  # the files changed: the old version is dead weight
+            with self._lock:
+                self._peaks.pop(known[0], None)
         return key
 
     def load(self, name: str) -> Catalog:
         """The named catalog, through the configured policy. Raises CatalogError with a clear message."""
         if name not in self.sources:
             raise CatalogError(f"unknown catalog {name!r}; configured catalogs: {', '.join(self.sources)}")
-        return self.cache.get_or_load(self.key(name), self.sources[name].load)
+        key = self.key(name)
+        return self.cache.get_or_load(key, self.sources[name].load, expected_bytes=self.expected_peak(key))
+
+    def expected_peak(self, key: CacheKey) -> int | None:
+        """What loading ``key``'s version will take at its peak (the Parquet footers, read once per version),
+        so that the cache makes room for the load's peak before it starts, not for what it keeps."""
+        with self._lock:
+            if key in self._peaks:
+                return self._peaks[key]
+        peak = self.sources[key.name].expected_load_bytes()
+        with self._lock:
+            self._peaks[key] = peak
+        return peak
 
 
 def get_runtime(config_path: Path, base: Path | None = None) -> ViewerRuntime:
