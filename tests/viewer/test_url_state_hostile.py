@@ -33,7 +33,8 @@ def restore(sky, monkeypatch):
     monkeypatch.setattr(sky, "move_to", lambda x, y: moves.append((tuple(x), tuple(y))))
 
     def apply(query: dict) -> tuple[list, list]:
-        sky.param.update(snr_range=(0.0, 60.0), z_range=(0.0, 3.0), color_by="density", projection="RA/Dec", keep_unknown_z=True)
+        sky.param.update(snr_range=(0.0, 60.0), z_range=(0.0, 3.0), color_by="density", projection="RA/Dec", keep_unknown_z=True,
+                         where="")
         notices = []
         url_state.restore(sky, {k: [v.encode()] for k, v in query.items()}, notices.append)
         return notices, moves
@@ -47,6 +48,8 @@ def restore(sky, monkeypatch):
     ("snr", "[NaN,5]"), ("snr", "[5,NaN]"), ("snr", "[40,6]"), ("snr", "[0,999]"), ("snr", "[-1,5]"), ("snr", "[1e999,5]"),
     ("snr", "[6]"), ("snr", "[6,7,8]"), ("snr", '{"a": 1}'), ("snr", "6,40"), ("z", "[Infinity,1]"), ("z", "[2,1]"),
     ("keep_unknown_z", "1"), ("keep_unknown_z", "True"), ("color", "<b>x</b>"), ("projection", "Mollweide"),
+    ("where", NESTED), ("where", '__import__("os").system("id")'), ("where", "snr >"), ("where", "snr.real > 1"),
+    ("where", "x" * 501),
 ])
 def test_a_bad_value_is_named_once_briefly_and_not_applied(sky, restore, key, text):
     before = {name: getattr(sky, name) for name in url_state.PARAMS.values()}
@@ -65,6 +68,17 @@ def test_a_bad_view_is_named_once_and_the_map_stays(restore, text):
     notices, moves = restore({"view": text})
     assert len(notices) == 1 and notices[0].startswith("Ignored view=") and "x0,x1,y0,y1" in notices[0]
     assert len(notices[0]) < 400 and moves == []
+
+
+def test_a_condition_in_the_link_filters_the_rows_and_one_naming_no_column_is_taken_back(sky, restore, monkeypatch):
+    notices, _ = restore({"where": "snr > 6 & z < 0.5"})
+    frame, mask = sky.view
+    assert notices == [] and sky.where == "snr > 6 & z < 0.5"
+    assert mask.sum() == ((frame["snr"] > 6) & (frame["z"] < 0.5)).sum() > 0
+    told = []
+    monkeypatch.setattr(sky, "notify", told.append)
+    restore({"where": "richnes > 40"})  # parses, but this catalog has no such column: named, and the map keeps its rows
+    assert sky.where == "" and len(told) == 1 and "no column richnes; the catalog's columns:" in told[0]
 
 
 def test_good_values_are_applied(sky, restore):

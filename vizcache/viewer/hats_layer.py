@@ -78,7 +78,7 @@ class HatsLayer(param.Parameterized):
         if pixels and partition_rows_in_view(self.hats, pixels) <= self.max_points:
             return frozenset(pixels), sorted(pixels, key=lambda p: (p.order, p.pixel))
         row_filter = row_filter.only(self.hats.mapping) if row_filter is not None else None
-        if row_filter is None or not row_filter.ranges:  # no filter narrows a column this catalog has: the skymap
+        if row_filter is None or not row_filter.narrows:  # no filter narrows a column this catalog has: the skymap
             return DENSITY, []
         in_view = set(pixels)
         return row_filter, sorted(self.hats.partitions, key=lambda p: (p not in in_view, p.order, p.pixel))
@@ -152,7 +152,7 @@ class HatsLayer(param.Parameterized):
         unless the view has moved on by then.
         """
         view, row_filter = self._view(skymap), skymap.row_filter()
-        if view is None and row_filter.ranges:
+        if view is None and row_filter.narrows:
             # Before the plot's first range event the map shows its whole extent: a filter set
             # now (a slider, a shared URL) is counted for that.
             view = (skymap.projection, *skymap.extents())

@@ -69,9 +69,9 @@ class MapView(pn.viewable.Viewer):
         # The image first: watchers run, and queue their changes for the page, in the order they are added
         # (the model adds its view update after these).
         model.param.watch(self._reproject, "projection")
-        model.param.watch(self.draw, ["frame", "snr_range", "z_range", "keep_unknown_z", "color_by", "pixel_hover"])
+        model.param.watch(self.draw, ["frame", "snr_range", "z_range", "keep_unknown_z", "where", "color_by", "pixel_hover"])
         model.param.watch(self._restyle, ["cmap", "color_scaling", "opacity"])
-        model.param.watch(self._draw_members, ["members_frame", "z_range", "keep_unknown_z"])
+        model.param.watch(self._draw_members, ["members_frame", "z_range", "keep_unknown_z", "where"])
         model.ranges.param.watch(self.draw, ["x_range", "y_range"])
         model.ranges.param.watch(self._draw_members, ["x_range", "y_range"])
         model.param.watch(self._follow_markers, "view")

@@ -17,6 +17,7 @@ import numpy as np
 import panel as pn
 import param
 
+from .expression import Expression, ExpressionError
 from .filters import RowFilter
 from .hats_layer import DENSITY, HatsLayer
 from .histograms import Histograms
@@ -67,6 +68,8 @@ class SkyMap(pn.viewable.Viewer):
                           doc="Points with (photometric) redshift in this range are shown.")
     keep_unknown_z = param.Boolean(default=True, label="keep rows without a redshift",
                                    doc="Rows without a (photometric) redshift stay in view when the redshift range is narrowed.")
+    where = param.String(default="", label="Where (e.g. snr > 6 & z < 0.5)",
+                         doc="A TOPCAT-style condition over the catalog's columns (expression.py): rows for which it holds are shown.")
     projection = param.Selector(default="RA/Dec", objects=list(PROJECTIONS), doc="RA/Dec (RA increasing to the left) or all-sky Hammer-Aitoff.")
     show_members = param.Boolean(default=False, doc="Overlay the member galaxies catalog under the clusters.")
     cmap = param.Selector(default="fire", objects=["fire", "kbc", "viridis", "inferno", "bmy"], label="Colour map",
@@ -111,10 +114,11 @@ class SkyMap(pn.viewable.Viewer):
         self.progress = ProgressReport()  # long work for a view (a HATS catalog's filtered density): how far it is
         self._failure = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.param.watch(self._forget_ranges, "projection")  # before the map's new figure draws
+        self.param.watch(self._check_where, "where")  # before anything filters with it
         self.map = MapView(model=self)
         # After the map's watchers: its image is made (and goes out) first.
         self.param.watch(self._switch_drawn, "frame")
-        self.param.watch(self._schedule_view_update, ["frame", "snr_range", "z_range", "keep_unknown_z", "projection"])
+        self.param.watch(self._schedule_view_update, ["frame", "snr_range", "z_range", "keep_unknown_z", "where", "projection"])
         self.ranges.param.watch(self._schedule_view_update, ["x_range", "y_range"])
         self.table = TableView(model=self)
         self._below = None  # histograms and table, made once the page is in the browser (_below_the_map)
@@ -171,7 +175,24 @@ class SkyMap(pn.viewable.Viewer):
     def row_filter(self, snr_range=None, z_range=None) -> RowFilter:
         """The filters now (or with these ranges), as a value a reading thread can keep."""
         ranges = {"snr": snr_range or self.snr_range, "z": z_range or self.z_range}
-        return RowFilter.of(ranges, {"snr": self.param.snr_range.bounds, "z": self.param.z_range.bounds}, self.keep_unknown_z)
+        return RowFilter.of(ranges, {"snr": self.param.snr_range.bounds, "z": self.param.z_range.bounds}, self.keep_unknown_z, self.where)
+
+    def filter_columns(self) -> list[str]:
+        """The columns a condition may name: the catalog's own (a HATS catalog's, not its density overview's)."""
+        if self._hats is not None:
+            return list(self._hats.hats.mapping)
+        return [] if self.frame is None else [c for c in self.frame.columns if c not in PROJECTIONS["all-sky"]]
+
+    def _check_where(self, event) -> None:
+        """A condition that does not parse, or names a column the catalog lacks, is named and taken back."""
+        if not event.new.strip():
+            return
+        try:
+            Expression.parse(event.new, self.filter_columns())
+        except ExpressionError as exc:
+            self.notify(str(exc))
+            with param.parameterized.discard_events(self):
+                self.where = event.old
 
     def color_column(self) -> str | None:
         """The column a pixel's colour is the mean of (None: it counts rows)."""
@@ -305,8 +326,8 @@ class SkyMap(pn.viewable.Viewer):
     def controls(self) -> pn.Column:
         # No members catalog configured: no switch that can only fail.
         members = ["show_members"] if self.runtime.config.viewer.members else []
-        shown = ["catalog", "color_by", "snr_range", "z_range", "keep_unknown_z", "projection", *members, "cmap", "color_scaling", "opacity",
-                 "pixel_hover"]
+        shown = ["catalog", "color_by", "snr_range", "z_range", "keep_unknown_z", "where", "projection", *members, "cmap", "color_scaling",
+                 "opacity", "pixel_hover"]
         widgets = pn.Param(self.param, parameters=shown,
                            widgets={"catalog": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
                                     "projection": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},

@@ -18,10 +18,12 @@ import numpy as np
 import panel as pn
 import param
 
+from .expression import MAX_CHARS, Expression, ExpressionError
 from .find import shown
 
 #: query key -> SkyMap parameter
-PARAMS = {"snr": "snr_range", "z": "z_range", "color": "color_by", "projection": "projection", "keep_unknown_z": "keep_unknown_z"}
+PARAMS = {"snr": "snr_range", "z": "z_range", "color": "color_by", "projection": "projection", "keep_unknown_z": "keep_unknown_z",
+          "where": "where"}
 #: characters of a query value read at most (the longest the viewer writes is ~90)
 MAX_VALUE_CHARS = 200
 #: a view may be at most this many times the map's extent wide or high (a zoom out beyond the whole sky)
@@ -36,6 +38,8 @@ def _allowed(parameter: param.Parameter) -> str:
         return "use [low,high] with {:g} <= low <= high <= {:g}".format(*parameter.bounds)
     if isinstance(parameter, param.Boolean):
         return "use true or false"
+    if isinstance(parameter, param.String):
+        return f"use a condition over the catalog's columns (at most {MAX_CHARS} characters) such as snr > 6 & z < 0.5"
     return "use one of " + ", ".join(map(str, parameter.objects))
 
 
@@ -48,6 +52,11 @@ def _value(parameter: param.Parameter, text: str):
         return value if value is not None and low <= value[0] <= value[1] <= high else None  # NaN fails every comparison
     if isinstance(parameter, param.Boolean):
         return {"true": True, "false": False}.get(text)
+    if isinstance(parameter, param.String):  # a condition: parsed (never evaluated) here, its columns checked by the map
+        try:
+            return Expression.parse(text).text if text.strip() else ""
+        except ExpressionError:
+            return None
     return text if text in parameter.objects else None
 
 
@@ -92,7 +101,8 @@ def restore(skymap, args: dict, notify) -> None:
         if key in args:
             text = args[key][0].decode("utf-8", "replace")
             parameter = skymap.param[name]
-            value = _value(parameter, text) if len(text) <= MAX_VALUE_CHARS else None  # no regex over a 10 kB value
+            longest = MAX_CHARS if isinstance(parameter, param.String) else MAX_VALUE_CHARS
+            value = _value(parameter, text) if len(text) <= longest else None  # no regex over a 10 kB value
             if value is None:
                 notify(f"Ignored {key}={shown(text)} in the URL for {parameter.label}: {_allowed(parameter)}")
             else:
