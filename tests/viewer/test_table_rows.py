@@ -44,3 +44,15 @@ def test_ids_without_separators_or_float_and_extra_columns_listed():
     text = io.StringIO()
     shown.to_csv(text, index=False)
     assert "1000000001,1.0,0.0,2000000003,10.0" in text.getvalue() and "B,2,2.0,0.0,,20.0" in text.getvalue()
+
+
+def test_csv_writes_float32_with_the_digits_float32_has():
+    from vizcache.viewer.table_rows import write_csv
+
+    values = np.array([5.033049583435059, 0.1, -1e-7, np.nan, 3.4028235e38, 123456.789], dtype=np.float32)
+    buffer = io.StringIO()
+    write_csv(pd.DataFrame({"z": values, "ra": np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])}), buffer)
+    lines = buffer.getvalue().split("\r\n")
+    assert lines[1] == "5.0330496,0.1" and lines[2] == "0.1,0.2" and lines[4] == ",0.4"  # float64 keeps its own digits
+    back = pd.read_csv(io.StringIO(buffer.getvalue()), dtype={"z": np.float32})["z"].to_numpy()
+    assert np.array_equal(back, values, equal_nan=True)  # every float32 read back exactly

@@ -102,6 +102,9 @@ def for_csv(rows: pd.DataFrame) -> pd.DataFrame:
     out = for_display(rows)
     for column in rows.columns:
         dtype = rows[column].dtype
+        if dtype == np.float32:  # the shortest digits that read back as the same float32, not float64's 5.033049583435059
+            values = rows[column].to_numpy()
+            out[column] = np.where(np.isnan(values), "", values.astype(str)).astype(object)
         if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)):
             out[column] = out[column].astype(object).map(_inert, na_action="ignore")
     out.columns = [_inert(str(column)) for column in out.columns]  # a configured column's name comes from the file
