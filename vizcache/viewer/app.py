@@ -56,8 +56,11 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     catalog = _query_catalog(runtime)
     params = {"catalog": catalog} if catalog else {}
     skymap = SkyMap(runtime=runtime, notify=_notify_error, **params)
-    url_state.restore(skymap, pn.state.session_args or {}, lambda message: pn.state.onload(lambda: _notify_error(message)))
-    url_state.follow(skymap)
+
+    def later(message: str) -> None:  # a notification once the page is in the browser
+        pn.state.onload(lambda: _notify_error(message))
+
+    url_state.restore(skymap, pn.state.session_args or {}, later)
     built = []
 
     def monitor() -> CacheMonitor:
@@ -91,9 +94,12 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
         # dynamic tabs render a tab's models when it is opened, but building FinderComparison's panel
         # already loads both catalogs and cross-matches them: a lazy function defers that as well.
         comparison = pn.param.ParamFunction(lambda: FinderComparison(runtime=runtime), lazy=True, sizing_mode="stretch_both")
-        main[:] = [pn.Tabs(("Sky map", sky), ("Finder comparison", comparison), dynamic=True, sizing_mode="stretch_both")]
+        tabs = pn.Tabs(("Sky map", sky), ("Finder comparison", comparison), dynamic=True, sizing_mode="stretch_both")
+        url_state.restore_tab(tabs, pn.state.session_args or {}, later)
+        main[:] = [tabs]
     else:
-        main[:] = [sky]
+        tabs, main[:] = None, [sky]
+    url_state.follow(skymap, tabs)
     for name, reason in runtime.missing_catalogs().items():
         pn.state.onload(lambda reason=reason, name=name: _notify_error(f"Catalog {name!r} is unavailable: {reason}"))
     return skymap

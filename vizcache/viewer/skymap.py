@@ -260,9 +260,7 @@ class SkyMap(pn.viewable.Viewer):
         self._shown = self.catalog
         self.kind = catalog.kind
         self._hats = HatsLayer.attach(self, catalog)  # a HATS catalog: rows of the partitions in view, else density
-        self.frame = catalog.data
-        if pn.state.location is not None:
-            pn.state.location.update_query(catalog=self.catalog)
+        self.frame = catalog.data  # the link follows (url_state.follow)
 
     @param.depends("show_members", watch=True)
     def _load_members(self) -> None:

@@ -1,6 +1,6 @@
-"""The view in the URL: filters, colouring, projection and view box, so a view can be shared.
+"""The view in the URL: catalog, filters, colouring, projection, view box and tab, so a view can be shared.
 
-The catalog is already there (``?catalog=``, checked against the config by the page). Every other
+The catalog is read by the page (``?catalog=``, checked against the config). Every other
 value read from a URL is parsed and checked here; a bad one is named in a notification and
 ignored, never applied. Values are matched by pattern, never handed to a general parser: a
 ``?snr=`` nested 5,000 lists deep would exhaust ``json.loads``'s recursion and blank the page.
@@ -118,25 +118,49 @@ def restore(skymap, args: dict, notify) -> None:
             pn.state.onload(lambda: skymap.move_to(*ranges))
 
 
-def follow(skymap) -> None:
-    """Keep the URL's query in step with the map (replaces the history entry: no back-button noise)."""
-    def params(*_events) -> None:
-        if pn.state.location is not None:
-            pn.state.location.update_query(**{key: _encode(getattr(skymap, name)) for key, name in PARAMS.items()})
+def restore_tab(tabs, args: dict, notify) -> None:
+    """Open the tab the URL names (``?tab=Finder comparison``); another name is named and ignored."""
+    if "tab" not in args:
+        return
+    text, names = args["tab"][0].decode("utf-8", "replace"), list(tabs._names)
+    if text in names:
+        tabs.active = names.index(text)
+    else:
+        notify(f"Ignored tab={shown(text)} in the URL: use one of {', '.join(names)}")
 
-    def view(*_events) -> None:
-        ranges, location = skymap.view_ranges, pn.state.location
-        if location is None or ranges is None:
-            return  # the plot sends NaN before its first layout: the link keeps what it has
-        text = view_text(*ranges, skymap.projection, skymap.extents())
-        query = {key: value for key, value in location.query_params.items() if key != "view"}
-        location.search = "?" + urlencode(query if text is None else {**query, "view": text})
 
-    skymap.param.watch(params, list(PARAMS.values()))
-    skymap.ranges.param.watch(view, ["x_range", "y_range"])  # a Dask catalog has no rows in view, but its view is shared too
+def query(skymap, tabs=None) -> dict[str, str]:
+    """The whole link for what the page shows now, made from the map's state each time (never from the
+    link it replaces, whose values Panel's parser would turn into Python's: ``false`` back as ``False``)."""
+    values = {"catalog": skymap.shown} if skymap.shown else {}
+    values.update({key: _encode(getattr(skymap, name)) for key, name in PARAMS.items()})
+    ranges = skymap.view_ranges  # None before the plot's first layout and after a projection's change (whole sky)
+    text = None if ranges is None else view_text(*ranges, skymap.projection, skymap.extents())
+    if text is not None:  # None: panned off the sky, zoomed out beyond MAX_VIEW_EXTENTS
+        values["view"] = text
+    if tabs is not None and tabs.active:
+        values["tab"] = tabs._names[tabs.active]
+    return values
+
+
+def follow(skymap, tabs=None) -> None:
+    """Keep the URL in step with the page (replacing the history entry: no back-button noise): rewritten
+    whole after every change that settles — a catalog shown, a filter, a view, a tab — so it is never behind."""
+    # This session's Location, taken now: in a watcher run on one of Panel's threads (or for a range event) pn.state
+    # may name the session that last ran code, and one page's view was written into another's link.
+    location = pn.state.location
+
+    def write(*_events) -> None:
+        if location is not None:
+            location.search = "?" + urlencode(query(skymap, tabs))
+
+    skymap.param.watch(write, [*PARAMS.values(), "frame"])  # frame: a catalog switch has succeeded
+    skymap.ranges.param.watch(write, ["x_range", "y_range"])  # a Dask catalog has no rows in view, but its view is shared too
+    if tabs is not None:
+        tabs.param.watch(write, "active")
 
 
 def _encode(value) -> str:
     if isinstance(value, tuple):
-        return json.dumps([round(float(v), 6) for v in value])  # rounding keeps low <= high and the bounds
+        return json.dumps([float(v) for v in value])  # every digit: a typed 5.0000001 opens as 5.0000001
     return json.dumps(value) if isinstance(value, bool) else str(value)
