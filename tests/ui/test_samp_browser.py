@@ -73,7 +73,7 @@ def test_send_to_topcat_hands_the_selection_to_a_samp_client(viewer_data, served
     # the rows in view
     page.get_by_role("button", name="Send to TOPCAT / Aladin").click()
     # wait in the page: playwright's routes, which let the requests to the hub through, run only while it waits
-    page.get_by_text(f"Sent {len(inside):,} rows in view to 1 SAMP application(s).").wait_for(timeout=30_000)
+    page.get_by_text(f"Sent {len(inside):,} rows in view to 1 SAMP application.").wait_for(timeout=30_000)
     params = hub.received.get(timeout=10)
     assert hub.consent.asked == [served_viewer.split("/viewer")[0]]  # the hub was asked once, for this page's origin
     url = params["url"]
@@ -86,7 +86,7 @@ def test_send_to_topcat_hands_the_selection_to_a_samp_client(viewer_data, served
     select_markers(page, [0, 2, 3])
     page.get_by_text("3 rows selected").wait_for(timeout=20_000)
     page.get_by_role("button", name="Send to TOPCAT / Aladin").click()
-    page.get_by_text("Sent 3 rows selected to 1 SAMP application(s).").wait_for(timeout=30_000)
+    page.get_by_text("Sent 3 rows selected to 1 SAMP application.").wait_for(timeout=30_000)
     second = hub.received.get(timeout=10)
     selected = {int(data["object"][i].split()[-1]) for i in (0, 2, 3)}
     assert set(Table.read(second["url"], format="votable")[SOURCE["id"]].tolist()) == selected

@@ -82,7 +82,7 @@ def test_the_pages_answer_is_shown_as_text_and_stale_answers_are_ignored(sky):
     sender._reply.value = "not json"  # ignored: the status still says what is under way
     assert sender.status.object == "Sending ..."
     sender._reply.value = json.dumps({"nonce": 2, "clients": 2})
-    assert sender.status.object == as_markdown(f"Sent {len(sky.table.listed()):,} rows in view to 2 SAMP application(s).")
+    assert sender.status.object == as_markdown(f"Sent {len(sky.table.listed()):,} rows in view to 2 SAMP applications.")
 
 
 def test_nothing_listed_is_nothing_sent(sky):

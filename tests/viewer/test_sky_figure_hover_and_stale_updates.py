@@ -83,7 +83,7 @@ def test_a_selection_among_markers_since_replaced_selects_nothing(runtime):
     markers = sky.map.figure.markers
     assert len(markers.data["object"]) >= 2
     markers.selected.indices = [1]
-    assert sky.table.title.object == "**1 rows selected**"
+    assert sky.table.title.object == "**1 row selected**"
     assert f"id {sky.table.widget.value['id'].iloc[0]}" in markers.data["object"][1]  # the marker's own row
     sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))  # too many rows for markers: none
     assert len(markers.data["object"]) == 0

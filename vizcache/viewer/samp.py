@@ -205,7 +205,8 @@ class SampSender(pn.viewable.Viewer):
             self.status.object = as_markdown(f"Not sent: {reply['error']}")
         else:
             clients = reply.get("clients")
-            self.status.object = as_markdown(f"Sent {rows:,} rows {what} to {clients} SAMP application(s).")
+            self.status.object = as_markdown(f"Sent {rows:,} {'row' if rows == 1 else 'rows'} {what} to {clients} SAMP "
+                                             f"{'application' if clients == 1 else 'applications'}.")
 
     def __panel__(self):
         return pn.Row(self.button, self.status, self._request, self._reply)

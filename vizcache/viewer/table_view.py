@@ -75,9 +75,9 @@ class TableView(pn.viewable.Viewer):
             return
         count = len(self._rows())
         what = "selected" if self._order.selecting(self._view_number) else "in view"  # box or lasso on the markers
-        self.title.object = f"**{count:,} rows {what}**"
+        self.title.object = f"**{count:,} {'row' if count == 1 else 'rows'} {what}**"
         self.download.label = f"CSV: {count:,} {what}" if count <= CSV_MAX_ROWS else f"CSV: first {CSV_MAX_ROWS:,}"
-        self.download.description = (f"Download the {count:,} rows {what} in the table's order"
+        self.download.description = (f"Download the {count:,} {'row' if count == 1 else 'rows'} {what} in the table's order"
                                      + (f" (the first {CSV_MAX_ROWS:,} of them)" if count > CSV_MAX_ROWS else ""))
         self.pager.end = max(1, -(-count // PAGE_ROWS))
         if self.pager.value != 1:
