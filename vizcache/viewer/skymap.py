@@ -22,6 +22,7 @@ from .filters import RowFilter
 from .hats_layer import DENSITY, HatsLayer
 from .histograms import Histograms
 from .map_view import MapView, ProgressReport
+from .range_inputs import TypedRange
 from .runtime import ViewerRuntime
 from .table_view import TableView
 from .text import as_markdown
@@ -324,15 +325,21 @@ class SkyMap(pn.viewable.Viewer):
     def controls(self) -> pn.Column:
         # No members catalog configured: no switch that can only fail.
         members = ["show_members"] if self.runtime.config.viewer.members else []
-        shown = ["catalog", "color_by", "snr_range", "z_range", "keep_unknown_z", "where", "projection", *members, "cmap", "color_scaling",
-                 "opacity", "pixel_hover"]
-        widgets = pn.Param(self.param, parameters=shown,
-                           widgets={"catalog": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
-                                    "projection": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
-                                    "keep_unknown_z": pn.widgets.Checkbox, "pixel_hover": pn.widgets.Checkbox,
-                                    "show_members": {"type": pn.widgets.Switch, "name": "member galaxies"}},
-                           show_name=False, sizing_mode="stretch_width")
-        return pn.Column(widgets, sizing_mode="stretch_width")
+        # Sliders act on the released value (value_throttled): a drag is one re-aggregation, not one per position.
+        options = {"catalog": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
+                   "snr_range": {"throttled": True}, "z_range": {"throttled": True},
+                   "projection": {"type": pn.widgets.RadioButtonGroup, "button_type": "primary"},
+                   "keep_unknown_z": pn.widgets.Checkbox, "pixel_hover": pn.widgets.Checkbox,
+                   "show_members": {"type": pn.widgets.Switch, "name": "member galaxies"}}
+
+        def group(*names) -> pn.Param:
+            return pn.Param(self.param, parameters=list(names), widgets={n: options[n] for n in names if n in options},
+                            show_name=False, sizing_mode="stretch_width")
+
+        return pn.Column(group("catalog", "color_by", "snr_range"), TypedRange(model=self, parameter="snr_range", notify=self.notify),
+                         group("z_range"), TypedRange(model=self, parameter="z_range", notify=self.notify),
+                         group("keep_unknown_z", "where", "projection", *members, "cmap", "color_scaling", "opacity", "pixel_hover"),
+                         sizing_mode="stretch_width")
 
     def _below_the_map(self) -> pn.Column:
         """Histograms and table, made once (Panel may call a deferred function again)."""
