@@ -37,8 +37,12 @@ def wait_for_view(page, ra, dec, timeout=20.0):
     return wait_until(around, timeout=timeout, interval=0.3, message=f"the map moved to {ra}, {dec}")
 
 
+def find_box(page):
+    return page.locator(".bk-input-group", has_text="Find a name, id or position").locator("input")
+
+
 def find(page, text):
-    box = page.get_by_placeholder("PSZ2 G266.04-21.25", exact=False)
+    box = find_box(page)
     box.fill(text)
     box.press("Enter")
 
@@ -48,6 +52,9 @@ def test_find_by_name_then_position_and_read_the_cursor(psz2_viewer, page):
     page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
     # A sparse catalog at full sky: every cluster is a marker (60 here, like PSZ2's 1,653 under the limit).
     wait_for_markers(page, lambda d: len(d.get("object", [])) == 60)
+    example = find_box(page).get_attribute("placeholder").split(" · ")[0]  # the box's example: one of this catalog's
+    find(page, example)
+    page.get_by_text(f"showing the first: {example}").wait_for(timeout=10_000)
     find(page, "psz2 g266.04-21.25")
     wait_for_view(page, 104.6298, -55.9469)
     page.get_by_text("showing the first: PSZ2 G266.04-21.25").wait_for(timeout=10_000)

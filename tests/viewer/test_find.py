@@ -39,3 +39,26 @@ def test_view_box_runs_ra_backwards_and_widens_with_declination():
     (x0, x1), (y0, y1) = view_box(104.63, -55.95, 0.1, "RA/Dec")
     assert x0 > x1 and y0 < y1
     assert (x0 - x1) / (y1 - y0) == pytest.approx(1 / 0.5601, rel=1e-2)  # 1 / cos(-55.95°)
+
+
+def test_the_example_in_the_find_box_finds_something_in_the_catalog_shown(viewer_data):
+    from vizcache.config import load_config
+    from vizcache.viewer.find import Finder
+    from vizcache.viewer.runtime import ViewerRuntime
+    from vizcache.viewer.skymap import SkyMap
+
+    from .conftest import make_config
+
+    sky = SkyMap(runtime=ViewerRuntime(load_config(make_config(viewer_data, "find-example.toml")), sample_every=60), served=False)
+    finder = Finder(skymap=sky)
+    for catalog in ("BOTH", "AMICO", "MEMBERS"):
+        sky.catalog = catalog
+        examples = finder._input.placeholder.split(" · ")
+        assert len(examples) == (1 if catalog == "MEMBERS" else 2)  # members have no name or id of their own: a position
+        for example in examples:
+            finder.query = example
+            assert "match" in finder.result or finder.result.startswith("Showing RA"), (catalog, example, finder.result)
+        finder.query = "no such cluster"
+        assert finder.result.startswith("No ")
+        sky.catalog = "PZWAV"
+        assert finder.result == ""  # the last catalog's "no match" does not stay

@@ -1,6 +1,7 @@
 """Hostile find-box input: one short message naming what is wrong, the previous answer cleared, no exception."""
 
 import pandas as pd
+import param
 import pytest
 
 from vizcache.viewer.find import SHOWN_CHARS, Finder, PositionError, parse_position
@@ -8,12 +9,14 @@ from vizcache.viewer.find import SHOWN_CHARS, Finder, PositionError, parse_posit
 DIGITS = "9" * 5000
 
 
-class MapStub:
-    """What the finder uses of a sky map: the catalog shown, its projection, and where it was moved."""
+class MapStub(param.Parameterized):
+    """What the finder uses of a sky map: the catalog shown (a parameter it watches), its projection, and where it was moved."""
 
-    catalog, projection = "PSZ2", "RA/Dec"
+    catalog = param.String(default="PSZ2", doc="The catalog shown.")
+    projection = "RA/Dec"
 
     def __init__(self) -> None:
+        super().__init__()
         self.frame = pd.DataFrame({"id": [1, 2], "ra": [10.0, 20.0], "dec": [0.0, 5.0], "name": ["Abell 1", "Abell 2"]})
         self.moves = []
 

@@ -144,6 +144,18 @@ def show_region(skymap, ra: float, dec: float, radius_deg: float) -> None:
     skymap.move_to(*view_box(ra, dec, radius_deg, skymap.projection))
 
 
+def example_query(frame) -> str:
+    """Searches that find something in ``frame``: its brightest (else first) cluster's name or id, and its position."""
+    if frame is None or type(frame).__module__.startswith("dask") or len(frame) == 0 or not {"ra", "dec"} <= set(frame.columns):
+        return "RA Dec [radius], e.g. 150.12 +2.21 5'"
+    snr = frame["snr"].to_numpy(dtype=float) if "snr" in frame.columns else None
+    i = int(np.nanargmax(snr)) if snr is not None and not np.isnan(snr).all() else 0
+    name = str(frame["name"].iloc[i]).strip() if "name" in frame.columns else ""
+    who = name or (as_text(frame["id"].iloc[[i]])[0] if "id" in frame.columns else "")
+    position = f"{float(frame['ra'].iloc[i]):.2f} {float(frame['dec'].iloc[i]):+.2f} 5'"
+    return " · ".join(part for part in (who, position) if part)
+
+
 class Finder(pn.viewable.Viewer):
     """A search box for the sky map: a name or id of the catalog shown, or a position with a radius.
 
@@ -157,10 +169,16 @@ class Finder(pn.viewable.Viewer):
         self.skymap = skymap
         super().__init__(**params)
         self._input = pn.widgets.TextInput.from_param(self.param.query, name="Find a name, id or position",
-                                                      placeholder="PSZ2 G266.04-21.25 · 104.63 -55.95 5' · 06:58:31 -55:56:49",
-                                                      sizing_mode="stretch_width")
+                                                      placeholder=example_query(skymap.frame), sizing_mode="stretch_width")
         self._output = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         self.param.watch(self._search, "query")
+        # The example is one of the catalog shown, so trying it finds something; a stale "no match" goes with it.
+        skymap.param.watch(self._catalog_changed, "catalog")
+
+    def _catalog_changed(self, *_events) -> None:
+        self._input.placeholder = example_query(self.skymap.frame)
+        if self.result.startswith("No "):
+            self._say("")
 
     def _say(self, text: str) -> None:
         with param.edit_constant(self):
