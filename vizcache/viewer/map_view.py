@@ -13,6 +13,7 @@ import numpy as np
 import panel as pn
 import param
 
+from .coverage_layer import CoverageLayer
 from .markers import MARKER_LIMIT, marker_data
 from .raster import Raster, empty, rasterize
 from .sky_figure import SkyFigure
@@ -59,11 +60,12 @@ class MapView(pn.viewable.Viewer):
         self._tickets, self._newest_ticket = itertools.count(1), {}  # see _newest
         self._members_drawn = False
         self._markers_drawn = False
+        self.coverage = CoverageLayer(model, self._on_figure)
         self.figure = self._new_figure()
         self.pane = pn.pane.Bokeh(self.figure.figure, sizing_mode="stretch_both", min_height=420)
         # The spinner goes on a wrapper: `loading` on a Bokeh pane syncs the themed figure's stylesheets
         # back into the pane, which rejects them (Panel 1.9).
-        self._wrapper = pn.Column(self.pane, sizing_mode="stretch_both", min_height=420,
+        self._wrapper = pn.Column(self.coverage, self.pane, sizing_mode="stretch_both", min_height=420,
                                   css_classes=["vizcache-skymap"])  # how tests and benchmarks find the map
         model.param.watch(lambda event: setattr(self._wrapper, "loading", event.new), "loading")
         # The image first: watchers run, and queue their changes for the page, in the order they are added
@@ -94,6 +96,7 @@ class MapView(pn.viewable.Viewer):
                 model.select(rows)
 
         figure = SkyFigure(model.projection, (x, y), model.extents(), (LABELS[x], LABELS[y]), ranges, select)
+        self.coverage.attach(figure)
         return figure
 
     def _reproject(self, *_events) -> None:
@@ -101,6 +104,7 @@ class MapView(pn.viewable.Viewer):
         self.figure = self._new_figure()
         self.draw()
         self._draw_members()
+        self.coverage.draw()
         self.pane.object = self.figure.figure
 
     def _on_figure(self, change) -> None:
