@@ -99,7 +99,7 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
         main[:] = [tabs]
     else:
         tabs, main[:] = None, [sky]
-    url_state.follow(skymap, tabs)
+    sidebar.append(url_state.follow(skymap, tabs))
     for name, reason in runtime.missing_catalogs().items():
         pn.state.onload(lambda reason=reason, name=name: _notify_error(f"Catalog {name!r} is unavailable: {reason}"))
     return skymap

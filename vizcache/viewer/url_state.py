@@ -143,21 +143,39 @@ def query(skymap, tabs=None) -> dict[str, str]:
     return values
 
 
-def follow(skymap, tabs=None) -> None:
-    """Keep the URL in step with the page (replacing the history entry: no back-button noise): rewritten
-    whole after every change that settles — a catalog shown, a filter, a view, a tab — so it is never behind."""
-    # This session's Location, taken now: in a watcher run on one of Panel's threads (or for a range event) pn.state
-    # may name the session that last ran code, and one page's view was written into another's link.
-    location = pn.state.location
+#: the browser writes the link itself (no reload, no history entry) when the server changes it
+_REPLACE_URL = "window.history.replaceState(window.history.state, '', window.location.pathname + source.value_input + window.location.hash)"
+
+
+def follow(skymap, tabs=None) -> pn.widgets.TextInput:
+    """Keep the URL in step with the page: rewritten whole after every change that settles — a catalog shown,
+    a filter, a view, a tab — so it is never behind. Returns the hidden model carrying it, for the page to hold.
+
+    Not through Panel's Location: it holds back a change until the document is idle, and in a busy page the
+    link went out one change late (after a typed filter, the filter before it).
+    """
+    carrier = pn.widgets.TextInput(value="", visible=False)
+    carrier.jscallback(value_input=_REPLACE_URL)
+    # This session's, taken now: a watcher runs on one of Panel's threads, where pn.state may name another session,
+    # and a change made there went out with the next one; on the server's loop, holding the document, it goes at once.
+    location, doc = pn.state.location, pn.state.curdoc
+    served = doc is not None and doc.session_context is not None
+
+    def send() -> None:  # the state when it runs: the newest, whatever order changes arrived in
+        text = "?" + urlencode(query(skymap, tabs))
+        carrier.value_input = text
+        if location is not None:
+            with param.discard_events(location):  # the server's copy, for code that reads it; the browser has it
+                location.search = text
 
     def write(*_events) -> None:
-        if location is not None:
-            location.search = "?" + urlencode(query(skymap, tabs))
+        doc.add_next_tick_callback(send) if served else send()
 
     skymap.param.watch(write, [*PARAMS.values(), "frame"])  # frame: a catalog switch has succeeded
     skymap.ranges.param.watch(write, ["x_range", "y_range"])  # a Dask catalog has no rows in view, but its view is shared too
     if tabs is not None:
         tabs.param.watch(write, "active")
+    return carrier
 
 
 def _encode(value) -> str:
