@@ -271,3 +271,15 @@ def test_the_histograms_count_the_rows_in_view_and_rescale(runtime):
     assert sum(snr.source.data["count"]) == counted and snr.figure.title.text == f"SNR: {counted:,} rows in view"
     assert snr.figure.y_range.end == pytest.approx(1.08 * max(snr.source.data["count"]))  # from 0 to its tallest bar now
     assert snr.figure.y_range.end < tallest
+
+
+def test_a_histogram_of_few_rows_has_whole_number_ticks_and_says_row():
+    import pandas as pd
+
+    from vizcache.viewer.histograms import Histogram
+
+    histogram = Histogram(("snr",), "SNR")
+    histogram.show(pd.DataFrame({"snr": [5.0, np.nan]}), None)
+    assert histogram.figure.title.text == "SNR: 1 row in view"
+    ticker = histogram.figure.yaxis[0].ticker
+    assert ticker.min_interval == 1 and histogram.figure.y_range.end == pytest.approx(1.08)  # 0 and 1, no 0.2 steps

@@ -15,7 +15,7 @@ class Histogram:
     """A histogram of one column of the rows in view, as a Bokeh figure whose bars are replaced in place."""
 
     def __init__(self, columns: tuple[str, ...], label: str, bins: int = 40) -> None:
-        from bokeh.models import ColumnDataSource, HoverTool, NumeralTickFormatter, Range1d
+        from bokeh.models import BasicTicker, ColumnDataSource, HoverTool, NumeralTickFormatter, Range1d
         from bokeh.plotting import figure
 
         self.columns, self.label, self.bins = columns, label, bins
@@ -25,6 +25,7 @@ class Histogram:
         self.figure = figure(height=200, sizing_mode="stretch_width", toolbar_location=None, x_axis_label=label, y_axis_label="rows in view",
                              y_range=Range1d(0, 1))
         self.figure.yaxis.formatter = NumeralTickFormatter(format="0,0")  # 600,000, not 6.000e+5
+        self.figure.yaxis.ticker = BasicTicker(min_interval=1)  # counts: with 3 rows, ticks 0 1 2 3, not 0 0 0 1 1 1
         self.figure.quad(left="left", right="right", bottom=0, top="count", source=self.source, color="#3f51b5", line_color=None)
         self.figure.add_tools(HoverTool(tooltips=[(label, "@left{0.00} – @right{0.00}"), ("rows", "@count{0,0}")]))
         self.figure.title.text_font_size = "10pt"
@@ -41,7 +42,8 @@ class Histogram:
         counts, edges = np.histogram(values, bins=self.bins) if len(values) else (np.zeros(self.bins), np.linspace(0, 1, self.bins + 1))
         self.source.data = {"left": edges[:-1], "right": edges[1:], "count": counts}
         self.figure.y_range.update(start=0, end=1.08 * max(1, counts.max()))
-        self.figure.title.text = f"{self.label}: {len(values):,} rows in view"  # short: it fits a 350-px histogram
+        rows = len(values)
+        self.figure.title.text = f"{self.label}: {rows:,} {'row' if rows == 1 else 'rows'} in view"  # short: it fits a 350-px histogram
 
 
 class Histograms(pn.viewable.Viewer):
