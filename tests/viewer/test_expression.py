@@ -73,6 +73,9 @@ HOSTILE = {
     "name < 3": "cannot be computed",
     "snr > 6 and 5": "cannot be computed",
     "(" * 3000 + "snr" + ")" * 3000: f"longer than {MAX_CHARS} characters",
+    "(" * 10_000 + "snr > 1" + ")" * 10_000: f"longer than {MAX_CHARS} characters",  # never a RecursionError
+    "~" * 10_000 + "(snr > 1)": f"longer than {MAX_CHARS} characters",
+    "(" * 240 + "snr > 1" + ")" * 240: "not a condition",  # within the length: Python's parser refuses the nesting
     "-" * 400 + "snr > 1": "more than 200 parts",
     "x" * (MAX_CHARS + 1): f"longer than {MAX_CHARS} characters",
 }
