@@ -69,3 +69,35 @@ def test_the_browsers_formatter_joins_the_halves_to_the_exact_id(kind, value):
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js runs the hover's formatter code")
 def test_the_formatter_says_none_where_no_cluster_is_named():
     assert _join_in_node(None, None, True) == "none"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js runs the hover's formatter code")
+@pytest.mark.parametrize("value, shown", [("NaN", "none"), ("3", "3"), ("0.123456789", "0.123457"), ("1234567", "1234570"),
+                                          ("Infinity", "none")])
+def test_the_pixel_value_in_the_hover_says_none_for_an_empty_pixel(value, shown):
+    from vizcache.viewer.sky_figure import PIXEL_VALUE
+
+    script = (f"const f = new Function('value', 'format', 'special_vars', {json.dumps(PIXEL_VALUE)});\n"
+              f"process.stdout.write(f({value}, null, {{}}));")
+    assert subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True, timeout=30).stdout == shown
+
+
+def test_the_marker_hover_names_only_the_fields_the_catalog_has(viewer_data):
+    from vizcache.config import load_config
+    from vizcache.viewer.runtime import ViewerRuntime
+    from vizcache.viewer.skymap import SkyMap
+
+    from .conftest import make_config
+
+    sky = SkyMap(runtime=ViewerRuntime(load_config(make_config(viewer_data, "hover-fields.toml")), sample_every=60), served=False)
+    hover = sky.map.figure.marker_hover
+    for catalog, absent in (("AMICO", set()), ("MEMBERS", {"SNR", "richness"})):
+        sky.catalog = catalog
+        frame = sky.frame
+        ra, dec = float(frame["ra"].iloc[0]), float(frame["dec"].iloc[0])
+        sky.set_view_ranges((ra - 0.05, ra + 0.05), (dec - 0.05, dec + 0.05))  # a few rows: markers
+        assert len(sky.map.figure.marker_rows) > 0
+        labels = {label for label, _ in hover.tooltips}
+        assert not labels & absent and {"object", "RA", "Dec", "z"} <= labels | {"object"}
+        text = [v for column in ("SNR", "richness") for v in sky.map.figure.markers.data[column]]
+        assert "unknown" not in text or catalog == "AMICO"

@@ -48,16 +48,17 @@ def hover_text(rows: pd.DataFrame) -> pd.DataFrame:
     ra, dec = rows["ra"].to_numpy(dtype=float), rows["dec"].to_numpy(dtype=float)
     hms = Angle(ra, "deg").to_string(unit="hourangle", sep=":", precision=2, pad=True) if n else []
     dms = Angle(dec, "deg").to_string(unit="deg", sep=":", precision=1, pad=True, alwayssign=True) if n else []
-    z = rows["z"] if "z" in rows.columns else rows["z_phot"] if "z_phot" in rows.columns else np.full(n, np.nan)
+    z = rows["z"] if "z" in rows.columns else rows["z_phot"] if "z_phot" in rows.columns else None
     extras = [c for c in rows.columns if c not in SHOWN and c not in INTERNAL]
     more = ["; ".join(f"{c} = {_plain(rows[c].iloc[i])}" for c in extras) for i in range(n)]
     return pd.DataFrame({
         "object": label,
         "RA": [f"{a:.5f}° ({b})" for a, b in zip(ra, hms)],
         "Dec": [f"{a:.5f}° ({b})" for a, b in zip(dec, dms)],
-        "z": _number(z, ".3f"),
-        "SNR": _number(rows["snr"] if "snr" in rows.columns else np.full(n, np.nan), ".2f"),
-        "richness": _number(rows["richness"] if "richness" in rows.columns else np.full(n, np.nan), ".1f"),
+        # A field the catalog does not have is left empty (and out of the hover), never "unknown".
+        "z": _number(z, ".3f") if z is not None else [""] * n,
+        "SNR": _number(rows["snr"], ".2f") if "snr" in rows.columns else [""] * n,
+        "richness": _number(rows["richness"], ".1f") if "richness" in rows.columns else [""] * n,
         "more": more,
     }, index=rows.index)
 

@@ -73,6 +73,10 @@ def _shared(data: dict) -> dict:
     return {name: tuple(frozen(a) for a in column) for name, column in data.items()}
 
 
+#: a pixel's value in the hover: up to 6 significant digits, "none" for an empty (NaN) pixel
+PIXEL_VALUE = "return Number.isFinite(value) ? String(Number(value.toPrecision(6))) : 'none'"
+
+
 class SkyFigure:
     """The figure of one projection, whose x and y are the catalog's ``columns`` (markers and the
     highlighted cluster carry them by name). ``on_ranges(x_range, y_range)`` gets the view after every
@@ -98,9 +102,11 @@ class SkyFigure:
         self.image = fig.add_glyph(self.images, Image(**image, color_mapper=self.mapper))
         self.colour_bar = ColorBar(color_mapper=self.mapper, width=12)
         fig.add_layout(self.colour_bar, "right")
-        self.pixel_hover = HoverTool(renderers=[self.image], tooltips=[("objects per pixel", "@image")],
+        # An empty pixel's value is NaN (drawn transparent): the hover says "none" rather than NaN.
+        self.pixel_hover = HoverTool(renderers=[self.image], tooltips=[("objects per pixel", "@image{custom}")],
                                      formatters={"@{id_hi}": CustomJSHover(args={"source": self.images, "signed": True},
-                                                                         code=JOIN_ID_HALVES)})
+                                                                         code=JOIN_ID_HALVES),
+                                                 "@image": CustomJSHover(code=PIXEL_VALUE)})
         grid, plane_lines, band = (_shared(sky_lines(projection)[name]) for name in ("grid", "plane", "band"))
         fig.add_glyph(ColumnDataSource(grid), MultiLine(xs="xs", ys="ys", **GRID_STYLE))
         plane = fig.add_glyph(ColumnDataSource(plane_lines), MultiLine(xs="xs", ys="ys", **PLANE_STYLE))
@@ -116,7 +122,7 @@ class SkyFigure:
         markers = fig.scatter(x, y, source=self.markers, **MARKER_STYLE)  # its selection styles are used
         self.highlighted = ColumnDataSource({x: [], y: []})
         fig.add_glyph(self.highlighted, Scatter(x=x, y=y, **HIGHLIGHT_STYLE))
-        marker_hover = HoverTool(renderers=[markers], tooltips=[(label, f"@{{{column}}}") for label, column in HOVER])
+        self.marker_hover = marker_hover = HoverTool(renderers=[markers], tooltips=[(label, f"@{{{column}}}") for label, column in HOVER])
         fig.add_tools(self.pixel_hover, marker_hover, TapTool(renderers=[markers]), BoxSelectTool(renderers=[markers]),
                       LassoSelectTool(renderers=[markers]))
         cursor_readout(fig, projection == "all-sky")
@@ -136,7 +142,7 @@ class SkyFigure:
         limits = raster.limits
         if limits is not None:
             self._limit(self.mapper, limits)
-        self.pixel_hover.tooltips = [(raster.label, "@image")] + [
+        self.pixel_hover.tooltips = [(raster.label, "@image{custom}")] + [
             ("brightest: id", "@{id_hi}{custom}") if c == "id" else (f"brightest: {c}", f"@{{{c}}}") for c in raster.brightest]
         if "id" in raster.brightest:  # a new dict, so the change reaches the browser
             formatter = self.pixel_hover.formatters["@{id_hi}"]
@@ -149,6 +155,10 @@ class SkyFigure:
         self.marker_rows = rows
         self.markers.data = data
         self.markers.selected.indices = []
+        if len(rows):  # the hover names only the fields this catalog has (no "richness: " for PSZ2's clusters)
+            tooltips = [(label, f"@{{{column}}}") for label, column in HOVER if any(data.get(column, ()))]
+            if tooltips != self.marker_hover.tooltips:
+                self.marker_hover.tooltips = tooltips
 
     def _selected_rows(self, indices) -> np.ndarray | None:
         # Indices past the markers shown come from markers since replaced: they name no row.
