@@ -12,7 +12,7 @@ pytestmark = pytest.mark.ui
 
 
 def query(page):
-    return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    return {k: v[0] for k, v in parse_qs(urlsplit(page.evaluate("location.href")).query).items()}  # page.url may show a replaceState late
 
 
 def test_a_shared_link_opens_the_same_view_and_zooming_updates_it(served_viewer, page):

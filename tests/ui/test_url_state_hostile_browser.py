@@ -44,7 +44,7 @@ def test_a_deep_zoom_writes_a_link_that_opens_the_same_view(served_viewer, page)
         return False
 
     wait_until(link_written, interval=3, message=f"view={DEEP_TEXT} in the link")
-    link = page.url
+    link = page.evaluate("location.href")  # written by history.replaceState, which page.url may show late
     page.goto(link, timeout=120_000)
     page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
     page.wait_for_function(f"() => {{ {_DRAWN_AT_DEEP} }}", timeout=60_000)
