@@ -50,6 +50,7 @@ def test_at_1440_px_nothing_is_cut_off_squeezed_or_hidden(viewer_data, served_vi
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     open_at_1440(page, served_viewer)
+    page.get_by_text("Pick a catalog, zoom the map", exact=False).first.wait_for(timeout=10_000)  # the page says what it is
     assert page.locator(".vizcache-skymap").first.bounding_box()["width"] >= 700  # was ~370-580 beside a 430-px monitor
     table = page.locator(".tabulator:has(.tabulator-col[tabulator-field=cross_id])").first
     assert all(columns_inside(table).values()), columns_inside(table)
@@ -92,6 +93,10 @@ def test_at_1440_px_nothing_is_cut_off_squeezed_or_hidden(viewer_data, served_vi
     wait_for_map(page, "MEMBERS")
     right, toolbar = colour_bar_and_toolbar(page)
     assert right <= toolbar + 1, (right, toolbar)
+    # Few rows (the axis asked for those ranges) in view: whole-number count ticks, each once (was 0 0 0 1 1 1 for 1 row).
+    for end in (1.08, 3.24):
+        labels = [label["text"] for label in tick_labels(page, "SNR", "y", 0, end)]
+        assert labels == [str(n) for n in range(len(labels))] and len(labels) >= 2, labels
     assert not errors, errors  # the wrapping layout draws without a complaint in the console
 
 

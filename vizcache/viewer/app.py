@@ -52,6 +52,11 @@ def _query_catalog(runtime: ViewerRuntime) -> str | None:
 _CONTENT_HEIGHT = ":host > .bk-panel-models-layout-Column { height: auto !important; min-height: fit-content !important; }"
 
 
+#: the page in one line, first in the sidebar: what it is and how to start
+INTRO = ("Galaxy-cluster catalogs on the sky, held in a memory-aware cache. Pick a catalog, zoom the map with the "
+         "wheel, find a cluster by name or position, box-select markers to list and export them.")
+
+
 def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) -> SkyMap:
     catalog = _query_catalog(runtime)
     params = {"catalog": catalog} if catalog else {}
@@ -80,7 +85,8 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
 
     folder = runtime.config.viewer.reports
     reports = ReportList(folder=(runtime.base / folder).resolve() if folder else None)
-    sidebar[:] = [Finder(skymap=skymap), skymap.controls(), reports]  # reports: a section only when there are some
+    sidebar[:] = [pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10)), Finder(skymap=skymap), skymap.controls(),
+                  reports]  # reports: a section only when there are some
     # Side by side when the window leaves the map >= 720 px beside the monitor (windows from ~1,550 px), the
     # monitor under the map otherwise: a fixed 430-px monitor squeezed the map to ~370 px at 1440 px.
     # stretch_both as the map's own column (Panel would override stretch_width, and warn, per session)
