@@ -283,3 +283,21 @@ def test_a_histogram_of_few_rows_has_whole_number_ticks_and_says_row():
     assert histogram.figure.title.text == "SNR: 1 row in view"
     ticker = histogram.figure.yaxis[0].ticker
     assert ticker.min_interval == 1 and histogram.figure.y_range.end == pytest.approx(1.08)  # 0 and 1, no 0.2 steps
+
+
+def test_a_first_catalog_that_fails_is_said_once_in_the_page_and_the_log(runtime, caplog):
+    import logging
+
+    from vizcache.viewer.histograms import Histograms
+
+    with caplog.at_level(logging.WARNING, logger="vizcache.viewer.skymap"):
+        sky = SkyMap(runtime=runtime, served=False, catalog="BROKEN")
+    text = sky._failure.object
+    assert sky._failure.visible and text.count("could not be loaded") == 1 and "not a readable Parquet file" in text
+    assert "Choose another catalog: PZWAV" in text and "none configured" not in text
+    assert sum("could not be loaded" in r.getMessage() and "broken.parquet" in r.getMessage() for r in caplog.records) == 1
+    assert sky.table.title.object == "" and sky.table.download.disabled  # no table, no CSV of nothing
+    plots = Histograms(model=sky).plots
+    assert [p.figure.title.text for p in plots] == ["redshift: no catalog loaded", "SNR: no catalog loaded"]
+    sky.catalog = "BOTH"
+    assert not sky._failure.visible and not sky.table.download.disabled and "rows in view" in sky.table.title.object

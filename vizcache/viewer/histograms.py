@@ -30,11 +30,12 @@ class Histogram:
         self.figure.add_tools(HoverTool(tooltips=[(label, "@left{0.00} – @right{0.00}"), ("rows", "@count{0,0}")]))
         self.figure.title.text_font_size = "10pt"
 
-    def show(self, frame, mask) -> None:
+    def show(self, frame, mask, out_of_core: bool = False) -> None:
         column = next((c for c in self.columns if frame is not None and c in frame.columns), None)
         if column is None:
             self.source.data = {"left": [], "right": [], "count": []}
-            self.figure.title.text = f"{self.label}: " + ("not counted (out-of-core catalog)" if frame is None else "not in this catalog")
+            why = "not counted (out-of-core catalog)" if out_of_core else "no catalog loaded" if frame is None else "not in this catalog"
+            self.figure.title.text = f"{self.label}: {why}"
             return
         values = frame[column].to_numpy()
         values = values[mask] if mask is not None else values
@@ -62,9 +63,10 @@ class Histograms(pn.viewable.Viewer):
 
     def _fill(self, *_events) -> None:
         frame, mask = self.model.view if self.model.view is not None else (None, None)
+        out_of_core = frame is None and self.model.frame is not None  # a Dask frame has no rows in view
         for histogram in self.plots:
             # Raw Bokeh models change only under their document's lock: from a thread, on the next tick.
-            pn.state.execute(lambda histogram=histogram: histogram.show(frame, mask))
+            pn.state.execute(lambda histogram=histogram: histogram.show(frame, mask, out_of_core))
 
     def __panel__(self):
         return pn.Row(*(pn.pane.Bokeh(h.figure, sizing_mode="stretch_width", height=210) for h in self.plots), sizing_mode="stretch_width")

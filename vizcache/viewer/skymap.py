@@ -246,13 +246,14 @@ class SkyMap(pn.viewable.Viewer):
         except Exception as exc:  # any failure is shown in the page; the other catalogs keep working
             self._switch_started = None
             message = f"Catalog {self.catalog!r} could not be loaded: {exc}"
+            log.warning("%s", message)  # the server's log says why, as the page does
             if self._shown is not None:
                 self.notify(message)
                 self.catalog = self._shown
-            else:  # nothing on the map yet: say so where the map is, and offer the others
+            else:  # nothing on the map yet: say so where the map is, and offer the others if there are any
                 others = [n for n in self.param.catalog.objects if n != self.catalog]
-                choose = f"Choose another catalog: {', '.join(others) or 'none configured'}"
-                self._failure.object = as_markdown(message) + "\n\n" + as_markdown(choose)
+                choose = f"\n\nChoose another catalog: {', '.join(others)}." if others else ""
+                self._failure.object = as_markdown(message) + as_markdown(choose)
                 self._failure.visible = True
             return
         finally:

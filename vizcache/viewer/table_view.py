@@ -70,9 +70,12 @@ class TableView(pn.viewable.Viewer):
     def _fill(self) -> None:
         if self.model.view is None:
             self.widget.value = pd.DataFrame()
-            self.title.object = "Out-of-core (Dask) catalog: no table."
+            # No frame: the catalog failed to load, which the page already says once; a Dask frame has no table.
+            self.title.object = "" if self.model.frame is None else "Out-of-core (Dask) catalog: no table."
+            self.download.disabled = True
             self.pager.end = 1
             return
+        self.download.disabled = False
         count = len(self._rows())
         what = "selected" if self._order.selecting(self._view_number) else "in view"  # box or lasso on the markers
         self.title.object = f"**{count:,} {'row' if count == 1 else 'rows'} {what}**"
