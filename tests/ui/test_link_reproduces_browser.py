@@ -1,5 +1,5 @@
-"""A shared link reopens exactly what was shown: after a catalog switch and a Find, and after a zoom with
-unknown redshifts dropped; written at once, and never refused when reopened."""
+"""A shared link reopens exactly what was shown: after a catalog switch and a Find, after a zoom with unknown
+redshifts dropped, after a projection's change, with the tab; written at once, and never refused when reopened."""
 
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,14 +33,15 @@ def settled_rows(page, message: str) -> int:
     return wait_until(steady, timeout=60, interval=0.5, message=message)[0]
 
 
-def reopen(page, url: str, tab: str = "Sky map") -> tuple[int, tuple, list[str]]:
-    """Rows in view, the map's ranges and the notifications of a new session opened on ``url``."""
+def reopen(page, url: str, tab: str = "Sky map", ra_dec: bool = True) -> tuple[int, tuple | None, list[str]]:
+    """Rows in view, the RA/Dec map's ranges (None in all-sky) and the notifications of a new session opened on ``url``."""
     page.goto(url, timeout=120_000)
     page.locator(".bk-tab.bk-active", has_text=tab).wait_for(timeout=60_000)
     if tab != "Sky map":
         page.locator(".bk-tab", has_text="Sky map").click()
     wait_for_map(page)
-    return settled_rows(page, f"rows in view of {url}"), view_ranges(page), page.locator(".notyf__message").all_inner_texts()
+    rows = settled_rows(page, f"rows in view of {url}")
+    return rows, view_ranges(page) if ra_dec else None, page.locator(".notyf__message").all_inner_texts()
 
 
 def test_a_link_reopens_what_was_shown_after_each_change(viewer_data, served_viewer, page):
@@ -76,8 +77,24 @@ def test_a_link_reopens_what_was_shown_after_each_change(viewer_data, served_vie
     assert query(page).get("keep_unknown_z") == "false", url(page)
     links.append((url(page), settled_rows(page, "rows in view after the zoom"), view_ranges(page), "Sky map"))
 
+    # A projection's change shows the whole sky: the link must not keep the RA/Dec box.
+    page.get_by_role("button", name="all-sky", exact=True).click()
+    wait_until(lambda: query(page).get("projection") == "all-sky", timeout=30, message="the projection in the link")
+    def no_ra_dec_box():
+        view = query(page).get("view")
+        return view is None or all(abs(float(v)) < 3 for v in view.split(","))  # all-sky units are within ±2√2
+
+    wait_until(no_ra_dec_box, timeout=30, message="no RA/Dec box in the all-sky link")
+    shown = settled_rows(page, "rows in view after the projection's change")
+    links.append((url(page), shown, None, "Sky map"))
+
+    # The tab is in the link.
+    page.locator(".bk-tab", has_text="Finder comparison").click()
+    wait_until(lambda: query(page).get("tab") == "Finder comparison", timeout=30, message="the tab in the link")
+    links.append((url(page), shown, None, "Finder comparison"))
+
     for link, shown, ranges, tab in links:
-        rows, reopened, notes = reopen(page, link, tab)
+        rows, reopened, notes = reopen(page, link, tab, ra_dec=ranges is not None)
         assert (rows, notes) == (shown, []), link
         if ranges is not None:
             assert sum(reopened, ()) == pytest.approx(sum(ranges, ())), link
