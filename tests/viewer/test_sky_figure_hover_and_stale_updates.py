@@ -221,3 +221,16 @@ def test_the_spreading_kernels_are_compiled_once_per_process_before_users_pan_an
 
     assert compiles("cold") > 0
     assert compiles("warm") == 0
+
+
+def test_every_map_colour_shows_on_both_themes_backgrounds():
+    from panel.theme.bootstrap import BootstrapDarkTheme
+
+    from vizcache.viewer.sky_figure import BACKGROUNDS, MIN_CONTRAST, PALETTES, contrast
+
+    # The dark background is the one Panel's dark theme gives the plot (?theme=dark), the light one white.
+    assert BootstrapDarkTheme.bokeh_theme._json["attrs"]["Plot"]["background_fill_color"].lower() == BACKGROUNDS["dark"]
+    for name, palette in PALETTES.items():
+        worst = min(contrast(c, bg) for c in palette for bg in BACKGROUNDS.values())
+        assert worst >= MIN_CONTRAST and len(palette) >= 128, (name, worst, len(palette))
+    assert PALETTES["fire"][-1].lower() != "#ffffff" and PALETTES["fire"][0].lower() != "#000000"  # was white on white, black on grey

@@ -51,8 +51,43 @@ if (signed && id >= (1n << 63n))
 return id.toString()
 """
 
-PALETTES = {"fire": colorcet.palette["fire"], "kbc": colorcet.palette["kbc"], "bmy": colorcet.palette["bmy"],
-            "viridis": Viridis256, "inferno": Inferno256}
+#: the least contrast (WCAG ratio) every colour of a map keeps against both themes' map background
+MIN_CONTRAST = 1.5
+BACKGROUNDS = {"light": "#ffffff", "dark": "#2b3035"}  # Panel's Bootstrap themes' plot background
+
+
+def luminance(colour: str) -> float:
+    """WCAG relative luminance of ``#rrggbb``."""
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def visible(palette) -> list[str]:
+    """The palette without its ends that vanish on a theme's background: fire's white on the light map,
+    its black on the dark one (a pixel of 2 objects, or the brightest cluster, drawn white on white)."""
+    keep = [all(contrast(c, bg) >= MIN_CONTRAST for bg in BACKGROUNDS.values()) for c in palette]
+    runs, start = [], None  # the longest run of colours that show on both
+    for i, ok in enumerate([*keep, False]):
+        if ok and start is None:
+            start = i
+        elif not ok and start is not None:
+            runs.append((i - start, start))
+            start = None
+    length, first = max(runs)
+    return list(palette[first:first + length])
+
+
+PALETTES = {name: visible(palette) for name, palette in {
+    "fire": colorcet.palette["fire"], "kbc": colorcet.palette["kbc"], "bmy": colorcet.palette["bmy"],
+    "viridis": Viridis256, "inferno": Inferno256}.items()}
 MAPPERS = {"log": LogColorMapper, "eq_hist": EqHistColorMapper, "linear": LinearColorMapper}
 TRANSPARENT = "rgba(0, 0, 0, 0)"
 
