@@ -101,7 +101,9 @@ def test_find_names_the_exact_id_of_an_all_numeric_catalog():
     # Every column numeric: a row as one Series would be float64, and the id read back as 2**53.
     moves = []
     stub = SimpleNamespace(frame=pd.DataFrame({"id": np.array([2**53 + 1, 2**53], dtype=np.int64), "ra": [10.0, 20.0], "dec": [1.0, 2.0]}),
-                           catalog="IDS", projection="RA/Dec", move_to=lambda *ranges: moves.append(ranges))
+                           catalog="IDS", projection="RA/Dec", move_to=lambda *ranges: moves.append(ranges),
+                           param=SimpleNamespace(watch=lambda *args: None))  # the finder follows catalog changes
+    assert Finder(skymap=stub)._input.placeholder == f"{2**53 + 1} · 10.00 +1.00 5'"  # the example: the exact id
     finder = Finder(skymap=stub)
     finder.query = str(2**53 + 1)
     assert finder.result == f"1 match(es); showing the first: id {2**53 + 1} (RA 10.0000, Dec +1.0000)" and len(moves) == 1

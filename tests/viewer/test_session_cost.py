@@ -47,16 +47,16 @@ def test_markers_redraw_only_when_there_are_or_were_markers(runtime):
 def test_switching_the_pixel_hover_on_names_the_brightest_cluster_in_the_drawn_maps_hover(runtime):
     sky = SkyMap(runtime=runtime, served=False)
     figure = sky.map.figure.figure
-    assert sky.map.figure.pixel_hover.tooltips == [("objects per pixel", "@image")]
+    assert sky.map.figure.pixel_hover.tooltips == [("objects per pixel", "@image{custom}")]
     sky.pixel_hover = True
     assert sky.map.pane.object is figure  # the same figure: its hover tool changes in place
-    assert sky.map.figure.pixel_hover.tooltips[0] == ("objects per pixel", "@image")
+    assert sky.map.figure.pixel_hover.tooltips[0] == ("objects per pixel", "@image{custom}")
     assert {"brightest: id", "brightest: snr"} <= {label for label, _ in sky.map.figure.pixel_hover.tooltips}
     snr = catalog_image(sky)["snr"]
     frame = sky.frame
     assert np.nanmax(snr) == frame["snr"].max()  # the brightest cluster of the brightest pixel is the catalog's brightest
     sky.pixel_hover = False
-    assert sky.map.figure.pixel_hover.tooltips == [("objects per pixel", "@image")]
+    assert sky.map.figure.pixel_hover.tooltips == [("objects per pixel", "@image{custom}")]
 
 
 
@@ -99,4 +99,4 @@ def test_a_served_process_freezes_what_its_first_page_would_import(viewer_data, 
     env = os.environ | {"VIZCACHE_CONFIG": str(make_config(viewer_data, f"freeze-{tmp_path.name}.toml"))}
     imported = {how: int(subprocess.run([sys.executable, "-c", FIRST_PAGE_IMPORTS, how], env=env, capture_output=True, text=True,
                                         timeout=300, check=True).stdout.split()[-1]) for how in ("prepared", "frozen-only")}
-    assert imported["frozen-only"] > 300 and imported["prepared"] < imported["frozen-only"] / 10, imported
+    assert imported["frozen-only"] > 200 and imported["prepared"] < imported["frozen-only"] / 10, imported
