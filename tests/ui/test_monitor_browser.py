@@ -2,10 +2,15 @@
 
 import re
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from vizcache.viewer.monitor import CacheMonitor
+
 from ..viewer.conftest import CONFIG, make_config
+from ..viewer.test_monitor import runtime, sample  # noqa: F401  (the fixture: an RSS history the test writes)
 from ..waiting import wait_until
 from .bokeh_figures import columns_inside, overlapping, table_cells, tick_labels, title_fit, y_range
 from .bokeh_map import monitor_counts, wait_for_map
@@ -88,3 +93,52 @@ def test_warnings_read_without_nan(viewer_data, serve_viewer, page, tmp_path):
     assert not any("NaN" in cell for field in ("time", "event", "key", "size", "why") for cell in table_cells(page, log, field))
     warning = next(r for r in rows if "warning" in r)
     assert "RSS" in warning, warning  # the reason, in words
+
+
+# The RSS plot as BokehJS holds it: numpy arrays arrive as typed arrays (Bokeh's serialiser sends them
+# as buffers), lists as plain arrays; each stream is applied by BokehJS's own ColumnDataSource.stream.
+REPLAY_JS = """([initial, streams]) => {
+  const column = (c) => c.typed ? new Float64Array(c.values) : c.values;
+  const data = {};
+  for (const [name, c] of Object.entries(initial)) data[name] = column(c);
+  const source = new Bokeh.ColumnDataSource({data});
+  for (const [new_data, rollover] of streams) {
+    const columns = {};
+    for (const [name, c] of Object.entries(new_data)) columns[name] = column(c);
+    source.stream(columns, rollover);
+  }
+  return Array.from(source.data.time);
+}"""
+
+
+def _as_sent(data: dict) -> dict:
+    return {name: {"typed": isinstance(c, np.ndarray), "values": [float(v) for v in c]} for name, c in data.items()}
+
+
+def test_memory_plot_never_runs_back_in_time_when_the_window_holds_fewer_samples(runtime, monkeypatch, page):  # noqa: F811
+    """Fewer samples in the window than drawn (a sampler slowed by loads, old samples leaving) with a
+    new one: BokehJS streamed that into typed arrays as [..., newest, previous newest], a line back in time."""
+    import bokeh
+    from bokeh.models import ColumnDataSource
+
+    now = time.time()
+    for t in range(10, 0, -1):
+        sample(runtime, now - t)
+    monitor = CacheMonitor(runtime=runtime)
+    initial, streamed = _as_sent(monitor._rss_source.data), []
+    stream = ColumnDataSource.stream
+    monkeypatch.setattr(ColumnDataSource, "stream", lambda self, data, rollover=None: (streamed.append((_as_sent(data), rollover)),
+                                                                                        stream(self, data, rollover)))
+    for step in range(3):  # each refresh: two old samples gone, one new
+        runtime.rss_history.popleft()
+        runtime.rss_history.popleft()
+        sample(runtime, now + step * 0.1)
+        monitor.refresh()
+    assert streamed, "the new samples are streamed, not redrawn whole"
+    js = Path(bokeh.__file__).parent / "server" / "static" / "js"
+    page.set_content("<html><body></body></html>")
+    page.add_script_tag(path=str(js / "bokeh.min.js"))
+    page.add_script_tag(path=str(js / "bokeh-api.min.js"))
+    drawn = page.evaluate(REPLAY_JS, [initial, streamed])
+    assert drawn == list(monitor._rss_source.data["time"]) == sorted(drawn), drawn
+    assert len(drawn) == 7 and drawn[-1] == (now + 0.2) * 1e3

@@ -114,7 +114,10 @@ class CacheMonitor(pn.viewable.Viewer):
                 "managed": np.maximum(np.asarray(managed) / MiB, 1.0)}
         # The marks as lines of the same source: the y-range then takes them in (a Span it ignores).
         data.update({label: np.full(len(data["time"]), level) for label, level, _ in self._marks()})
-        return data, len(window), samples[-1][0] if samples else after
+        # Lists, not numpy arrays: those reach BokehJS as typed arrays, whose stream with a rollover below
+        # the column's length (fewer samples in the window, e.g. a sampler slowed by loads) shifts the
+        # column but keeps its old last values, so the line went back in time. Plain arrays are cut right.
+        return {name: column.tolist() for name, column in data.items()}, len(window), samples[-1][0] if samples else after
 
     def _rss_figure(self):
         """RSS and the part of it the cache owns, over time, with the policy's limit and water marks.
