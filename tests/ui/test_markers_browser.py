@@ -62,7 +62,7 @@ def test_switching_colour_scaling_back_to_log_logs_no_error(served_viewer, page)
     assert not errors, errors  # was AttributeError: 'rescale_discrete_levels' going from eq_hist to log
 
 
-def test_hovering_around_an_isolated_cluster_names_it_everywhere(psz2_viewer, page, tmp_path):
+def test_hovering_around_an_isolated_cluster_names_it_everywhere(psz2_viewer, page, tmp_path):  # noqa: F811
     # A sparse catalog at full sky (PSZ2-like: 60 clusters). Each of a 5x5 grid of points around its
     # most isolated cluster, up to 3 px off (inside the 9-px ring the user sees), gets a tooltip with
     # that cluster's own name, RA, Dec, z and SNR (was: 1 of 25, every field "undefined").
@@ -86,3 +86,25 @@ def test_hovering_around_an_isolated_cluster_names_it_everywhere(psz2_viewer, pa
             text = " ".join(wait_for_tooltip(page, expected[0]).split())
             assert all(field in text for field in expected), (dx, dy, expected, text[:400])
             page.mouse.move(x + 40, y + 40)  # away, so the next tooltip is a new one
+
+
+def test_a_marker_has_one_tooltip_and_the_pixel_hover_returns_zoomed_out(viewer_data, served_viewer, page):
+    # Over a marker, the marker's tooltip was shown together with the pixel's ("objects per pixel: 1").
+    both = pd.read_parquet(Path(viewer_data) / "data" / "small" / "both.parquet").rename(columns=CANONICAL)
+    target = both.loc[both["snr"].idxmax()]
+    ra, dec = float(target["ra"]), float(target["dec"])
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    open_map(page, served_viewer)
+    set_view(page, (ra - 0.4, ra + 0.4), (dec - 0.25, dec + 0.25))
+    data = wait_for_markers(page, lambda d: f"id {int(target['id'])}" in d.get("object", []))
+    top = data["object"].index(f"id {int(target['id'])}")
+    page.mouse.move(*to_screen(page, data["ra"][top], data["dec"][top]))
+    wait_for_tooltip(page, "object:")
+    shown = [t for t in tooltip_texts(page) if t.strip("|")]
+    assert len(shown) == 1 and "per pixel" not in shown[0], shown
+    # Zoomed out past the markers' limit, the pixel's hover is back.
+    set_view(page, (float(both["ra"].min()), float(both["ra"].max())), (float(both["dec"].min()), float(both["dec"].max())))
+    wait_for_markers(page, lambda d: not d.get("object"))
+    page.mouse.move(*to_screen(page, ra, dec))
+    text = wait_for_tooltip(page, "objects per pixel")
+    assert "object:" not in " ".join(tooltip_texts(page)), text

@@ -190,6 +190,10 @@ class SkyFigure:
         self.marker_rows = rows
         self.markers.data = data
         self.markers.selected.indices = []
+        # One tooltip at a time: while markers name the clusters, the pixel's count would be a second one over them.
+        pixel = [] if len(rows) else [self.image]
+        if self.pixel_hover.renderers != pixel:
+            self.pixel_hover.renderers = pixel
         if len(rows):  # the hover names only the fields this catalog has (no "richness: " for PSZ2's clusters)
             tooltips = [(label, f"@{{{column}}}") for label, column in HOVER if any(data.get(column, ()))]
             if tooltips != self.marker_hover.tooltips:
