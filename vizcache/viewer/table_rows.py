@@ -24,6 +24,8 @@ CANONICAL_COLUMNS = ("name", "id", "ra", "dec", "z", "z_err", "snr", "richness",
 INTERNAL = ("x_allsky", "y_allsky", "radius")
 #: identifiers shown as they are: no thousands separators
 TABLE_FORMATTERS = {c: {"type": "plaintext"} for c in IDENTIFIER_COLUMNS}
+#: decimals the table shows of these float columns (the CSV and the exports keep every digit); other float columns up to 6
+DECIMALS = {"ra": 5, "dec": 5, "z": 4, "z_err": 4, "z_phot": 4, "snr": 2, "richness": 1, "pmem": 3}
 #: rows a CSV download holds at most (~100 bytes a row: ~100 MB)
 CSV_MAX_ROWS = 1_000_000
 #: text a spreadsheet reads as a formula (or a formula after its leading tab or CR): OWASP's list
@@ -36,6 +38,19 @@ def table_columns(frame: pd.DataFrame) -> list[str]:
     """Canonical columns the catalog has, then its extra (configured) columns."""
     known = {c for columns in EUCLID_COLUMNS.values() for c in columns} | set(TEXT_COLUMNS) | set(INTERNAL)
     return [c for c in CANONICAL_COLUMNS if c in frame.columns] + [c for c in frame.columns if c not in known]
+
+
+def column_formatters(frame: pd.DataFrame) -> dict:
+    """The table's formatters for a catalog: identifiers as plain text, floats with a fixed number of
+    decimals (DECIMALS; other float columns up to 6), right-aligned so that their digits line up."""
+    from bokeh.models import NumberFormatter
+
+    formatters = dict(TABLE_FORMATTERS)
+    for column in table_columns(frame):
+        if pd.api.types.is_float_dtype(frame[column].dtype) and column not in IDENTIFIER_COLUMNS:
+            fmt = "0." + "0" * DECIMALS[column] if column in DECIMALS else "0.[000000]"
+            formatters[column] = NumberFormatter(format=fmt, text_align="right")
+    return formatters
 
 
 def sorted_rows(frame: pd.DataFrame, rows: np.ndarray, sorters: list[dict] | None) -> np.ndarray:

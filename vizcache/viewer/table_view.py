@@ -15,7 +15,7 @@ import param
 
 from .exports import ExportButtons, header_titles
 from .samp import SampSender
-from .table_rows import CSV_MAX_ROWS, TABLE_FORMATTERS, RowOrder, for_display, table_columns, write_csv
+from .table_rows import CSV_MAX_ROWS, TABLE_FORMATTERS, RowOrder, column_formatters, for_display, table_columns, write_csv
 
 PAGE_ROWS = 12
 
@@ -34,8 +34,12 @@ class TableView(pn.viewable.Viewer):
         # The view's number keys the row order: a new view is sorted (and a selection dropped) once.
         self._view_number = 0
         self._order = RowOrder()
+        self._formatted_for = None  # (id, columns) of the frame the columns' formatters were made for
         self.widget = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=400,
-                                           formatters=TABLE_FORMATTERS, titles=header_titles(("ra", "dec")))
+                                           formatters=TABLE_FORMATTERS, titles=header_titles(("ra", "dec")),
+                                           # each page's columns as wide as its numbers: Tabulator kept the first page's
+                                           # widths, and a later page's wider numbers (SNR 21.04 after 7.32) were cut
+                                           configuration={"layoutColumnsOnNewData": True})
         self.widget.param.watch(self._show_page, "sorters")
         self.widget.on_click(lambda event: self.click(event.row))
         self.pager = pn.widgets.IntInput(name="page", value=1, start=1, end=1, width=110)
@@ -76,6 +80,10 @@ class TableView(pn.viewable.Viewer):
             self.pager.end = 1
             return
         self.download.disabled = False
+        frame = self.model.view[0]
+        if (id(frame), tuple(frame.columns)) != self._formatted_for:  # once per catalog, not per view
+            self._formatted_for = (id(frame), tuple(frame.columns))
+            self.widget.formatters = column_formatters(frame)
         count = len(self._rows())
         what = "selected" if self._order.selecting(self._view_number) else "in view"  # box or lasso on the markers
         self.title.object = f"**{count:,} {'row' if count == 1 else 'rows'} {what}**"
