@@ -178,7 +178,8 @@ def test_monitor_separates_cache_owned_memory_from_the_rest_of_the_process(runti
     assert abs(monitor._cache_mib.value - stats["managed_bytes"] / MiB) < 1
     assert abs(monitor._cache_mib.value + monitor._rest_mib.value - stats["rss"] / MiB) < 50  # RSS moves between reads
     data = monitor._rss_source.data
-    assert len(data["time"]) >= 2 and (data["rss"] > data["managed"]).all() and (data["managed"] > 0).any()
+    rss, managed = np.asarray(data["rss"]), np.asarray(data["managed"])  # lists: see CacheMonitor._rss_samples
+    assert len(data["time"]) >= 2 and (rss > managed).all() and (managed > 0).any()
 
 
 def test_an_older_image_never_replaces_a_newer_one(runtime):
