@@ -180,3 +180,14 @@ def test_a_view_with_no_rows_exports_the_columns_and_no_row(sky, fmt):
     sky.set_view_ranges((300.0, 301.0), (80.0, 81.0))  # no cluster there
     back = read_back(listed_table(sky.table), fmt)
     assert len(back) == 0 and back.colnames == [SOURCE.get(c, c) for c in sky.table.listed().columns]
+
+
+def test_no_export_is_offered_while_no_catalog_is_loaded(viewer_data):
+    # A catalog that failed to load left the VOTable, FITS, ECSV and SAMP buttons on, over no table.
+    sky = SkyMap(runtime=ViewerRuntime(load_config(make_config(viewer_data, "exports-broken.toml")), sample_every=60), served=False,
+                 catalog="BROKEN")
+    table = sky.table
+    buttons = [table.download, *table.exports.buttons, table.samp.button]
+    assert [b.label for b in buttons[1:-1]] == list(FORMATS) and all(b.disabled for b in buttons)
+    sky.catalog = "BOTH"
+    assert not any(b.disabled for b in buttons)

@@ -76,10 +76,10 @@ class TableView(pn.viewable.Viewer):
             self.widget.value = pd.DataFrame()
             # No frame: the catalog failed to load, which the page already says once; a Dask frame has no table.
             self.title.object = "" if self.model.frame is None else "Out-of-core (Dask) catalog: no table."
-            self.download.disabled = True
+            self._offer_exports(False)
             self.pager.end = 1
             return
-        self.download.disabled = False
+        self._offer_exports(True)
         frame = self.model.view[0]
         if (id(frame), tuple(frame.columns)) != self._formatted_for:  # once per catalog, not per view
             self._formatted_for = (id(frame), tuple(frame.columns))
@@ -95,6 +95,11 @@ class TableView(pn.viewable.Viewer):
             self.pager.value = 1  # shows page 1 through the link
         else:
             self._show_page()
+
+    def _offer_exports(self, enabled: bool) -> None:
+        """CSV, VOTable, FITS, ECSV and SAMP on only while there is a table (no catalog loaded: nothing to export)."""
+        for button in (self.download, *self.exports.buttons, self.samp.button):
+            button.disabled = not enabled
 
     def _show_page(self, *_events) -> None:
         rows = self._rows()
