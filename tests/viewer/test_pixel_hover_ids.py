@@ -71,17 +71,6 @@ def test_the_formatter_says_none_where_no_cluster_is_named():
     assert _join_in_node(None, None, True) == "none"
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js runs the hover's formatter code")
-@pytest.mark.parametrize("value, shown", [("NaN", "none"), ("3", "3"), ("0.123456789", "0.123457"), ("1234567", "1234570"),
-                                          ("Infinity", "none")])
-def test_the_pixel_value_in_the_hover_says_none_for_an_empty_pixel(value, shown):
-    from vizcache.viewer.sky_figure import PIXEL_VALUE
-
-    script = (f"const f = new Function('value', 'format', 'special_vars', {json.dumps(PIXEL_VALUE)});\n"
-              f"process.stdout.write(f({value}, null, {{}}));")
-    assert subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True, timeout=30).stdout == shown
-
-
 def test_the_marker_hover_names_only_the_fields_the_catalog_has(viewer_data):
     from vizcache.config import load_config
     from vizcache.viewer.runtime import ViewerRuntime

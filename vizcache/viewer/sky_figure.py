@@ -108,10 +108,6 @@ def _shared(data: dict) -> dict:
     return {name: tuple(frozen(a) for a in column) for name, column in data.items()}
 
 
-#: a pixel's value in the hover: up to 6 significant digits, "none" for an empty (NaN) pixel
-PIXEL_VALUE = "return Number.isFinite(value) ? String(Number(value.toPrecision(6))) : 'none'"
-
-
 class SkyFigure:
     """The figure of one projection, whose x and y are the catalog's ``columns`` (markers and the
     highlighted cluster carry them by name). ``on_ranges(x_range, y_range)`` gets the view after every
@@ -137,11 +133,9 @@ class SkyFigure:
         self.image = fig.add_glyph(self.images, Image(**image, color_mapper=self.mapper))
         self.colour_bar = ColorBar(color_mapper=self.mapper, width=12)
         fig.add_layout(self.colour_bar, "right")
-        # An empty pixel's value is NaN (drawn transparent): the hover says "none" rather than NaN.
-        self.pixel_hover = HoverTool(renderers=[self.image], tooltips=[("objects per pixel", "@image{custom}")],
+        self.pixel_hover = HoverTool(renderers=[self.image], tooltips=[("objects per pixel", "@image")],
                                      formatters={"@{id_hi}": CustomJSHover(args={"source": self.images, "signed": True},
-                                                                         code=JOIN_ID_HALVES),
-                                                 "@image": CustomJSHover(code=PIXEL_VALUE)})
+                                                                         code=JOIN_ID_HALVES)})
         grid, plane_lines, band = (_shared(sky_lines(projection)[name]) for name in ("grid", "plane", "band"))
         fig.add_glyph(ColumnDataSource(grid), MultiLine(xs="xs", ys="ys", **GRID_STYLE))
         plane = fig.add_glyph(ColumnDataSource(plane_lines), MultiLine(xs="xs", ys="ys", **PLANE_STYLE))
@@ -177,7 +171,7 @@ class SkyFigure:
         limits = raster.limits
         if limits is not None:
             self._limit(self.mapper, limits)
-        self.pixel_hover.tooltips = [(raster.label, "@image{custom}")] + [
+        self.pixel_hover.tooltips = [(raster.label, "@image")] + [
             ("brightest: id", "@{id_hi}{custom}") if c == "id" else (f"brightest: {c}", f"@{{{c}}}") for c in raster.brightest]
         if "id" in raster.brightest:  # a new dict, so the change reaches the browser
             formatter = self.pixel_hover.formatters["@{id_hi}"]
