@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from vizcache.viewer.raster import rasterize
-from vizcache.viewer.sky_figure import JOIN_ID_HALVES
+from vizcache.viewer.sky_figure import PIXEL_FIELD
 
 SKY = ((0.0, 360.0), (-90.0, 90.0))
 IDS = {"int64": [2**53 + 1, 2**63 - 1, -(2**63), -1, 7], "uint64": [2**53 + 1, 2**64 - 1, 2**63, 0, 7]}
@@ -29,13 +29,18 @@ def _clusters(kind: str, missing: bool = False) -> pd.DataFrame:
                          "snr": [5.0, 6.0, 7.0, 8.0, 9.0], "id": ids})
 
 
+def _format_in_node(data: dict, fmt: str, signed: bool = True) -> str:
+    """Run the hover's formatter code in Node.js on one pixel, as BokehJS calls it: ``value`` is the
+    image's x, ``format`` the row's "column|empty text"."""
+    columns = ", ".join(f"{name}: [[{json.dumps(value)}]]" for name, value in data.items())
+    script = (f"const f = new Function('value', 'format', 'special_vars', 'source', 'signed', {json.dumps(PIXEL_FIELD)});\n"
+              f"const source = {{data: {{{columns}}}}};\n"
+              f"process.stdout.write(f(0.0, {json.dumps(fmt)}, {{image_index: {{index: 0, flat_index: 0}}}}, source, {json.dumps(signed)}));")
+    return subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True, timeout=30).stdout
+
+
 def _join_in_node(high: float, low: float, signed: bool) -> str:
-    """Run the hover's formatter code in Node.js on one pixel's halves, as BokehJS calls it."""
-    script = (f"const f = new Function('value', 'format', 'special_vars', 'source', 'signed', {json.dumps(JOIN_ID_HALVES)});\n"
-              f"const source = {{data: {{id_hi: [[{json.dumps(high)}]], id_lo: [[{json.dumps(low)}]]}}}};\n"
-              f"process.stdout.write(f(null, null, {{image_index: {{index: 0, flat_index: 0}}}}, source, {json.dumps(signed)}));")
-    return subprocess.run(["node", "-e", script], capture_output=True,
-                          text=True, check=True, timeout=30).stdout
+    return _format_in_node({"id_hi": high, "id_lo": low}, "id|none", signed)
 
 
 @pytest.mark.parametrize("kind", sorted(IDS))
@@ -69,6 +74,15 @@ def test_the_browsers_formatter_joins_the_halves_to_the_exact_id(kind, value):
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js runs the hover's formatter code")
 def test_the_formatter_says_none_where_no_cluster_is_named():
     assert _join_in_node(None, None, True) == "none"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js runs the hover's formatter code")
+@pytest.mark.parametrize("value,fmt,shown", [(None, "image|0", "0"), (None, "image|none", "none"), (3.0, "image|0", "3"),
+                                             (0.4567, "image|none", "0.457"), (0.01234, "z|none", "1.234e-2")])
+def test_an_empty_pixel_reads_as_its_empty_text_never_nan(value, fmt, shown):
+    # JSON has no NaN: Bokeh sends an empty pixel's NaN as null inside a typed array, where it is NaN again.
+    column = fmt.split("|")[0]
+    assert _format_in_node({column: value}, fmt) == shown
 
 
 def test_the_marker_hover_names_only_the_fields_the_catalog_has(viewer_data):

@@ -47,16 +47,16 @@ def test_markers_redraw_only_when_there_are_or_were_markers(runtime):
 def test_switching_the_pixel_hover_on_names_the_brightest_cluster_in_the_drawn_maps_hover(runtime):
     sky = SkyMap(runtime=runtime, served=False)
     figure = sky.map.figure.figure
-    assert sky.map.figure.pixel_hover.tooltips == [("objects per pixel", "@image")]
+    assert sky.map.figure.pixel_hover.tooltips == [("objects per pixel", "@{x}{image|0}")]
     sky.pixel_hover = True
     assert sky.map.pane.object is figure  # the same figure: its hover tool changes in place
-    assert sky.map.figure.pixel_hover.tooltips[0] == ("objects per pixel", "@image")
+    assert sky.map.figure.pixel_hover.tooltips[0] == ("objects per pixel", "@{x}{image|0}")
     assert {"brightest: id", "brightest: snr"} <= {label for label, _ in sky.map.figure.pixel_hover.tooltips}
     snr = catalog_image(sky)["snr"]
     frame = sky.frame
     assert np.nanmax(snr) == frame["snr"].max()  # the brightest cluster of the brightest pixel is the catalog's brightest
     sky.pixel_hover = False
-    assert sky.map.figure.pixel_hover.tooltips == [("objects per pixel", "@image")]
+    assert sky.map.figure.pixel_hover.tooltips == [("objects per pixel", "@{x}{image|0}")]
 
 
 

@@ -38,18 +38,38 @@ from .graticule import GRID_STYLE, PLANE_STYLE, labels, sky_lines
 from .markers import HIGHLIGHT_STYLE, HOVER, MARKER_STYLE
 from .raster import Raster, colour_limits
 
-#: The pixel hover's id: its two 32-bit halves (raster.id_halves) joined exactly in the browser,
-#: where a number holds only 53 bits.
-JOIN_ID_HALVES = """
+#: Every pixel hover field, read from the pixel under the cursor. BokehJS writes "NaN" for a NaN
+#: field before any formatter runs, so each row names the image's x (never NaN) with the format
+#: "column|text for an empty pixel"; an id is joined from its two 32-bit halves (raster.id_halves)
+#: with BigInt, as a JavaScript number holds only 53 bits.
+PIXEL_FIELD = """
 const at = special_vars.image_index
-const high = source.data.id_hi[at.index][at.flat_index]
-if (!Number.isFinite(high))
-  return "none"
-let id = (BigInt(high) << 32n) | BigInt(source.data.id_lo[at.index][at.flat_index])
-if (signed && id >= (1n << 63n))
-  id -= 1n << 64n
-return id.toString()
+const [column, empty] = format.split("|")
+const read = (name) => source.data[name][at.index][at.flat_index]
+if (column == "id") {
+  const high = read("id_hi")
+  if (!Number.isFinite(high))
+    return empty
+  let id = (BigInt(high) << 32n) | BigInt(read("id_lo"))
+  if (signed && id >= (1n << 63n))
+    id -= 1n << 64n
+  return id.toString()
+}
+const v = read(column)
+if (!Number.isFinite(v))
+  return empty
+if (Number.isInteger(v))
+  return v.toString()
+return Math.abs(v) > 0.1 && Math.abs(v) < 1000 ? v.toFixed(3) : v.toExponential(3)
 """
+
+
+def pixel_tooltips(label: str = "objects per pixel", brightest=()) -> list[tuple[str, str]]:
+    """The pixel hover's rows: the image's value (an empty pixel holds 0 objects, or no mean) and
+    the ``brightest`` cluster's fields ("none" where no cluster is)."""
+    value = "0" if label == "objects per pixel" else "none"
+    return [(label, f"@{{x}}{{image|{value}}}")] + [(f"brightest: {c}", f"@{{x}}{{{c}|none}}") for c in brightest]
+
 
 #: the least contrast (WCAG ratio) every colour of a map keeps against both themes' map background
 MIN_CONTRAST = 1.5
@@ -133,9 +153,8 @@ class SkyFigure:
         self.image = fig.add_glyph(self.images, Image(**image, color_mapper=self.mapper))
         self.colour_bar = ColorBar(color_mapper=self.mapper, width=12)
         fig.add_layout(self.colour_bar, "right")
-        self.pixel_hover = HoverTool(renderers=[self.image], tooltips=[("objects per pixel", "@image")],
-                                     formatters={"@{id_hi}": CustomJSHover(args={"source": self.images, "signed": True},
-                                                                         code=JOIN_ID_HALVES)})
+        self.pixel_hover = HoverTool(renderers=[self.image], tooltips=pixel_tooltips(),
+                                     formatters={"@{x}": CustomJSHover(args={"source": self.images, "signed": True}, code=PIXEL_FIELD)})
         grid, plane_lines, band = (_shared(sky_lines(projection)[name]) for name in ("grid", "plane", "band"))
         fig.add_glyph(ColumnDataSource(grid), MultiLine(xs="xs", ys="ys", **GRID_STYLE))
         plane = fig.add_glyph(ColumnDataSource(plane_lines), MultiLine(xs="xs", ys="ys", **PLANE_STYLE))
@@ -171,10 +190,9 @@ class SkyFigure:
         limits = raster.limits
         if limits is not None:
             self._limit(self.mapper, limits)
-        self.pixel_hover.tooltips = [(raster.label, "@image")] + [
-            ("brightest: id", "@{id_hi}{custom}") if c == "id" else (f"brightest: {c}", f"@{{{c}}}") for c in raster.brightest]
+        self.pixel_hover.tooltips = pixel_tooltips(raster.label, raster.brightest)
         if "id" in raster.brightest:  # a new dict, so the change reaches the browser
-            formatter = self.pixel_hover.formatters["@{id_hi}"]
+            formatter = self.pixel_hover.formatters["@{x}"]
             formatter.args = {**formatter.args, "signed": bool(raster.brightest["id"].dtype == np.int64)}
         self.colour_bar.title = raster.label
 
