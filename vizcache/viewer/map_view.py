@@ -60,6 +60,7 @@ class MapView(pn.viewable.Viewer):
         self._tickets, self._newest_ticket = itertools.count(1), {}  # see _newest
         self._members_drawn = False
         self._markers_drawn = False
+        self._pending_selection = None  # (ids, ranges) from a link, until the map shows those ranges
         self.coverage = CoverageLayer(model, self._on_figure)
         self.figure = self._new_figure()
         self.pane = pn.pane.Bokeh(self.figure.figure, sizing_mode="stretch_both", min_height=420)
@@ -190,8 +191,36 @@ class MapView(pn.viewable.Viewer):
             drawn = (len(frame) if mask is None else int(np.count_nonzero(mask))) <= MARKER_LIMIT
         if drawn or self._markers_drawn:
             data, rows = marker_data(view, list(self.model.columns()))
-            self._on_figure(lambda figure: figure.show_markers(data, rows))
+            selected = self._take_selection(view[0], rows) if drawn else []
+            self._on_figure(lambda figure: figure.show_markers(data, rows, selected))
         self._markers_drawn = drawn
+
+    def select_ids(self, ids, ranges=None) -> None:
+        """Select the markers of the clusters ``ids`` once the map shows ``ranges`` (low to high; None: the
+        next markers drawn) — a link's selection, applied after the link's view, which would clear it."""
+        self._pending_selection = (frozenset(ids), ranges)
+        if ranges is None:  # the view shown is the link's: its markers, if drawn, are selected now
+            self._follow_markers()
+
+    def _settled(self, ranges) -> bool:
+        now = self.model.view_ranges
+        if ranges is None or now is None:
+            return ranges is None
+        spans = [abs(r[1] - r[0]) for r in ranges]
+        return all(abs(a - b) <= 1e-6 * span for got, want, span in zip(now, ranges, spans) for a, b in zip(got, want))
+
+    def _take_selection(self, frame, rows: np.ndarray) -> list[int]:
+        """The markers (indices into ``rows``) a link's pending selection names, once its view is shown."""
+        if self._pending_selection is None or not self._settled(self._pending_selection[1]):
+            return []
+        ids, _ = self._pending_selection
+        self._pending_selection = None
+        if "id" not in frame.columns:
+            return []
+        chosen = np.flatnonzero(frame["id"].iloc[rows].isin(ids).to_numpy(dtype=bool, na_value=False))
+        if len(chosen) < len(ids):
+            self.model.notify(f"{len(ids) - len(chosen)} of the {len(ids)} clusters selected in the link are not on the map now")
+        return chosen.tolist()
 
     def _highlight(self, event) -> None:
         # A row clicked in the table: ring it on the map.

@@ -196,12 +196,13 @@ class SkyFigure:
             formatter.args = {**formatter.args, "signed": bool(raster.brightest["id"].dtype == np.int64)}
         self.colour_bar.title = raster.label
 
-    def show_markers(self, data: dict, rows: np.ndarray) -> None:
-        """New markers, marker i standing for ``rows[i]``. The browser keeps a selection's indices
-        across new data: cleared, else they would ring (and select) whichever markers now hold them."""
+    def show_markers(self, data: dict, rows: np.ndarray, selected=()) -> None:
+        """New markers, marker i standing for ``rows[i]``, the ``selected`` ones selected (a link's selection).
+        The browser keeps a selection's indices across new data: set anew, else they would ring (and
+        select) whichever markers now hold them."""
         self.marker_rows = rows
         self.markers.data = data
-        self.markers.selected.indices = []
+        self.markers.selected.indices = list(selected)  # its watcher tells the model (on_select)
         # One tooltip at a time: while markers name the clusters, the pixel's count would be a second one over them.
         pixel = [] if len(rows) else [self.image]
         if self.pixel_hover.renderers != pixel:

@@ -1,4 +1,5 @@
-"""The view in the URL: catalog, filters, colouring, projection, view box and tab, so a view can be shared.
+"""The view in the URL: catalog, filters, colouring, projection, view box, coverage outline, selection and
+tab, so a view can be shared.
 
 The catalog is read by the page (``?catalog=``, checked against the config). Every other
 value read from a URL is parsed and checked here; a bad one is named in a notification and
@@ -20,6 +21,7 @@ import param
 
 from .expression import MAX_CHARS, Expression, ExpressionError
 from .find import shown
+from .markers import MARKER_LIMIT
 
 #: query key -> SkyMap parameter
 PARAMS = {"snr": "snr_range", "z": "z_range", "color": "color_by", "projection": "projection", "keep_unknown_z": "keep_unknown_z",
@@ -31,6 +33,9 @@ MAX_VIEW_EXTENTS = 10.0
 _NUMBER = r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*"  # unambiguous: no backtracking blow-up
 _RANGE = re.compile(rf"\[{_NUMBER},{_NUMBER}\]")
 _VIEW = re.compile(",".join([_NUMBER] * 4))
+#: clusters a link's selection names at most: a selection is made on the map's markers, at most MARKER_LIMIT
+MAX_SELECTED = MARKER_LIMIT
+_IDS = re.compile(r"-?\d{1,20}(?:,-?\d{1,20})*")
 
 
 def _allowed(parameter: param.Parameter) -> str:
@@ -108,14 +113,61 @@ def restore(skymap, args: dict, notify) -> None:
             else:
                 values[name] = value
     skymap.param.update(**values)
+    ranges = None
     if "view" in args:
         text = args["view"][0].decode("utf-8", "replace")
         try:
             ranges = parse_view(text, skymap.projection, skymap.extents())
         except ValueError as exc:
             notify(f"Ignored view={shown(text)} in the URL: {exc}")
+    selection = _selection(args, notify)
+
+    def opened() -> None:  # the selection waits for the link's view (a view change clears a selection)
+        if selection is not None:
+            skymap.map.select_ids(selection, None if ranges is None else tuple(tuple(sorted(r)) for r in ranges))
+        if ranges is not None:
+            skymap.move_to(*ranges)
+
+    if ranges is not None or selection is not None:
+        pn.state.onload(opened)
+    _restore_coverage(skymap, args, notify)
+
+
+def _restore_coverage(skymap, args: dict, notify) -> None:
+    if "coverage" in args:
+        text = args["coverage"][0].decode("utf-8", "replace")
+        value = {"true": True, "false": False}.get(text)
+        if value is None:
+            notify(f"Ignored coverage={shown(text)} in the URL for the coverage outline: use true or false")
         else:
-            pn.state.onload(lambda: skymap.move_to(*ranges))
+            skymap.map.coverage.toggle.value = value
+
+
+def _selection(args: dict, notify) -> list[int] | None:
+    """``select=id,id,…``: the ids of the clusters selected; None when absent or not allowed (named)."""
+    if "select" not in args:
+        return None
+    text = args["select"][0].decode("utf-8", "replace")
+    match = _IDS.fullmatch(text) if len(text) <= MAX_SELECTED * 22 else None  # no regex over a longer value
+    ids = [int(v) for v in text.split(",")] if match else []
+    if not match or len(ids) > MAX_SELECTED or not all(-(2**63) <= i < 2**64 for i in ids):
+        notify(f"Ignored select={shown(text)} in the URL: use at most {MAX_SELECTED} cluster ids (64-bit integers) separated by commas")
+        return None
+    return ids
+
+
+def selected_ids(skymap) -> str | None:
+    """``select=`` for the map's selection: its clusters' ids, when they name exactly those rows (a catalog
+    with an id per cluster; a members catalog's rows have none)."""
+    rows, view = skymap.selection, skymap.view
+    if rows is None or view is None or "id" not in view[0].columns or len(rows) > MAX_SELECTED:
+        return None
+    frame, mask = view
+    ids = frame["id"].iloc[rows]
+    in_view = frame["id"] if mask is None else frame["id"][mask]
+    if ids.isna().any() or int(in_view.isin(ids).sum()) != len(rows):
+        return None  # an id missing, or shared with another row in view: the link would select other rows
+    return ",".join(sorted(str(int(i)) for i in ids))
 
 
 def restore_tab(tabs, args: dict, notify) -> None:
@@ -138,6 +190,11 @@ def query(skymap, tabs=None) -> dict[str, str]:
     text = None if ranges is None else view_text(*ranges, skymap.projection, skymap.extents())
     if text is not None:  # None: panned off the sky, zoomed out beyond MAX_VIEW_EXTENTS
         values["view"] = text
+    if skymap.map.coverage.toggle.value:
+        values["coverage"] = "true"
+    selection = selected_ids(skymap)
+    if selection:
+        values["select"] = selection
     if tabs is not None and tabs.active:
         values["tab"] = tabs._names[tabs.active]
     return values
@@ -149,7 +206,7 @@ _REPLACE_URL = "window.history.replaceState(window.history.state, '', window.loc
 
 def follow(skymap, tabs=None) -> pn.widgets.TextInput:
     """Keep the URL in step with the page: rewritten whole after every change that settles — a catalog shown,
-    a filter, a view, a tab — so it is never behind. Returns the hidden model carrying it, for the page to hold.
+    a filter, a view, the coverage outline, a selection, a tab — so it is never behind. Returns the hidden model carrying it, for the page to hold.
 
     Not through Panel's Location: it holds back a change until the document is idle, and in a busy page the
     link went out one change late (after a typed filter, the filter before it).
@@ -171,7 +228,8 @@ def follow(skymap, tabs=None) -> pn.widgets.TextInput:
     def write(*_events) -> None:
         doc.add_next_tick_callback(send) if served else send()
 
-    skymap.param.watch(write, [*PARAMS.values(), "frame"])  # frame: a catalog switch has succeeded
+    skymap.param.watch(write, [*PARAMS.values(), "frame", "selection"])  # frame: a catalog switch has succeeded
+    skymap.map.coverage.toggle.param.watch(write, "value")
     skymap.ranges.param.watch(write, ["x_range", "y_range"])  # a Dask catalog has no rows in view, but its view is shared too
     if tabs is not None:
         tabs.param.watch(write, "active")
