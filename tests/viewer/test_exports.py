@@ -78,6 +78,11 @@ def test_the_selection_is_what_is_exported(sky):
     assert sorted(table["ID_UNIQUE_CLUSTER"].tolist()) == sorted(frame.loc[chosen, "id"].tolist())
     assert table.meta["rows"] == "the selection on the map"
     assert len(read_back(table, "VOTable")) == 3
+    # The files say what they hold: the catalog and the selection (all were "catalog_in_view").
+    names = [button.filename for button in (sky.table.download, *sky.table.exports.buttons)]
+    assert names == [f"{sky.shown}_selected{ext}" for ext in (".csv", ".vot", ".fits", ".ecsv")]
+    sky.select(None)
+    assert sky.table.download.filename == f"{sky.shown}_in_view.csv"
 
 
 HOSTILE = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "bell\x07esc\x1b[31mdel\x7f\x01",

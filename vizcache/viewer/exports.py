@@ -241,5 +241,10 @@ class ExportButtons(pn.viewable.Viewer):
         super().__init__(**params)
         self.buttons = downloads(lambda: listed_table(self.table), "catalog_in_view")
 
+    def name_files(self, stem: str) -> None:
+        """Files named ``stem``.vot, .fits, .ecsv (the catalog and what is listed: ``BOTH_selected``)."""
+        for button, extension in zip(self.buttons, FORMATS.values()):
+            button.filename = stem + extension
+
     def __panel__(self):
         return pn.Row(*self.buttons, margin=0)

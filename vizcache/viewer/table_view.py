@@ -8,6 +8,7 @@ view and sort), and the CSV holds the rows in the table's order.
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 import panel as pn
@@ -87,6 +88,9 @@ class TableView(pn.viewable.Viewer):
         count = len(self._rows())
         what = "selected" if self._order.selecting(self._view_number) else "in view"  # box or lasso on the markers
         self.title.object = f"**{count:,} {'row' if count == 1 else 'rows'} {what}**"
+        stem = re.sub(r"[^\w.-]+", "_", f"{self.model.shown or 'catalog'}_{what.replace(' ', '_')}")  # BOTH_selected.csv
+        self.download.filename = stem + ".csv"
+        self.exports.name_files(stem)
         self.download.label = f"CSV: {count:,} {what}" if count <= CSV_MAX_ROWS else f"CSV: first {CSV_MAX_ROWS:,}"
         self.download.description = (f"Download the {count:,} {'row' if count == 1 else 'rows'} {what} in the table's order"
                                      + (f" (the first {CSV_MAX_ROWS:,} of them)" if count > CSV_MAX_ROWS else ""))
