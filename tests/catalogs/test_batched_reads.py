@@ -65,3 +65,14 @@ def test_a_damaged_file_is_one_line_from_the_batched_reader(tmp_path, damage):
         source(tmp_path, CLUSTERS).load()
     assert str(path) in str(error.value) and "not a readable Parquet file" in str(error.value)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("rows, batches", [(2_000, 4), (40_000, 40), (150, 2)])
+def test_a_small_file_is_read_in_quarters_and_a_big_one_in_the_largest_batches(tmp_path, monkeypatch, rows, batches):
+    # A quarter of the file, between SMALL_BATCH_ROWS and BATCH_ROWS: small files' transient memory stays small.
+    monkeypatch.setattr(readers, "SMALL_BATCH_ROWS", 100)
+    monkeypatch.setattr(readers, "BATCH_ROWS", 1_000)
+    path = tmp_path / "c.parquet"
+    pq.write_table(pa.Table.from_pandas(clusters_frame(rows, seed=5), preserve_index=False), path)
+    sizes = [len(part) for part in readers.read_source_batches(path, "parquet", ["RIGHT_ASCENSION_CLUSTER"])]
+    assert len(sizes) == batches and sum(sizes) == rows

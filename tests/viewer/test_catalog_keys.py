@@ -76,7 +76,8 @@ def test_a_load_is_planned_for_its_peak_read_from_the_footers_once_per_version(r
     files = len(catalog.files)
     held = catalog.data.memory_usage(deep=True).sum()
     assert len(footers) == files and planned[0] == rt.expected_peak(rt.key("MEMBERS"))
-    assert held * 1.3 < planned[0] < held * 1.7  # the peak: ~1.5x what the catalog keeps, from metadata alone
+    # the peak: ~1.5x what the catalog keeps plus the reader's fixed part, from metadata alone
+    assert held * 1.3 < planned[0] - source_module.LOAD_PEAK_FIXED < held * 1.7
     now[0] += 3 * runtime_module.VERSION_RECHECK_S  # the files are checked again, unchanged
     rt.load("MEMBERS")
     assert len(footers) == files  # the same version: its footers are not read again

@@ -34,9 +34,10 @@ from .readers import (
 from .schema import EUCLID_COLUMNS, IDENTIFIER_COLUMNS, TEXT_COLUMNS
 
 BACKENDS = ("pandas", "dask")
-#: a Parquet load's peak RSS over what the loaded catalog holds: 1.32–1.49 from 10⁷ rows up
-#: (benchmarks/bench_load_peak.py, docs/performance.md "A load's peak"), so plan for 1.5
+#: a Parquet load's peak RSS is at most 1.5x what the loaded catalog holds plus ~20 MiB (the reader's and
+#: one batch's; benchmarks/bench_load_peak.py, docs/performance.md "A load's peak" from 10⁵ to 3×10⁷ rows)
 LOAD_PEAK_FACTOR = 1.5
+LOAD_PEAK_FIXED = 24 << 20
 #: bytes a row of the two all-sky projection columns holds (float32 each)
 _PROJECTION_BYTES = 8
 #: HEALPix order of a HATS catalog's all-sky density overview: ~0.23° pixels, finer than an
@@ -194,7 +195,7 @@ class CatalogSource:
                         held += _uncompressed_bytes(metadata, column)
         except (CatalogError, OSError, ValueError, pa.ArrowException):
             return None
-        return int(held * LOAD_PEAK_FACTOR)
+        return int(held * LOAD_PEAK_FACTOR) + LOAD_PEAK_FIXED
 
     def open_hats(self) -> HatsCatalog:
         """The configured HATS catalog, opened from its metadata (no data file is read)."""
