@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalogs.generate import PRESETS
+from .catalogs.lsdb_tier import DaskSettings
 from .catalogs.readers import READERS, required_missing
 from .catalogs.schema import EUCLID_COLUMNS, KINDS, TEXT_COLUMNS
 from .catalogs.source import BACKENDS, CatalogSpec
@@ -28,7 +29,8 @@ __all__ = ["Config", "ConfigError", "load_config", "policy_from_config", "policy
 # -- the whole file: policy, data folders, catalogs, viewer, trace -----------------------------
 
 CATALOG_KEYS = ("files", "kind", "columns", "missing", "float64", "format", "backend", "scheduler", "extra")
-SECTIONS = ("policy", "data", "catalogs", "viewer", "trace")
+SECTIONS = ("policy", "data", "catalogs", "viewer", "trace", "dask")
+DASK_KEYS = ("scheduler", "workers", "threads_per_worker", "memory_limit")
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Config:
     generate: str | None = None  # preset to generate when the catalogs' files are missing
     viewer: ViewerSettings = field(default_factory=ViewerSettings)
     trace: Path | None = None
+    dask: DaskSettings | None = None  # [dask]: HATS counts and the finder crossmatch on a cluster (None: this process's threads)
 
 
 def _expect(value: Any, kind: type | tuple, source: str, where: str, allowed: str) -> Any:
@@ -182,6 +185,35 @@ def _trace_path(table: Any, base: Path, source: str) -> Path | None:
     return path
 
 
+def _dask_settings(table: Any, source: str) -> DaskSettings | None:
+    """``[dask]``: ``scheduler = "local"`` (a LocalCluster of ``workers`` processes) or a scheduler's address."""
+    table = _expect(table, dict, source, "[dask]", "a table with scheduler (\"local\" or \"tcp://host:port\")")
+    if not table:
+        return None
+    for key in table:
+        if key not in DASK_KEYS:
+            raise ConfigError(f"{source}: [dask] unknown key {shown(key)}; allowed keys: {', '.join(DASK_KEYS)}")
+    scheduler = table.get("scheduler")
+    if not (isinstance(scheduler, str) and (scheduler == "local" or re.fullmatch(r"(tcp|tls|inproc|ucx)://[^\s\x00-\x1f]{1,250}", scheduler))):
+        raise ConfigError(f"{source}: [dask] scheduler = {shown(scheduler)} is not allowed: use \"local\" (a LocalCluster this "
+                          "process starts) or a scheduler's address such as \"tcp://10.0.0.5:8786\"")
+    sizes = {}
+    for key, high in (("workers", 64), ("threads_per_worker", 64)):
+        value = table.get(key, getattr(DaskSettings, key))
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+            raise ConfigError(f"{source}: [dask] {key} = {shown(value)} is not allowed: use a whole number from 1 to {high}")
+        sizes[key] = value
+    memory = table.get("memory_limit", "auto")
+    if not (memory == "auto" or isinstance(memory, str) and re.fullmatch(r"\d+(\.\d+)?\s*(B|kB|KiB|MB|MiB|GB|GiB|TB|TiB)", memory)
+            or isinstance(memory, int) and not isinstance(memory, bool) and 2**26 <= memory <= 2**50):
+        raise ConfigError(f"{source}: [dask] memory_limit = {shown(memory)} is not allowed: use \"auto\", a size such as \"2GiB\" "
+                          "or a number of bytes (at least 64 MiB)")
+    if scheduler != "local" and len(table) > 1:
+        raise ConfigError(f"{source}: [dask] {', '.join(k for k in table if k != 'scheduler')}: only for scheduler = \"local\" "
+                          "(a running scheduler's workers are sized where they are started)")
+    return DaskSettings(scheduler, memory_limit=memory, **sizes)
+
+
 def load_config(path: str | Path, base: Path | None = None) -> Config:
     """Parse and check a whole config file; every problem is one ConfigError.
 
@@ -212,4 +244,4 @@ def load_config(path: str | Path, base: Path | None = None) -> Config:
     catalogs = {name: _catalog_spec(name, t, base, folders, source) for name, t in catalogs_table.items()}
     viewer = _viewer_settings(data.get("viewer", {}), catalogs, base, source)
     trace = _trace_path(data.get("trace", {}), base, source)
-    return Config(path, base, policy, folders, catalogs, generate, viewer, trace)
+    return Config(path, base, policy, folders, catalogs, generate, viewer, trace, _dask_settings(data.get("dask", {}), source))

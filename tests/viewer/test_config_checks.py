@@ -51,3 +51,32 @@ def test_viewer_settings_are_typed_with_defaults_and_the_hats_layer_takes_their_
     assert HatsLayer.param.max_points.default == ViewerSettings.param.max_points.default
     with pytest.raises(ValueError):
         ViewerSettings(max_points=999)  # the bounds hold for settings made in code too
+
+
+@pytest.mark.parametrize("body, named", [
+    ('scheduler = "http://x:1"', "scheduler"), ('scheduler = ""', "scheduler"), ("scheduler = 5", "scheduler"),
+    ('scheduler = "tcp://a b:1"', "scheduler"), ('scheduler = "local"\nworkers = 0', "workers"),
+    ('scheduler = "local"\nworkers = 1000', "workers"), ('scheduler = "local"\nworkers = true', "workers"),
+    ('scheduler = "local"\nthreads_per_worker = 1.5', "threads_per_worker"), ('scheduler = "local"\nmemory_limit = "lots"', "memory_limit"),
+    ('scheduler = "local"\nmemory_limit = 1000', "memory_limit"), ('scheduler = "tcp://h:8786"\nworkers = 2', "workers"),
+    ('schedular = "local"', "unknown key"),
+])
+def test_a_bad_dask_table_is_one_line_naming_the_key(tmp_path, body, named):
+    config = tmp_path / "viewer.toml"
+    config.write_text(f'[policy]\nname = "AgeBased"\n[dask]\n{body}\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    message = str(info.value)
+    assert message.startswith(f"{config}: [dask]") and named in message and "\n" not in message
+    assert any(allowed in message for allowed in (" use ", "allowed keys", 'only for scheduler = "local"')), message
+
+
+def test_a_dask_table_is_read_and_none_without_it(tmp_path):
+    config = tmp_path / "viewer.toml"
+    config.write_text('[policy]\nname = "AgeBased"\n')
+    assert load_config(config).dask is None
+    config.write_text('[policy]\nname = "AgeBased"\n[dask]\nscheduler = "local"\nworkers = 3\nmemory_limit = "2GiB"\n')
+    settings = load_config(config).dask
+    assert (settings.scheduler, settings.workers, settings.threads_per_worker, settings.memory_limit) == ("local", 3, 1, "2GiB")
+    config.write_text('[policy]\nname = "AgeBased"\n[dask]\nscheduler = "tcp://10.0.0.5:8786"\n')
+    assert load_config(config).dask.scheduler == "tcp://10.0.0.5:8786"

@@ -103,10 +103,13 @@ class Crossmatch:
         return pd.DataFrame(rows)
 
 
-def crossmatch(a: pd.DataFrame, b: pd.DataFrame, radius_arcsec: float = 180.0, dz: float = 0.15) -> Crossmatch:
+def crossmatch(a: pd.DataFrame, b: pd.DataFrame, radius_arcsec: float = 180.0, dz: float = 0.15,
+               candidates: tuple[np.ndarray, np.ndarray] | None = None) -> Crossmatch:
     """One-to-one matches of A and B within ``radius_arcsec`` and ``|z_b - z_a| <= dz * (1 + z_a)``.
 
     ``a`` and ``b`` are catalogs in canonical columns (``ra``, ``dec`` in degrees; ``z`` optional).
+    ``candidates``: (A positions, B positions) of every pair within the radius found elsewhere (on a Dask
+    cluster through LSDB, catalogs/lsdb_tier.py); by default astropy's ``search_around_sky`` finds them.
     """
     import astropy.units as u
     from astropy.coordinates import SkyCoord
@@ -119,7 +122,11 @@ def crossmatch(a: pd.DataFrame, b: pd.DataFrame, radius_arcsec: float = 180.0, d
         return Crossmatch(a, b, radius_arcsec, dz, a_to_b, b_to_a, np.empty(0), np.empty((0, 2), dtype=np.int64))
     ca = SkyCoord(a["ra"].to_numpy(dtype=float) * u.deg, a["dec"].to_numpy(dtype=float) * u.deg)
     cb = SkyCoord(b["ra"].to_numpy(dtype=float) * u.deg, b["dec"].to_numpy(dtype=float) * u.deg)
-    ia, ib, sep = _pairs(ca, cb, radius_arcsec)
+    if candidates is None:
+        ia, ib, sep = _pairs(ca, cb, radius_arcsec)
+    else:  # separations as search_around_sky gives them: the same closest-first order
+        ia, ib = candidates
+        sep = ca[ia].separation(cb[ib]).arcsec if len(ia) else np.empty(0)
     if "z" in a.columns and "z" in b.columns and len(ia):
         za, zb = a["z"].to_numpy(dtype=float)[ia], b["z"].to_numpy(dtype=float)[ib]
         known = np.isfinite(za) & np.isfinite(zb)

@@ -15,7 +15,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import datashade, dynspread
 
-from ..catalogs.crossmatch import MATCHED, ONLY_A, ONLY_B, Crossmatch, crossmatch
+from ..catalogs.crossmatch import MATCHED, ONLY_A, ONLY_B, Crossmatch
 from ..catalogs.identifiers import as_text
 from .exports import comparison_table, downloads, header_titles
 from .text import as_markdown
@@ -55,8 +55,7 @@ class FinderComparison(pn.viewable.Viewer):
         """The cross-match for the current settings (computed once per settings)."""
         key = (self.catalog_a, self.catalog_b, self.radius_arcsec, self.dz)
         if key != self._cached:
-            a, b = (self.runtime.load(n).data for n in (self.catalog_a, self.catalog_b))
-            self._match = crossmatch(a, b, self.radius_arcsec, self.dz)
+            self._match = self.runtime.crossmatch(self.catalog_a, self.catalog_b, self.radius_arcsec, self.dz)
             self._cached = key
         return self._match
 

@@ -29,7 +29,7 @@ from ..catalogs.sky_boxes import (
 )
 from ..catalogs.source import OVERVIEW_ORDER, Catalog
 from .filters import RowFilter
-from .partitions import FilteredCounts, PartitionLoader
+from .partitions import ClusterCounts, FilteredCounts, PartitionLoader
 from .settings import ViewerSettings
 
 DENSITY = "density"
@@ -51,9 +51,10 @@ class HatsLayer(param.Parameterized):
     partitions_shown = param.Integer(default=0, bounds=(0, None), constant=True,
                                      doc="Partitions whose rows are on the map now (0: the density map is shown).")
 
-    def __init__(self, cache, catalog: Catalog, **params) -> None:
+    def __init__(self, cache, catalog: Catalog, tier=None, **params) -> None:
         super().__init__(**params)
         self.catalog = catalog
+        self.tier = tier  # the [dask] data tier: filtered counts on its cluster (None: on this process's threads)
         self.hats = catalog.hats
         self.loader = PartitionLoader(cache, self.hats, workers=self.workers)
         self._shown: object = DENSITY  # DENSITY, a RowFilter (its density), the frozenset of partitions whose rows are shown, or _PARTIAL
@@ -84,6 +85,9 @@ class HatsLayer(param.Parameterized):
         return row_filter, sorted(self.hats.partitions, key=lambda p: (p not in in_view, p.order, p.pixel))
 
     def _counts(self, row_filter: RowFilter) -> FilteredCounts:
+        if self.tier is not None:
+            return ClusterCounts(self.tier, self.loader.cache, self.hats, OVERVIEW_ORDER, row_filter.columns(), row_filter.mask,
+                                 row_filter.signature())
         return FilteredCounts(self.loader.cache, self.hats, OVERVIEW_ORDER, row_filter.columns(), row_filter.mask,
                               row_filter.signature(), workers=self.workers)
 
@@ -123,7 +127,7 @@ class HatsLayer(param.Parameterized):
             skymap.hats.detach(skymap)
         if catalog.hats is None:
             return None
-        layer = cls(skymap.runtime.cache, catalog, max_points=skymap.runtime.config.viewer.max_points)
+        layer = cls(skymap.runtime.cache, catalog, tier=skymap.runtime.data_tier, max_points=skymap.runtime.config.viewer.max_points)
         layer.track(skymap)
         return layer
 

@@ -14,6 +14,7 @@ import pandas as pd
 from ..cache import Sized
 from ..cache_key import CacheKey
 from ..catalogs.hats import HatsCatalog, density_frame, healpix_of, pixel_key
+from ..catalogs.lsdb_tier import completed
 
 
 class PartitionLoader:
@@ -107,3 +108,41 @@ class FilteredCounts(PartitionLoader):
         # orders can: sum per pixel.
         unique, where = np.unique(pixels, return_inverse=True)
         return density_frame(self.order, unique, np.bincount(where, weights=counts, minlength=len(unique)).astype(np.int64))
+
+
+class ClusterCounts(FilteredCounts):
+    """FilteredCounts computed on the data tier's Dask cluster through LSDB (catalogs/lsdb_tier.py): the same
+    cache keys and numbers; the partitions not cached go to the workers at once, each cached as it comes back.
+
+    >>> counts = ClusterCounts(runtime.data_tier, cache, catalog, 8, ["z_phot"], keep, "z 0.5-1")
+    """
+
+    def __init__(self, tier, cache, catalog: HatsCatalog, order: int, columns: list[str],
+                 keep: Callable[[pd.DataFrame], object], signature: str) -> None:
+        super().__init__(cache, catalog, order, columns, keep, signature, workers=1)
+        self.tier = tier
+
+    def load(self, pixels: list, progress: Callable[[int, int, list], None] | None = None) -> list:
+        frames: list = [None] * len(pixels)
+        where = {p: i for i, p in enumerate(pixels)}
+        held = [p for p in pixels if self.key(p) in self.cache]
+        futures = self.tier.pixel_counts(self.catalog, self.order, self.columns, self.keep, [p for p in pixels if p not in set(held)])
+        try:
+            done = 0
+            for pixel in held:  # evicted since the check: counted here, the same numbers
+                frames[where[pixel]] = self.cache.get_or_load(self.key(pixel), lambda pixel=pixel: self.read(pixel))
+                done += 1
+                if progress is not None:
+                    progress(done, len(pixels), frames)
+            for pixel, future in completed(futures):
+                result = future.result()  # (pixels, counts)
+                sized = Sized(result, int(result[0].nbytes + result[1].nbytes))
+                frames[where[pixel]] = self.cache.get_or_load(self.key(pixel), lambda sized=sized: sized)
+                done += 1
+                if progress is not None:
+                    progress(done, len(pixels), frames)
+        except BaseException:
+            for future in futures.values():  # a failed count or a caller that gave up: the workers stop too
+                future.cancel()
+            raise
+        return frames

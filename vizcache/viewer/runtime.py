@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ..cache import Cache
+from ..cache import Cache, Sized
 from ..cache_key import CacheKey
+from ..catalogs.crossmatch import Crossmatch, crossmatch
 from ..catalogs.generate import generate
+from ..catalogs.lsdb_tier import DataTier, lsdb_crossmatch
 from ..catalogs.readers import CatalogError
 from ..catalogs.source import Catalog, CatalogSource, resolve_files
 from ..config import Config, load_config
@@ -75,6 +77,8 @@ class ViewerRuntime:
         self._peaks: dict[CacheKey, int | None] = {}  # a version's expected load peak, read from its files once
         self._lock = threading.Lock()
         self._sample_every = sample_every
+        # [dask]: HATS counts and the finder crossmatch on a cluster, through one Client made at first use
+        self.data_tier = DataTier(config.dask) if config.dask is not None else None
         threading.Thread(target=self._sample_rss, name="vizcache-rss-sampler", daemon=True).start()
 
     def _sample_rss(self) -> None:
@@ -153,6 +157,22 @@ class ViewerRuntime:
             raise CatalogError(f"unknown catalog {name!r}; configured catalogs: {', '.join(self.sources)}")
         key = self.key(name)
         return self.cache.get_or_load(key, self.sources[name].load, expected_bytes=self.expected_peak(key))
+
+    def crossmatch(self, name_a: str, name_b: str, radius_arcsec: float, dz: float) -> Crossmatch:
+        """The finder comparison's matches of two catalogs: one cache entry under the policy per their versions,
+        radius and dz, shared by every session; the candidate pairs found on the [dask] cluster when there is one."""
+        a, b = self.load(name_a), self.load(name_b)
+        key = CacheKey(f"{name_a}×{name_b}", f"{self.key(name_a).version}+{self.key(name_b).version}",
+                       ("matches", f"radius {radius_arcsec:.17g} arcsec", f"dz {dz:.17g}"))
+
+        def match() -> Sized:
+            tier = self.data_tier
+            found = (crossmatch(a.data, b.data, radius_arcsec, dz) if tier is None
+                     else lsdb_crossmatch(tier, a.data, b.data, radius_arcsec, dz))
+            # Its own arrays: the catalogs it points into are entries of their own.
+            return Sized(found, sum(v.nbytes for v in (found.a_to_b, found.b_to_a, found.pairs, found.separation_arcsec)))
+
+        return self.cache.get_or_load(key, match)
 
     def expected_peak(self, key: CacheKey) -> int | None:
         """What loading ``key``'s version will take at its peak (the Parquet footers, read once per version),
