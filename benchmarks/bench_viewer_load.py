@@ -11,10 +11,14 @@ rest are Bokeh websocket clients (``bokeh.client.pull_session``): the server bui
 a whole page, then, once all are open, every client switches catalogs (sets the catalog buttons'
 ``active`` as a click does) and zooms (sets the map's ranges and sends the RangesUpdate event a
 wheel zoom sends), each timed until the server pushes the map's new image. Then all close; the
-server (``--unused-session-lifetime 1000``) destroys them, which its log confirms (Panel's INFO line
-"Session N destroyed", logged with ``PANEL_LOG_LEVEL=info``: no session id goes to the network), and
-RSS is read again. Server RSS (psutil, the process and any children) is sampled every 0.25 s
-throughout: before, peak, with all open, after.
+server (``--unused-session-lifetime 1000``) destroys them, which its log confirms per server process
+(the viewer's INFO line "session ended in server process PID": no session id goes to the network), and
+RSS is read again. Server RSS (psutil, the process and its forked children) is sampled every 0.25 s
+throughout: before, peak, with all open, after. Sessions are opened over ``--open-over`` seconds.
+
+With ``--num-procs N`` the server forks N processes sharing the port. It runs in its own process group;
+at the end (also after an error or Ctrl-C) every process of the group is terminated, then killed, and
+the run says how many were left (0, or it names them).
 
 Every wait is bounded (60 s a page, 30 s an interaction, 60 s for the sessions to end); a client's
 first failed interaction ends its interactions, and failures are counted, not retried.
@@ -30,15 +34,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "benchmarks"), str(REPO)]
+from _viewer_config import viewer_config  # noqa: E402
 from bench_viewer_browser import ARGS as CHROMIUM_ARGS  # noqa: E402
 from bench_viewer_browser import CLICK_TO_PIXELS, free_port  # noqa: E402
-from _viewer_config import viewer_config  # noqa: E402
 
 MiB = 2**20
 CATALOGS = ["PZWAV", "AMICO", "BOTH"]  # the benchmark config's catalogs, in the buttons' order
@@ -163,8 +168,9 @@ class DrivenClient:
             pass
 
 
-def drive_client(url: str, plan: dict, results: dict, all_open: threading.Barrier, hold: threading.Event) -> None:
-    """Open a session, wait for the others, switch catalogs and zoom as ``plan`` says, stay open until ``hold``."""
+def drive_client(url: str, plan: dict, results: dict, all_open: threading.Barrier, hold: threading.Event, delay: float = 0.0) -> None:
+    """After ``delay`` s open a session, wait for the others, switch catalogs and zoom as ``plan`` says, stay open until ``hold``."""
+    time.sleep(delay)
     start = time.perf_counter()
     try:
         client = DrivenClient(url, plan["catalogs"])
@@ -189,14 +195,46 @@ def drive_client(url: str, plan: dict, results: dict, all_open: threading.Barrie
     client.close()
 
 
-#: Panel's line for each session the server destroys (PANEL_LOG_LEVEL=info); N is a Python object id, not a session id
-SESSION_DESTROYED = re.compile(r"INFO: panel\.io\.application - Session \d+ destroyed$", re.MULTILINE)
+#: the viewer's line for each session a server process destroys (vizcache/viewer/app.py)
+SESSION_ENDED = re.compile(r"session ended in server process (\d+)$", re.MULTILINE)
 
 
-def sessions_ended(server_log: Path) -> int:
-    """How many sessions the server has destroyed so far, from its log: a session list served over
+def sessions_ended_by_process(server_log: Path) -> Counter:
+    """{server process id: sessions it has destroyed so far}, from the log: a session list served over
     HTTP (--rest-session-info) would publish live session ids, with which a client can drive another's page."""
-    return len(SESSION_DESTROYED.findall(server_log.read_text(errors="replace")))
+    return Counter(int(pid) for pid in SESSION_ENDED.findall(server_log.read_text(errors="replace")))
+
+
+def stop_server(server: subprocess.Popen) -> list[str]:
+    """Terminate the server's whole process group (the forked children too), kill what stays; what is left."""
+    import signal
+
+    try:
+        group = os.getpgid(server.pid)
+    except ProcessLookupError:
+        group = server.pid
+    members = lambda: [p for p in psutil.process_iter(["pid", "cmdline"]) if _in_group(p, group)]  # noqa: E731
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(group, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.time() + 15
+        while members() and time.time() < deadline:
+            time.sleep(0.2)
+        if server.poll() is None:
+            try:
+                server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+    return [f"{p.pid} {' '.join(p.info['cmdline'] or [])[:120]}" for p in members()]
+
+
+def _in_group(process: psutil.Process, group: int) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE and os.getpgid(process.pid) == group
+    except (ProcessLookupError, psutil.Error):
+        return False
 
 
 class RSSSampler:
@@ -240,13 +278,14 @@ def browse(page, url: str, switches: int, results: dict) -> None:
 def run_level(url: str, server_log: Path, pid: int, n: int, args, browser, sampler: RSSSampler) -> dict:
     results = {"new_session": [], "map_visible": [], "switch": [], "zoom": [], "errors": [], "done": [], "browser_switch": [],
                "browser_zoom": []}
-    ended_before = sessions_ended(server_log)
+    ended_before = sessions_ended_by_process(server_log)
     before = sampler.reset()
     hold = threading.Event()
     n_clients = n - min(n, args.browsers)
     all_open = threading.Barrier(max(1, n_clients))
     plan = {"catalogs": CATALOGS, "switches": args.switches, "zooms": args.zooms}
-    clients = [threading.Thread(target=drive_client, args=(url, plan, results, all_open, hold)) for _ in range(n_clients)]
+    spacing = args.open_over / max(1, n_clients - 1) if n_clients > 1 else 0.0
+    clients = [threading.Thread(target=drive_client, args=(url, plan, results, all_open, hold, i * spacing)) for i in range(n_clients)]
     for thread in clients:
         thread.start()
     contexts = []
@@ -257,7 +296,7 @@ def run_level(url: str, server_log: Path, pid: int, n: int, args, browser, sampl
             browse(context.new_page(), url, args.switches, results)
         except Exception as exc:
             results["errors"].append(f"browser: {exc!r}"[:300])
-    deadline = time.time() + 60 + 30 * (args.switches + args.zooms) + 3 * n
+    deadline = time.time() + args.open_over + 60 + 30 * (args.switches + args.zooms) + 3 * n
     while len(results["done"]) < n_clients and time.time() < deadline and any(t.is_alive() for t in clients):
         time.sleep(0.2)
     time.sleep(1.0)
@@ -268,10 +307,11 @@ def run_level(url: str, server_log: Path, pid: int, n: int, args, browser, sampl
     for thread in clients:
         thread.join(timeout=60)
     deadline = time.time() + 60  # the server drops unused sessions after 1 s, checking every 0.5 s
-    while (ended := sessions_ended(server_log) - ended_before) < n and time.time() < deadline:
+    while sum((sessions_ended_by_process(server_log) - ended_before).values()) < n and time.time() < deadline:
         time.sleep(0.5)
     time.sleep(2.0)  # the last destroy callbacks (gc + malloc_trim) finish
-    results["ended"], results["rss_after"] = ended, server_rss(pid)
+    results["ended_by_process"] = sessions_ended_by_process(server_log) - ended_before
+    results["ended"], results["rss_after"] = sum(results["ended_by_process"].values()), server_rss(pid)
     return results
 
 
@@ -288,6 +328,7 @@ def main() -> None:
     parser.add_argument("--preset", default="small", choices=["small", "default"])
     parser.add_argument("--limit", default="2GiB", help="RSSThresholdLRU limit of the server's cache")
     parser.add_argument("--num-procs", type=int, default=1)
+    parser.add_argument("--open-over", type=float, default=10.0, help="seconds over which a level's sessions are opened")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -306,7 +347,7 @@ def main() -> None:
                                "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-procs", str(args.num_procs),
                                "--check-unused-sessions", "500", "--unused-session-lifetime", "1000",
                                "--args", "--config", str(root / "viewer.toml")], cwd=root, stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "PANEL_LOG_LEVEL": "info"})  # Panel logs each destroyed session (sessions_ended)
+                              start_new_session=True)  # its own process group: stop_server ends the forked children too
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
@@ -335,14 +376,16 @@ def main() -> None:
                       f"{r['rss_before'] / MiB:,.0f} / {r['rss_peak'] / MiB:,.0f} / {r['rss_open'] / MiB:,.0f} / {r['rss_after'] / MiB:,.0f} "
                       f"({r['rss_peak'] / limit:.0%}) | {(r['rss_open'] - r['rss_before']) / n / MiB:.1f} | {r['ended']}/{n} | "
                       f"{len(r['errors'])} |", flush=True)
+                if args.num_procs > 1:
+                    print(f"    sessions ended per server process: {dict(sorted(r['ended_by_process'].items()))}", flush=True)
                 for error in r["errors"][:3]:
                     print(f"    {error[:200]}")
             sampler.stop()
             browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        left = stop_server(server)
         log.close()
+        print(f"server processes left after the run: {len(left)}" + "".join(f"\n    {p}" for p in left), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ missing it is generated once, in the background, with progress shown in the page
 from __future__ import annotations
 
 import html
+import logging
+import os
 
 import pandas as pd
 import panel as pn
@@ -161,6 +163,8 @@ def _session_ended(_context) -> None:
     # come and go do not ratchet RSS up (the cache's RSS-threshold policy would otherwise evict
     # shared catalogs to pay for dead sessions).
     release_memory()
+    # Which process: with --num-procs N the server's processes share one log, and a team counts sessions per process.
+    logging.getLogger("vizcache.viewer").info("session ended in server process %d", os.getpid())
 
 
 def prepare_server_process() -> None:
@@ -177,6 +181,8 @@ def prepare_server_process() -> None:
     """
     server_setup.install()
     bokeh_sync.install()
+    # The server's log shows the viewer's INFO lines as it shows Bokeh's (Bokeh sets only its own logger's level).
+    logging.getLogger("vizcache.viewer").setLevel(logging.INFO)
     prepare_process_memory()  # before any catalog is read: the RSS policy needs RSS to show what is held
     if startup_heap_frozen():
         return
