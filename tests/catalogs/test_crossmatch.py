@@ -63,3 +63,37 @@ def test_bad_parameters_are_one_clear_error():
     a = pd.DataFrame({"ra": [1.0], "dec": [0.0]})
     with pytest.raises(ValueError, match="radius_arcsec"):
         crossmatch(a, a, radius_arcsec=0)
+
+
+def test_a_radius_in_mpc_is_each_clusters_own_angle_at_its_redshift():
+    from astropy.cosmology import Planck18
+
+    # 1 proper Mpc is ~ 131" at z = 0.5 and ~ 269" at z = 0.2 (Planck18): B sits 200" east of each A.
+    at = {z: float(np.degrees(1.0 / Planck18.angular_diameter_distance(z).to_value("Mpc")) * 3600) for z in (0.2, 0.5)}
+    assert at[0.5] < 200 < at[0.2]
+    a = pd.DataFrame({"ra": [10.0, 20.0, 30.0], "dec": [0.0, 0.0, 0.0], "z": [0.2, 0.5, np.nan]})
+    b = pd.DataFrame({"ra": a["ra"] + 200 / 3600, "dec": [0.0, 0.0, 0.0], "z": [0.2, 0.5, 0.3]})
+    match = crossmatch(a, b, radius_arcsec=250.0, radius_mpc=1.0)
+    # z = 0.2: 200" < 269" matches; z = 0.5: 200" > 131" does not; no z: the arcsec radius, 250", matches
+    assert sorted(map(tuple, match.pairs.tolist())) == [(0, 0), (2, 2)]
+    assert match.radius_mpc == 1.0
+    assert len(crossmatch(a, b, radius_arcsec=250.0).pairs) == 3  # in arcsec alone: all three
+
+
+def test_both_ways_keeps_a_pair_only_when_each_is_the_others_closest():
+    # A0 and A1 both have B0 as their closest; B0's closest is A1. B1 is A0's second choice and A0 is B1's only one.
+    a = pd.DataFrame({"ra": [10.0, 10.0 + 30 / 3600], "dec": [0.0, 0.0]})
+    b = pd.DataFrame({"ra": [10.0 + 40 / 3600, 10.0 - 50 / 3600], "dec": [0.0, 0.0]})
+    greedy = crossmatch(a, b, radius_arcsec=120.0)
+    mutual = crossmatch(a, b, radius_arcsec=120.0, both_ways=True)
+    # closest first: A1-B0 (10"), then A0-B1 (50"); both ways: A0's closest is B0 (40"), taken by A1: A0 unmatched
+    assert sorted(map(tuple, greedy.pairs.tolist())) == [(0, 1), (1, 0)]
+    assert mutual.pairs.tolist() == [[1, 0]] and mutual.a_to_b.tolist() == [-1, 0] and mutual.b_to_a.tolist() == [1, -1]
+    assert mutual.counts == {MATCHED: 1, ONLY_A: 1, ONLY_B: 1}
+
+
+@pytest.mark.parametrize("kwargs", [{"radius_mpc": 0.0}, {"radius_mpc": -1.0}, {"radius_mpc": float("nan")}])
+def test_a_bad_mpc_radius_is_one_clear_error(kwargs):
+    a = pd.DataFrame({"ra": [1.0], "dec": [0.0]})
+    with pytest.raises(ValueError, match="radius_mpc must be > 0"):
+        crossmatch(a, a, **kwargs)

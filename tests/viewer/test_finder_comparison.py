@@ -35,7 +35,7 @@ def test_every_part_renders_with_counts_in_the_legend(runtime):
     view = FinderComparison(runtime=runtime)
     settings = (view.catalog_a, view.catalog_b, view.radius_arcsec, view.dz)
     counts = view.result().counts
-    figure = hv.render(view._map(*settings))
+    figure = hv.render(view._map(view.shown_classes, *settings))
     # datashade's legend: one item whose labels are the categories of a small source
     labels = [label for legend in figure.legend for item in legend.items for r in item.renderers for label in r.data_source.data[item.label.field]]
     assert labels == [f"matched ({counts[MATCHED]:,})", f"only PZWAV ({counts[ONLY_A]:,})", f"only AMICO ({counts[ONLY_B]:,})"]

@@ -5,6 +5,10 @@ radius); pairs whose redshifts differ by more than ``dz * (1 + z_a)`` are droppe
 either redshift is unknown is judged on position alone). Each cluster is then matched at most
 once, closest pairs first, so a rich group of detections never matches one cluster twice.
 
+ClEvaR's options: the radius in proper Mpc at each A cluster's redshift (``radius_mpc``, Planck18's
+angular diameter distance; an A cluster without a redshift uses ``radius_arcsec``), and ``both_ways``:
+a pair is kept only when each cluster is the other's closest candidate (instead of closest pairs first).
+
 Completeness and purity follow the usual finder-comparison convention, with B the reference:
 completeness is the fraction of B's clusters that have a match in A, purity the fraction of A's
 clusters that have a match in B, each with a Wilson 68 % interval per bin.
@@ -37,6 +41,8 @@ class Crossmatch:
     b_to_a: np.ndarray  # per B row: position of its match in A, or -1
     separation_arcsec: np.ndarray  # per matched pair, in the order of `pairs`
     pairs: np.ndarray  # (n, 2): A position, B position
+    radius_mpc: float | None = None  # the radius in proper Mpc at A's redshift, when it was given so
+    both_ways: bool = False  # each of a pair the other's closest candidate
 
     @property
     def counts(self) -> dict[str, int]:
@@ -103,45 +109,77 @@ class Crossmatch:
         return pd.DataFrame(rows)
 
 
+#: the angular radius a Mpc radius gives at most (a cluster at z -> 0 would search the whole sky)
+MAX_RADIUS_ARCSEC = 3600.0
+
+
+def angular_radius(a: pd.DataFrame, radius_arcsec: float, radius_mpc: float | None) -> np.ndarray:
+    """Each A cluster's search radius in arcsec: ``radius_mpc`` proper Mpc at its redshift (Planck18), at most
+    MAX_RADIUS_ARCSEC; ``radius_arcsec`` for a cluster without a redshift, or when no Mpc radius is given."""
+    radius = np.full(len(a), float(radius_arcsec))
+    if radius_mpc is None or "z" not in a.columns:
+        return radius
+    from astropy.cosmology import Planck18
+
+    z = a["z"].to_numpy(dtype=float)
+    known = np.isfinite(z) & (z > 0)
+    if known.any():
+        distance = Planck18.angular_diameter_distance(z[known]).to_value("Mpc")
+        radius[known] = np.minimum(np.degrees(radius_mpc / distance) * 3600.0, MAX_RADIUS_ARCSEC)
+    return radius
+
+
 def crossmatch(a: pd.DataFrame, b: pd.DataFrame, radius_arcsec: float = 180.0, dz: float = 0.15,
-               candidates: tuple[np.ndarray, np.ndarray] | None = None) -> Crossmatch:
-    """One-to-one matches of A and B within ``radius_arcsec`` and ``|z_b - z_a| <= dz * (1 + z_a)``.
+               candidates: tuple[np.ndarray, np.ndarray] | None = None, radius_mpc: float | None = None,
+               both_ways: bool = False) -> Crossmatch:
+    """One-to-one matches of A and B within the radius and ``|z_b - z_a| <= dz * (1 + z_a)``.
 
     ``a`` and ``b`` are catalogs in canonical columns (``ra``, ``dec`` in degrees; ``z`` optional).
-    ``candidates``: (A positions, B positions) of every pair within the radius found elsewhere (on a Dask
-    cluster through LSDB, catalogs/lsdb_tier.py); by default astropy's ``search_around_sky`` finds them.
+    ``candidates``: (A positions, B positions) of every pair within the largest radius, found elsewhere (on a
+    Dask cluster through LSDB, catalogs/lsdb_tier.py); by default astropy's ``search_around_sky`` finds them.
     """
     import astropy.units as u
     from astropy.coordinates import SkyCoord
 
-    if not radius_arcsec > 0 or not dz >= 0:
-        raise ValueError(f"crossmatch: radius_arcsec must be > 0 and dz >= 0 (got {radius_arcsec!r}, {dz!r})")
+    if not radius_arcsec > 0 or not dz >= 0 or radius_mpc is not None and not radius_mpc > 0:
+        raise ValueError(f"crossmatch: radius_arcsec and radius_mpc must be > 0 and dz >= 0 (got {radius_arcsec!r}, {radius_mpc!r}, {dz!r})")
     a_to_b = np.full(len(a), -1, dtype=np.int64)
     b_to_a = np.full(len(b), -1, dtype=np.int64)
     if len(a) == 0 or len(b) == 0:
-        return Crossmatch(a, b, radius_arcsec, dz, a_to_b, b_to_a, np.empty(0), np.empty((0, 2), dtype=np.int64))
+        return Crossmatch(a, b, radius_arcsec, dz, a_to_b, b_to_a, np.empty(0), np.empty((0, 2), dtype=np.int64), radius_mpc, both_ways)
     ca = SkyCoord(a["ra"].to_numpy(dtype=float) * u.deg, a["dec"].to_numpy(dtype=float) * u.deg)
     cb = SkyCoord(b["ra"].to_numpy(dtype=float) * u.deg, b["dec"].to_numpy(dtype=float) * u.deg)
+    radius = angular_radius(a, radius_arcsec, radius_mpc)
     if candidates is None:
-        ia, ib, sep = _pairs(ca, cb, radius_arcsec)
+        ia, ib, sep = _pairs(ca, cb, float(radius.max()))
     else:  # separations as search_around_sky gives them: the same closest-first order
         ia, ib = candidates
         sep = ca[ia].separation(cb[ib]).arcsec if len(ia) else np.empty(0)
+    keep = sep <= radius[ia]  # each A cluster's own radius (all equal without radius_mpc)
     if "z" in a.columns and "z" in b.columns and len(ia):
         za, zb = a["z"].to_numpy(dtype=float)[ia], b["z"].to_numpy(dtype=float)[ib]
         known = np.isfinite(za) & np.isfinite(zb)
-        keep = ~known | (np.abs(zb - za) <= dz * (1 + np.where(known, za, 0.0)))
-        ia, ib, sep = ia[keep], ib[keep], sep[keep]
-    # Closest first; a pair is taken only if neither side is matched yet.
+        keep &= ~known | (np.abs(zb - za) <= dz * (1 + np.where(known, za, 0.0)))
+    ia, ib, sep = ia[keep], ib[keep], sep[keep]
     order = np.argsort(sep, kind="stable")
-    taken = []
-    for i, j in zip(ia[order], ib[order]):
-        if a_to_b[i] < 0 and b_to_a[j] < 0:
+    if both_ways:  # each the other's closest: the first (closest) candidate of each side, kept where both agree
+        first_a = {}
+        first_b = {}
+        for i, j in zip(ia[order], ib[order]):
+            first_a.setdefault(i, j)
+            first_b.setdefault(j, i)
+        taken = [(i, j) for i, j in first_a.items() if first_b[j] == i]
+        for i, j in taken:
             a_to_b[i], b_to_a[j] = j, i
-            taken.append((i, j))
+    else:  # closest first; a pair is taken only if neither side is matched yet
+        taken = []
+        for i, j in zip(ia[order], ib[order]):
+            if a_to_b[i] < 0 and b_to_a[j] < 0:
+                a_to_b[i], b_to_a[j] = j, i
+                taken.append((i, j))
     pairs = np.asarray(taken, dtype=np.int64).reshape(-1, 2)
     separation = ca[pairs[:, 0]].separation(cb[pairs[:, 1]]).arcsec if len(pairs) else np.empty(0)
-    return Crossmatch(a, b, radius_arcsec, dz, a_to_b, b_to_a, np.asarray(separation), pairs)
+    return Crossmatch(a, b, radius_arcsec, dz, a_to_b, b_to_a, np.asarray(separation), pairs, radius_mpc, both_ways)
 
 
 def _pairs(ca, cb, radius_arcsec: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

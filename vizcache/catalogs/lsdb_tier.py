@@ -150,10 +150,13 @@ def candidate_pairs(tier: DataTier, a: pd.DataFrame, b: pd.DataFrame, radius_arc
         neighbours *= 2
 
 
-def lsdb_crossmatch(tier: DataTier, a: pd.DataFrame, b: pd.DataFrame, radius_arcsec: float = 180.0, dz: float = 0.15):
+def lsdb_crossmatch(tier: DataTier, a: pd.DataFrame, b: pd.DataFrame, radius_arcsec: float = 180.0, dz: float = 0.15,
+                    radius_mpc: float | None = None, both_ways: bool = False):
     """:func:`catalogs.crossmatch.crossmatch` with its candidate pairs found on the cluster through LSDB."""
-    from .crossmatch import crossmatch
+    from .crossmatch import angular_radius, crossmatch
 
-    if len(a) == 0 or len(b) == 0 or not radius_arcsec > 0:
-        return crossmatch(a, b, radius_arcsec, dz)  # nothing to search, or the bad radius named there
-    return crossmatch(a, b, radius_arcsec, dz, candidates=candidate_pairs(tier, a, b, radius_arcsec))
+    options = dict(radius_mpc=radius_mpc, both_ways=both_ways)
+    if len(a) == 0 or len(b) == 0 or not radius_arcsec > 0 or radius_mpc is not None and not radius_mpc > 0:
+        return crossmatch(a, b, radius_arcsec, dz, **options)  # nothing to search, or the bad radius named there
+    search = float(angular_radius(a, radius_arcsec, radius_mpc).max())
+    return crossmatch(a, b, radius_arcsec, dz, candidates=candidate_pairs(tier, a, b, search), **options)

@@ -158,17 +158,19 @@ class ViewerRuntime:
         key = self.key(name)
         return self.cache.get_or_load(key, self.sources[name].load, expected_bytes=self.expected_peak(key))
 
-    def crossmatch(self, name_a: str, name_b: str, radius_arcsec: float, dz: float) -> Crossmatch:
-        """The finder comparison's matches of two catalogs: one cache entry under the policy per their versions,
-        radius and dz, shared by every session; the candidate pairs found on the [dask] cluster when there is one."""
+    def crossmatch(self, name_a: str, name_b: str, radius_arcsec: float, dz: float, radius_mpc: float | None = None,
+                   both_ways: bool = False) -> Crossmatch:
+        """The finder comparison's matches of two catalogs: one cache entry under the policy per their versions and
+        the options, shared by every session; the candidate pairs found on the [dask] cluster when there is one."""
         a, b = self.load(name_a), self.load(name_b)
+        radius = f"radius {radius_arcsec:.17g} arcsec" if radius_mpc is None else f"radius {radius_mpc:.17g} Mpc"
         key = CacheKey(f"{name_a}×{name_b}", f"{self.key(name_a).version}+{self.key(name_b).version}",
-                       ("matches", f"radius {radius_arcsec:.17g} arcsec", f"dz {dz:.17g}"))
+                       ("matches", radius, f"dz {dz:.17g}", "both ways" if both_ways else "closest first"))
 
         def match() -> Sized:
-            tier = self.data_tier
-            found = (crossmatch(a.data, b.data, radius_arcsec, dz) if tier is None
-                     else lsdb_crossmatch(tier, a.data, b.data, radius_arcsec, dz))
+            tier, options = self.data_tier, dict(radius_mpc=radius_mpc, both_ways=both_ways)
+            found = (crossmatch(a.data, b.data, radius_arcsec, dz, **options) if tier is None
+                     else lsdb_crossmatch(tier, a.data, b.data, radius_arcsec, dz, **options))
             # Its own arrays: the catalogs it points into are entries of their own.
             return Sized(found, sum(v.nbytes for v in (found.a_to_b, found.b_to_a, found.pairs, found.separation_arcsec)))
 
