@@ -45,3 +45,38 @@ def test_every_part_renders_with_counts_in_the_legend(runtime):
     table = view._table(ONLY_B, *settings)
     assert set(table.value["match"]) == {ONLY_B} and len(table.value) == counts[ONLY_B]
     assert f"{counts[MATCHED]:,} matched" in view._summary(*settings).object
+
+
+def test_the_sidebar_filters_narrow_both_catalogs_before_matching(runtime):
+    from vizcache.catalogs.crossmatch import crossmatch
+    from vizcache.viewer.skymap import SkyMap
+
+    sky = SkyMap(runtime=runtime, served=False)
+    view = FinderComparison(runtime=runtime, skymap=sky)
+    everything = view.result().counts
+    sky.param.update(z_range=(0.4, 0.9), keep_unknown_z=False, where="snr > 5")
+    a, b = runtime.load("PZWAV").data, runtime.load("AMICO").data
+    kept = lambda f: f[(f["z"] >= 0.4) & (f["z"] <= 0.9) & (f["snr"] > 5)].reset_index(drop=True)  # noqa: E731
+    expected = crossmatch(kept(a), kept(b))
+    match = view.result()
+    assert match.counts == expected.counts and len(match.a) == len(kept(a)) < len(a)
+    assert match.counts[MATCHED] < everything[MATCHED]
+    summary = view._summary("PZWAV", "AMICO", view.radius_arcsec, view.dz).object
+    assert "narrowed by the sidebar's filters" in summary and r"z 0\.4\-0\.9" in summary  # as Markdown text
+    assert "SNR is each finder's own quantity" in summary  # PZWAV's and AMICO's SNR are not alike
+
+
+def test_any_two_configured_cluster_catalogs_compare(viewer_data, tmp_path):
+    from tests.catalogs.psz2 import PSZ2_MAPPING, write_psz2
+
+    write_psz2(viewer_data / "data" / "psz2.fits", n=400)
+    config = make_config(viewer_data, f"psz2-{tmp_path.name}.toml")
+    config.write_text(config.read_text() + PSZ2_MAPPING.replace("psz2.fits", "data/psz2.fits"))
+    runtime = ViewerRuntime(load_config(config))
+    view = FinderComparison(runtime=runtime, catalog_a="PSZ2", catalog_b="AMICO")
+    assert set(view.param.catalog_a.objects) >= {"PZWAV", "AMICO", "BOTH", "PSZ2"}
+    match = view.result()
+    assert len(match.a) == 400 and match.counts[ONLY_A] + match.counts[MATCHED] == 400
+    table = view._table("all", "PSZ2", "AMICO", view.radius_arcsec, view.dz)
+    assert set(table.value.columns) >= {"id PSZ2", "id AMICO"}
+    assert (table.value.loc[table.value["match"] == ONLY_B, "id PSZ2"] == "").all()  # an unmatched id is empty, never -1

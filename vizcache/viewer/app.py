@@ -101,7 +101,7 @@ def build_viewer(runtime: ViewerRuntime, sidebar: pn.Column, main: pn.Column) ->
     if sum(source.spec.kind == "clusters" for source in runtime.sources.values()) >= 2:
         # dynamic tabs render a tab's models when it is opened, but building FinderComparison's panel
         # already loads both catalogs and cross-matches them: a lazy function defers that as well.
-        comparison = pn.param.ParamFunction(lambda: FinderComparison(runtime=runtime), lazy=True, sizing_mode="stretch_both")
+        comparison = pn.param.ParamFunction(lambda: FinderComparison(runtime=runtime, skymap=skymap), lazy=True, sizing_mode="stretch_both")
         tabs = pn.Tabs(("Sky map", sky), ("Finder comparison", comparison), dynamic=True, sizing_mode="stretch_both")
         url_state.restore_tab(tabs, pn.state.session_args or {}, later)
         main[:] = [tabs]

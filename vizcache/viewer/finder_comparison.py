@@ -46,8 +46,9 @@ class FinderComparison(pn.viewable.Viewer):
     shown_classes = param.ListSelector(default=[MATCHED, ONLY_A, ONLY_B], objects=[MATCHED, ONLY_A, ONLY_B],
                                        doc="Match classes drawn on the map.")
 
-    def __init__(self, runtime, **params) -> None:
+    def __init__(self, runtime, skymap=None, **params) -> None:
         self.runtime = runtime
+        self.skymap = skymap  # its sidebar filters (SNR, z, condition) narrow both catalogs before matching
         names = [n for n, s in runtime.sources.items() if s.spec.kind == "clusters"]
         params.setdefault("catalog_a", "PZWAV" if "PZWAV" in names else names[0] if names else None)
         params.setdefault("catalog_b", "AMICO" if "AMICO" in names else names[-1] if names else None)
@@ -57,13 +58,17 @@ class FinderComparison(pn.viewable.Viewer):
         self.catalog_a, self.catalog_b = params["catalog_a"], params["catalog_b"]
         self._cached: tuple | None = None
         self._match: Crossmatch | None = None
+        self._filter = None  # the sidebar's filter the match was made with
 
     def result(self) -> Crossmatch | None:
         """The cross-match for the current settings (computed once per settings)."""
-        key = (self.catalog_a, self.catalog_b, self.radius_arcsec, self.dz, self.radius_mpc, self.both_ways)
+        row_filter = self.skymap.row_filter() if self.skymap is not None else None
+        row_filter = row_filter if row_filter is not None and row_filter.narrows else None
+        key = (self.catalog_a, self.catalog_b, self.radius_arcsec, self.dz, self.radius_mpc, self.both_ways, row_filter)
         if key != self._cached:
             self._match = self.runtime.crossmatch(self.catalog_a, self.catalog_b, self.radius_arcsec, self.dz, self.radius_mpc,
-                                                  self.both_ways)
+                                                  self.both_ways, row_filter)
+            self._filter = row_filter
             self._cached = key
         return self._match
 
@@ -92,6 +97,8 @@ class FinderComparison(pn.viewable.Viewer):
                 f"{counts[ONLY_B]:,} only in {b}. Completeness of {a} (fraction of {b} found): "
                 f"**{counts[MATCHED] / max(len(match.b), 1):.1%}**; purity (fraction of {a} matched): "
                 f"**{counts[MATCHED] / max(len(match.a), 1):.1%}**; median separation {median:.1f}″.")
+        if self._filter is not None:
+            text += f" Both catalogs narrowed by the sidebar's filters: {as_markdown(str(self._filter))}."
         if len(self._finders()) > 1:  # PZWAV's and AMICO's SNR are computed differently: their SNR bins are not alike
             text += ("\n\n*SNR is each finder's own quantity (PZWAV's and AMICO's are not computed alike): compare the "
                      "SNR curves within one catalog, not one catalog's SNR bin with the other's.*")
@@ -144,6 +151,9 @@ class FinderComparison(pn.viewable.Viewer):
     def __panel__(self):
         p = self.param
         settings = (p.catalog_a, p.catalog_b, p.radius_arcsec, p.dz, p.radius_mpc, p.both_ways)
+        if self.skymap is not None:  # the sidebar's filters: a change makes the comparison again
+            sp = self.skymap.param
+            settings += (sp.snr_range, sp.z_range, sp.keep_unknown_z, sp.where)
         controls = pn.Row(
             pn.widgets.Select.from_param(p.catalog_a, name="catalog A", width=150),
             pn.widgets.Select.from_param(p.catalog_b, name="catalog B (reference)", width=170),

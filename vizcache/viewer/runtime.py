@@ -159,18 +159,25 @@ class ViewerRuntime:
         return self.cache.get_or_load(key, self.sources[name].load, expected_bytes=self.expected_peak(key))
 
     def crossmatch(self, name_a: str, name_b: str, radius_arcsec: float, dz: float, radius_mpc: float | None = None,
-                   both_ways: bool = False) -> Crossmatch:
-        """The finder comparison's matches of two catalogs: one cache entry under the policy per their versions and
-        the options, shared by every session; the candidate pairs found on the [dask] cluster when there is one."""
+                   both_ways: bool = False, row_filter=None) -> Crossmatch:
+        """The finder comparison's matches of two catalogs (the rows ``row_filter`` passes, each catalog filtered on the
+        columns it has): one cache entry under the policy per their versions, the filter and the options, shared by
+        every session; the candidate pairs found on the [dask] cluster when there is one."""
         a, b = self.load(name_a), self.load(name_b)
         radius = f"radius {radius_arcsec:.17g} arcsec" if radius_mpc is None else f"radius {radius_mpc:.17g} Mpc"
+        signature = row_filter.signature() if row_filter is not None else "no filter"
         key = CacheKey(f"{name_a}×{name_b}", f"{self.key(name_a).version}+{self.key(name_b).version}",
-                       ("matches", radius, f"dz {dz:.17g}", "both ways" if both_ways else "closest first"))
+                       ("matches", radius, f"dz {dz:.17g}", "both ways" if both_ways else "closest first", signature))
+
+        def passing(frame):
+            mask = None if row_filter is None else row_filter.mask(frame)
+            return frame if mask is None else frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
 
         def match() -> Sized:
             tier, options = self.data_tier, dict(radius_mpc=radius_mpc, both_ways=both_ways)
-            found = (crossmatch(a.data, b.data, radius_arcsec, dz, **options) if tier is None
-                     else lsdb_crossmatch(tier, a.data, b.data, radius_arcsec, dz, **options))
+            rows_a, rows_b = passing(a.data), passing(b.data)
+            found = (crossmatch(rows_a, rows_b, radius_arcsec, dz, **options) if tier is None
+                     else lsdb_crossmatch(tier, rows_a, rows_b, radius_arcsec, dz, **options))
             # Its own arrays: the catalogs it points into are entries of their own.
             return Sized(found, sum(v.nbytes for v in (found.a_to_b, found.b_to_a, found.pairs, found.separation_arcsec)))
 
