@@ -161,7 +161,6 @@ class FinderComparison(pn.viewable.Viewer):
             pn.widgets.FloatInput.from_param(p.radius_mpc, name="or radius [Mpc]", width=120),
             pn.widgets.FloatInput.from_param(p.dz, name="Δz / (1+z)", width=110),
             pn.widgets.Checkbox.from_param(p.both_ways, name="both ways", margin=(30, 10, 5, 10)),
-            pn.widgets.RadioButtonGroup.from_param(p.match_class, name="table rows", button_type="primary", margin=(24, 10, 5, 10)),
             sizing_mode="stretch_width")
         return pn.Column(
             controls,
@@ -172,6 +171,7 @@ class FinderComparison(pn.viewable.Viewer):
                    pn.pane.HoloViews(pn.bind(self._rates, "z", Z_BINS, "redshift", *settings), sizing_mode="stretch_width"),
                    pn.pane.HoloViews(pn.bind(self._rates, "snr", SNR_BINS, "SNR", *settings), sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
-            pn.Row(pn.layout.HSpacer(), *downloads(lambda: comparison_table(self), "finder_comparison"), sizing_mode="stretch_width"),
+            pn.Row(pn.widgets.RadioButtonGroup.from_param(p.match_class, name="table rows", button_type="primary"), pn.layout.HSpacer(),
+                   *downloads(lambda: comparison_table(self), "finder_comparison"), sizing_mode="stretch_width"),
             pn.panel(pn.bind(self._table, p.match_class, *settings), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
