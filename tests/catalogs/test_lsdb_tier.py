@@ -81,3 +81,17 @@ def test_the_lsdb_crossmatch_gives_the_same_pairs_as_astropys(tier):
         assert np.array_equal(got.a_to_b, expected.a_to_b) and np.allclose(got.separation_arcsec, expected.separation_arcsec)
         assert len(expected.pairs) > 100
     assert len(lsdb_crossmatch(tier, a, a.iloc[:0]).pairs) == 0  # an empty side matches nothing
+
+
+def test_a_scheduler_that_cannot_be_reached_is_one_line(monkeypatch):
+    from vizcache.catalogs import lsdb_tier
+    from vizcache.catalogs.readers import CatalogError
+    from tests.ports import free_port
+
+    monkeypatch.setattr(lsdb_tier, "CONNECT_TIMEOUT", 2)
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    tier = DataTier(DaskSettings(address))
+    with pytest.raises(CatalogError) as info:
+        tier.client()
+    message = str(info.value)
+    assert message.startswith(f"[dask] scheduler = {address!r} cannot be reached (") and "\n" not in message

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .hats import HatsCatalog, healpix_of, pixel_key
-from .readers import ReadReport, normalise
+from .readers import CatalogError, ReadReport, normalise, one_line
 
 #: seconds to wait for a scheduler named by address before saying it cannot be reached
 CONNECT_TIMEOUT = 10
@@ -64,7 +64,10 @@ class DataTier:
                     self._client = Client(self._cluster, set_as_default=False)
                 else:
                     self._cluster = None
-                    self._client = Client(s.scheduler, set_as_default=False, timeout=f"{CONNECT_TIMEOUT}s")
+                    try:
+                        self._client = Client(s.scheduler, set_as_default=False, timeout=f"{CONNECT_TIMEOUT}s")
+                    except (OSError, TimeoutError, ValueError) as exc:  # one line for the page and the log, the server stays up
+                        raise CatalogError(f"[dask] scheduler = {s.scheduler!r} cannot be reached ({one_line(exc)})") from None
                 self._pid, self._opened = os.getpid(), {}
             return self._client
 
