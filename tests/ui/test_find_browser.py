@@ -1,5 +1,7 @@
 """Finding an object in a real browser: a PSZ2-like FITS catalog searched by name, then by position; the cursor readout."""
 
+import re
+
 import pytest
 
 from ..catalogs.psz2 import PSZ2_MAPPING, write_psz2
@@ -77,3 +79,16 @@ def test_unknown_name_says_so(psz2_viewer, page):
     wait_for_map(page, "PSZ2")  # the session is live: the box's Enter reaches the server
     find(page, "Abell 2744")
     page.get_by_text("No name or id in PSZ2 matches 'Abell 2744'").wait_for(timeout=60_000)  # a loaded machine
+
+
+def test_a_no_match_message_goes_with_a_catalog_switch(served_viewer, page):
+    # It stayed: "No name or id in BOTH matches ..." over the map of AMICO.
+    page.goto(served_viewer, timeout=120_000)
+    wait_for_map(page, "BOTH")
+    find(page, "no such cluster")
+    message = page.get_by_text(re.compile(r"^No (name or )?id in BOTH matches 'no such cluster'"))
+    message.wait_for(timeout=60_000)
+    page.get_by_role("button", name="AMICO", exact=True).click()
+    wait_for_map(page, "AMICO")
+    message.wait_for(state="detached", timeout=30_000)
+    assert page.get_by_text(re.compile(r"^No (name or )?id in")).count() == 0
