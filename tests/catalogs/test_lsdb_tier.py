@@ -52,6 +52,14 @@ def test_filtered_counts_on_the_cluster_equal_the_in_process_counts(hats_dir, ti
     pd.testing.assert_frame_equal(again, expected)
     assert cache.stats().hits - hits == len(hats.partitions)
 
+    # Zoomed in, a view's partitions are read on the workers too: the same frames as a read here, cached per partition.
+    from vizcache.viewer.partitions import ClusterPartitions, PartitionLoader
+
+    some = hats.partitions[:: max(1, len(hats.partitions) // 5)]
+    remote_rows = ClusterPartitions(tier, cache, hats).load(some)
+    for got, expected in zip(remote_rows, PartitionLoader(Cache(AgeBased(max_age=3600)), hats, workers=1).load(some)):
+        pd.testing.assert_frame_equal(got, expected)
+    assert all(ClusterPartitions(tier, cache, hats).key(p) in cache for p in some)
     # The work ran in the cluster's worker processes, on the process's one Client, which is not Dask's default.
     from distributed import default_client
 

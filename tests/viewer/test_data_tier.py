@@ -1,5 +1,5 @@
-"""The viewer with a ``[dask]`` table: a HATS catalog's filtered density and the finder comparison computed on a
-real LocalCluster through LSDB equal the in-process results, are cached under the policy, and leave the web
+"""The viewer with a ``[dask]`` table: a HATS catalog's filtered density, its rows in a zoomed-in view and the
+finder comparison computed on a real LocalCluster through LSDB equal the in-process results, are cached under the policy, and leave the web
 process free while they run."""
 
 import threading
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from vizcache.config import load_config
-from vizcache.viewer.partitions import ClusterCounts
+from vizcache.viewer.partitions import ClusterCounts, ClusterPartitions
 from vizcache.viewer.runtime import ViewerRuntime
 from vizcache.viewer.skymap import SkyMap
 
@@ -31,16 +31,21 @@ def runtimes(hats_data, tmp_path):  # noqa: F811
 
 def test_a_filtered_density_and_the_comparison_on_the_cluster_equal_the_in_process_ones(runtimes):
     local, remote = runtimes
-    shown = []
+    shown, rows = [], []
     for runtime in (local, remote):
         sky = SkyMap(runtime=runtime, served=False, catalog="MEMBERS_HATS")
         sky.hats.max_points = 10_000
         sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0))
         sky.z_range = (0.4, 0.9)
         shown.append(sky.frame.reset_index(drop=True))
-    assert isinstance(sky.hats._counts(sky.row_filter()), ClusterCounts)
+        sky.z_range = sky.param.z_range.bounds
+        sky.set_view_ranges((40.0, 60.0), (-60.0, -45.0))  # zoomed in: the partitions in view, their rows
+        rows.append(sky.frame.reset_index(drop=True))
+    assert isinstance(sky.hats._counts(sky.row_filter()), ClusterCounts) and isinstance(sky.hats.loader, ClusterPartitions)
     pd.testing.assert_frame_equal(shown[1], shown[0])
     assert 0 < shown[1]["rows"].sum()
+    assert "density" not in rows[1].columns and len(rows[1]) > 0
+    pd.testing.assert_frame_equal(rows[1], rows[0])
     expected = local.crossmatch("PZWAV", "AMICO", 180.0, 0.15)
     got = remote.crossmatch("PZWAV", "AMICO", 180.0, 0.15)
     assert (got.pairs == expected.pairs).all() and got.counts == expected.counts and len(got.pairs) > 100

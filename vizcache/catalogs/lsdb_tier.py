@@ -93,6 +93,15 @@ class DataTier:
                 self._opened[key] = found
         return found
 
+    def partition_rows(self, hats: HatsCatalog, pixel) -> Future:
+        """A Future of one partition's rows in canonical columns with their projection, read and made on a worker:
+        the frame ``HatsCatalog.load_partition`` gives in this process."""
+        from dask import delayed
+
+        parts = self._partitions(hats, list(dict.fromkeys(hats.mapping.values())))
+        task = delayed(_partition_rows, pure=True)(parts[pixel_key(pixel)], hats.mapping, hats.missing, hats.float64)
+        return self.client().compute(task)
+
     def pixel_counts(self, hats: HatsCatalog, order: int, columns: list[str], keep: Callable[[pd.DataFrame], object],
                      pixels: list) -> dict:
         """{partition: Future of (HEALPix pixels of ``order``, rows passing ``keep`` in each)}, computed on the workers.
@@ -109,6 +118,12 @@ class DataTier:
         tasks = {p: count(parts[pixel_key(p)], mapping, hats.missing, hats.float64, order, keep) for p in pixels}
         futures = self.client().compute(list(tasks.values()))
         return dict(zip(tasks, futures))
+
+
+def _partition_rows(raw: pd.DataFrame, mapping: dict, missing: dict, float64: frozenset) -> pd.DataFrame:
+    from .readers import add_projection
+
+    return add_projection(normalise(raw.reset_index(drop=True), mapping, missing, set(float64), "HATS partition", ReadReport()))
 
 
 def _count_partition(raw: pd.DataFrame, mapping: dict, missing: dict, float64: frozenset, order: int, keep) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,7 @@ from ..catalogs.sky_boxes import (
 )
 from ..catalogs.source import OVERVIEW_ORDER, Catalog
 from .filters import RowFilter
-from .partitions import ClusterCounts, FilteredCounts, PartitionLoader
+from .partitions import ClusterCounts, ClusterPartitions, FilteredCounts, PartitionLoader
 from .settings import ViewerSettings
 
 DENSITY = "density"
@@ -56,7 +56,8 @@ class HatsLayer(param.Parameterized):
         self.catalog = catalog
         self.tier = tier  # the [dask] data tier: filtered counts on its cluster (None: on this process's threads)
         self.hats = catalog.hats
-        self.loader = PartitionLoader(cache, self.hats, workers=self.workers)
+        self.loader = (PartitionLoader(cache, self.hats, workers=self.workers) if tier is None
+                       else ClusterPartitions(tier, cache, self.hats, workers=self.workers))
         self._shown: object = DENSITY  # DENSITY, a RowFilter (its density), the frozenset of partitions whose rows are shown, or _PARTIAL
         self._pending: object = None  # served: the partitions being read on a thread
         self._failed: object = None  # what the last read failed for: not read again while it is what the view wants

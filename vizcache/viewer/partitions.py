@@ -67,6 +67,22 @@ class PartitionLoader:
         return frames
 
 
+class ClusterPartitions(PartitionLoader):
+    """PartitionLoader whose partitions are read on the data tier's Dask cluster through LSDB (catalogs/lsdb_tier.py):
+    the same frames and cache keys, the reading and decoding done by the workers, the rows of a view cached here.
+
+    >>> frames = ClusterPartitions(runtime.data_tier, cache, catalog).load(pixels)
+    """
+
+    def __init__(self, tier, cache, catalog: HatsCatalog, workers: int = 4) -> None:
+        super().__init__(cache, catalog, workers)
+        self.tier = tier
+
+    def read(self, pixel) -> Sized:
+        frame = self.tier.partition_rows(self.catalog, pixel).result()
+        return Sized(frame, int(frame.memory_usage(deep=True).sum()))
+
+
 class FilteredCounts(PartitionLoader):
     """Rows passing a filter per HEALPix pixel of ``order``, one small cache entry per partition and filter.
 
