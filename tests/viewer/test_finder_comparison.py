@@ -60,6 +60,9 @@ def test_the_sidebar_filters_narrow_both_catalogs_before_matching(runtime):
     expected = crossmatch(kept(a), kept(b))
     match = view.result()
     assert match.counts == expected.counts and len(match.a) == len(kept(a)) < len(a)
+    # The filtered rows it holds are its own: counted in its cache entry's size (the whole catalogs are entries of their own).
+    entry = next(e for e in runtime.cache.entries() if "matches" in e["key"].parts and "no filter" not in e["key"].parts)
+    assert entry["reported_bytes"] >= match.a.memory_usage(deep=True).sum() + match.b.memory_usage(deep=True).sum()
     assert match.counts[MATCHED] < everything[MATCHED]
     summary = view._summary("PZWAV", "AMICO", view.radius_arcsec, view.dz).object
     assert "narrowed by the sidebar's filters" in summary and r"z 0\.4\-0\.9" in summary  # as Markdown text

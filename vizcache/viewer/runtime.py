@@ -171,15 +171,17 @@ class ViewerRuntime:
 
         def passing(frame):
             mask = None if row_filter is None else row_filter.mask(frame)
-            return frame if mask is None else frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
+            return frame if mask is None else frame[mask.to_numpy(dtype=bool, na_value=False)].reset_index(drop=True)
 
         def match() -> Sized:
             tier, options = self.data_tier, dict(radius_mpc=radius_mpc, both_ways=both_ways)
             rows_a, rows_b = passing(a.data), passing(b.data)
             found = (crossmatch(rows_a, rows_b, radius_arcsec, dz, **options) if tier is None
                      else lsdb_crossmatch(tier, rows_a, rows_b, radius_arcsec, dz, **options))
-            # Its own arrays: the catalogs it points into are entries of their own.
-            return Sized(found, sum(v.nbytes for v in (found.a_to_b, found.b_to_a, found.pairs, found.separation_arcsec)))
+            # Its own arrays, and the filtered rows it holds: unfiltered catalogs are entries of their own.
+            held = sum(v.nbytes for v in (found.a_to_b, found.b_to_a, found.pairs, found.separation_arcsec))
+            held += sum(int(rows.memory_usage(deep=True).sum()) for rows, whole in ((rows_a, a.data), (rows_b, b.data)) if rows is not whole)
+            return Sized(found, held)
 
         return self.cache.get_or_load(key, match)
 
