@@ -194,7 +194,10 @@ def test_dask_scheduler_address_runs_on_that_cluster(small_set):
         catalog = CatalogSource(load_config(config).catalogs["D"]).load()
         assert len(catalog.data) == small_set.rows["members"]
         assert cluster.scheduler.task_prefixes  # the reading ran on that cluster's scheduler
-        Client.current().close()
+        client = Client.current()
+        CatalogSource(load_config(config).catalogs["D"]).load()  # loaded again: the same client, not one more per load
+        assert Client.current() is client and len(cluster.scheduler.clients) == 2  # this one and the cluster's own
+        client.close()
 
 
 def test_unreachable_dask_scheduler_is_one_clear_error(small_set):

@@ -120,6 +120,24 @@ class DataTier:
         return dict(zip(tasks, futures))
 
 
+_SCHEDULER_CLIENTS: dict[tuple[int, str], object] = {}
+_SCHEDULER_LOCK = threading.Lock()
+
+
+def scheduler_client(address: str):
+    """The process's Client on ``address`` for ``backend = "dask"`` catalogs, made once per process and address and
+    reused by every load (it was one more Client per load). It is Dask's default: those catalogs' frames are computed
+    wherever Dask computes (datashader, counts), which only a default client reaches."""
+    from distributed import Client
+
+    key = (os.getpid(), address)
+    with _SCHEDULER_LOCK:
+        client = _SCHEDULER_CLIENTS.get(key)
+        if client is None or client.status in ("closing", "closed"):
+            client = _SCHEDULER_CLIENTS[key] = Client(address, set_as_default=True, timeout="5s")
+        return client
+
+
 def _partition_rows(raw: pd.DataFrame, mapping: dict, missing: dict, float64: frozenset) -> pd.DataFrame:
     from .readers import add_projection
 

@@ -255,10 +255,10 @@ class CatalogSource:
 
         spec = self.spec
         if spec.scheduler:
-            from distributed import Client
+            from .lsdb_tier import scheduler_client
 
             try:
-                Client(spec.scheduler, set_as_default=True, timeout="5s")
+                scheduler_client(spec.scheduler)
             except OSError as exc:
                 raise CatalogError(f"catalog {spec.name!r}: cannot reach the Dask scheduler {spec.scheduler!r} ({exc})") from None
         if any((spec.format or detect_format(p)) != "parquet" for p in paths):
