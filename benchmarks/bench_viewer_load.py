@@ -62,7 +62,8 @@ MAP_DRAWN = """
 # root (BokehJS listens on its events layer there; an event dispatched on the host never reaches it).
 WHEEL_TO_PIXELS = CLICK_TO_PIXELS.replace("button.click();", "const box = canvasBox.getBoundingClientRect(); "
                                           "canvasBox.shadowRoot.elementFromPoint(box.x + 300, box.y + 200).dispatchEvent(new WheelEvent('wheel', "
-                                          "{deltaY: -400, clientX: box.x + 300, clientY: box.y + 200, bubbles: true, composed: true, cancelable: true}));")
+                                          "{deltaY: -400, clientX: box.x + 300, clientY: box.y + 200, "
+                                          "bubbles: true, composed: true, cancelable: true}));")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -182,7 +183,7 @@ def drive_client(url: str, plan: dict, results: dict, all_open: threading.Barrie
     try:
         all_open.wait(timeout=180)
         active = client.buttons.active
-        for i in range(plan["switches"]):
+        for _ in range(plan["switches"]):
             active = (active + 1) % len(plan["catalogs"])
             results["switch"].append(client.switch(active))
         for _ in range(plan["zooms"]):
