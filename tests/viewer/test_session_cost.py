@@ -32,7 +32,8 @@ def test_markers_redraw_only_when_there_are_or_were_markers(runtime):
     assert len(frame) > 2_000  # the whole sky: too many rows for markers
     drawn = []
     show_markers = sky.map.figure.show_markers
-    sky.map.figure.show_markers = lambda data, rows: (drawn.append(len(rows)), show_markers(data, rows))
+    sky.map.figure.show_markers = lambda data, rows, selected=(): (
+        drawn.append(len(rows)), show_markers(data, rows, selected))
     sky.set_view_ranges((0.0, 330.0), (-90.0, 90.0))  # still too many: the empty layer stays as it is
     assert int(sky.view[1].sum()) > 2_000
     sky.snr_range = (2.0, 60.0)
