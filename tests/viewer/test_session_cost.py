@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import panel as pn
 import pytest
 
 from vizcache.config import load_config
@@ -9,7 +10,6 @@ from vizcache.viewer.runtime import ViewerRuntime
 from vizcache.viewer.skymap import SkyMap
 
 from .conftest import catalog_image, make_config
-
 
 pytestmark = pytest.mark.usefixtures("no_served_document")  # see conftest
 
@@ -101,3 +101,28 @@ def test_a_served_process_freezes_what_its_first_page_would_import(viewer_data, 
     imported = {how: int(subprocess.run([sys.executable, "-c", FIRST_PAGE_IMPORTS, how], env=env, capture_output=True, text=True,
                                         timeout=300, check=True).stdout.split()[-1]) for how in ("prepared", "frozen-only")}
     assert imported["frozen-only"] > 200 and imported["prepared"] < imported["frozen-only"] / 10, imported
+
+
+def test_switches_and_zooms_re_index_none_of_the_pages_models(runtime):
+    # A change that puts new models in a page makes Bokeh walk all of them again (~0.1 s each with the
+    # table and histograms): the part below the map re-rendered on every change of the map's parameters,
+    # the CSV button's description was a new tooltip per view and the table's formatters new columns per
+    # catalog: ~1 s of the server's thread per switch. Only a change into or out of markers needs one.
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    sky = SkyMap(runtime=runtime, served=False)
+    doc = Document()
+    with set_curdoc(doc):
+        pn.panel(sky).server_doc(doc)
+        pn.state._on_load(doc)  # the browser's "document ready": what is below the map is made
+    assert sky.table.widget._models, "the table is in the page"
+    walks = []
+    recompute = doc.models.recompute
+    doc.models.recompute = lambda: (walks.append(1), recompute())
+    with set_curdoc(doc):
+        for catalog in ("PZWAV", "AMICO", "BOTH"):
+            sky.catalog = catalog
+            assert sky.table.title.object.endswith("in view**")
+        sky.set_view_ranges((0.0, 330.0), (-90.0, 90.0))  # still too many rows for markers
+    assert int(sky.view[1].sum()) > 2_000 and walks == []

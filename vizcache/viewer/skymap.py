@@ -342,6 +342,7 @@ class SkyMap(pn.viewable.Viewer):
                          group("keep_unknown_z", "where", "projection", *members, "cmap", "color_scaling", "opacity", "pixel_hover"),
                          sizing_mode="stretch_width")
 
+    @param.depends()  # on nothing: a method without depends re-renders (and its page re-indexes) on every parameter's change
     def _below_the_map(self) -> pn.Column:
         """Histograms and table, made once (Panel may call a deferred function again)."""
         if self._below is None:

@@ -40,17 +40,20 @@ def table_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in CANONICAL_COLUMNS if c in frame.columns] + [c for c in frame.columns if c not in known]
 
 
-def column_formatters(frame: pd.DataFrame) -> dict:
-    """The table's formatters for a catalog: identifiers as plain text, floats with a fixed number of
-    decimals (DECIMALS; other float columns up to 6), right-aligned so that their digits line up."""
+def float_formats(frame: pd.DataFrame) -> dict[str, str]:
+    """Each float column's number format in the table: a fixed number of decimals (DECIMALS; other float
+    columns up to 6). Identifiers are plain text (TABLE_FORMATTERS)."""
+    return {column: "0." + "0" * DECIMALS[column] if column in DECIMALS else "0.[000000]"
+            for column in table_columns(frame)
+            if pd.api.types.is_float_dtype(frame[column].dtype) and column not in IDENTIFIER_COLUMNS}
+
+
+def column_formatters(formats: dict[str, str]) -> dict:
+    """The table's formatters for :func:`float_formats`: identifiers as plain text, floats right-aligned
+    so that their digits line up."""
     from bokeh.models import NumberFormatter
 
-    formatters = dict(TABLE_FORMATTERS)
-    for column in table_columns(frame):
-        if pd.api.types.is_float_dtype(frame[column].dtype) and column not in IDENTIFIER_COLUMNS:
-            fmt = "0." + "0" * DECIMALS[column] if column in DECIMALS else "0.[000000]"
-            formatters[column] = NumberFormatter(format=fmt, text_align="right")
-    return formatters
+    return dict(TABLE_FORMATTERS) | {column: NumberFormatter(format=fmt, text_align="right") for column, fmt in formats.items()}
 
 
 def sorted_rows(frame: pd.DataFrame, rows: np.ndarray, sorters: list[dict] | None) -> np.ndarray:

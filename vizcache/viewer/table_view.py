@@ -16,7 +16,7 @@ import param
 
 from .exports import ExportButtons, header_titles
 from .samp import SampSender
-from .table_rows import CSV_MAX_ROWS, TABLE_FORMATTERS, RowOrder, column_formatters, for_display, table_columns, write_csv
+from .table_rows import CSV_MAX_ROWS, TABLE_FORMATTERS, RowOrder, column_formatters, float_formats, for_display, table_columns, write_csv
 
 PAGE_ROWS = 12
 
@@ -35,7 +35,7 @@ class TableView(pn.viewable.Viewer):
         # The view's number keys the row order: a new view is sorted (and a selection dropped) once.
         self._view_number = 0
         self._order = RowOrder()
-        self._formatted_for = None  # (id, columns) of the frame the columns' formatters were made for
+        self._formats = None  # the float formats the table's formatters were made for
         self.widget = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=400,
                                            formatters=TABLE_FORMATTERS, titles=header_titles(("ra", "dec")),
                                            # each page's columns as wide as its numbers: Tabulator kept the first page's
@@ -51,8 +51,10 @@ class TableView(pn.viewable.Viewer):
         self.next.on_click(lambda _: setattr(self.pager, "value", min(self.pager.end, self.pager.value + 1)))
         self.param.watch(self._show_page, "page")
         self.title = pn.pane.Markdown("", margin=(0, 10))
-        self.download = pn.widgets.FileDownload(callback=self.csv, filename="catalog_in_view.csv", label="Download CSV",
-                                                color="primary", width=160)
+        # The count is in the label; the description stays as it is (a new one is a new Bokeh tooltip, and the page re-indexes its models).
+        self.download = pn.widgets.FileDownload(callback=self.csv, filename="catalog_in_view.csv", label="Download CSV", color="primary", width=160,
+                                                description=f"Download the rows listed (in view, or selected on the map) in the table's order, "
+                                                            f"at most {CSV_MAX_ROWS:,}")
         self.exports = ExportButtons(table=self)  # VOTable, FITS, ECSV
         self.samp = SampSender(table=self)
         self.model.param.watch(self._new_view, "view")
@@ -82,9 +84,10 @@ class TableView(pn.viewable.Viewer):
             return
         self._offer_exports(True)
         frame = self.model.view[0]
-        if (id(frame), tuple(frame.columns)) != self._formatted_for:  # once per catalog, not per view
-            self._formatted_for = (id(frame), tuple(frame.columns))
-            self.widget.formatters = column_formatters(frame)
+        formats = float_formats(frame)
+        if formats != self._formats:  # new formatters make new Bokeh columns, and the page re-indexes its models: only when they differ
+            self._formats = formats
+            self.widget.formatters = column_formatters(formats)
         count = len(self._rows())
         what = "selected" if self._order.selecting(self._view_number) else "in view"  # box or lasso on the markers
         self.title.object = f"**{count:,} {'row' if count == 1 else 'rows'} {what}**"
@@ -92,8 +95,6 @@ class TableView(pn.viewable.Viewer):
         self.download.filename = stem + ".csv"
         self.exports.name_files(stem)
         self.download.label = f"CSV: {count:,} {what}" if count <= CSV_MAX_ROWS else f"CSV: first {CSV_MAX_ROWS:,}"
-        self.download.description = (f"Download the {count:,} {'row' if count == 1 else 'rows'} {what} in the table's order"
-                                     + (f" (the first {CSV_MAX_ROWS:,} of them)" if count > CSV_MAX_ROWS else ""))
         self.pager.end = max(1, -(-count // PAGE_ROWS))
         if self.pager.value != 1:
             self.pager.value = 1  # shows page 1 through the link
