@@ -126,3 +126,21 @@ def test_switches_and_zooms_re_index_none_of_the_pages_models(runtime):
             assert sky.table.title.object.endswith("in view**")
         sky.set_view_ranges((0.0, 330.0), (-90.0, 90.0))  # still too many rows for markers
     assert int(sky.view[1].sum()) > 2_000 and walks == []
+
+
+def test_a_page_adds_no_process_wide_busy_indicator(viewer_data, tmp_path, monkeypatch):
+    # Panel's "busy" is one flag per process, and every indicator it knows is updated whenever any session's
+    # callback starts or ends: with N pages open, N updates per callback (~12 % of the server at 20 sessions).
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from vizcache.viewer.app import create_app
+
+    monkeypatch.setenv("VIZCACHE_CONFIG", str(make_config(viewer_data, f"busy-{tmp_path.name}.toml")))
+    before = len(pn.state._indicators)
+    for _ in range(3):
+        doc = Document()
+        with set_curdoc(doc):
+            create_app().server_doc(doc)
+        assert any(m.__view_model__ == "Figure" for m in doc.models), "a page with its map"
+    assert len(pn.state._indicators) == before

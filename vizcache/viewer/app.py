@@ -153,8 +153,12 @@ def create_app() -> pn.template.BootstrapTemplate:
     # The template inserts its title into the header as HTML: it gets the escaped text.
     # Bootstrap, not Fast: the Fast design's web components were 0.9 MB of JavaScript that every new
     # page compiled and ran before its map, and its web font came from outside.
+    # No header busy indicator: Panel's "busy" is one flag for the whole process, and every session's indicator
+    # is updated each time any session's callback starts or ends (N sessions: N updates per callback, each
+    # re-resolving the design's stylesheets; ~12 % of the server at 20 sessions). It spun for other users'
+    # work too; the map has its own spinner and progress bar.
     return pn.template.BootstrapTemplate(title=as_html(title), sidebar=[sidebar], main=[main], sidebar_width=330,
-                                         header_background="#3f51b5")
+                                         header_background="#3f51b5", busy_indicator=None)
 
 
 def _session_ended(_context) -> None:
