@@ -32,9 +32,9 @@ def main() -> None:
     parser.add_argument("--preset", default="small", choices=["small", "default"])
     args = parser.parse_args()
     import panel as pn
+    from _viewer_config import viewer_config
     from panel.io.state import set_curdoc
 
-    from _viewer_config import viewer_config
     from vizcache.catalogs.generate import generate
     from vizcache.viewer import skymap
 
