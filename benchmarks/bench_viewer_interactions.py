@@ -7,7 +7,7 @@ the browser's "document ready", the next-tick callbacks), with its table and his
 round, the sky map switches PZWAV → AMICO → BOTH and zooms twice (×2 about RA 180°, Dec 0°, then
 back out to the whole sky), each timed until the work it queued for the page has run (its
 next-tick callbacks: image, view, histograms, table, markers). The catalogs are cached first, so
-what is timed is the page's own work. Prints the medians over the rounds.
+what is timed is the page's own work. Prints the medians (min–max) over the rounds.
 
 Runs against the tree it is in: copy it into another checkout to time that one (side by side).
 """
@@ -72,9 +72,11 @@ def main() -> None:
             timed("switch", lambda catalog=catalog: setattr(sky, "catalog", catalog))
         timed("zoom in", lambda: sky.set_view_ranges((90.0, 270.0), (-45.0, 45.0)))
         timed("zoom out", lambda: sky.set_view_ranges((0.0, 360.0), (-90.0, 90.0)))
-    print(f"| tree | switch median ms (of {3 * args.rounds}) | zoom in median ms | zoom out median ms |\n|---|---|---|---|")
+    print(f"| tree | switch ms, median (min–max) of {3 * args.rounds} | zoom in ms (of {args.rounds}) | zoom out ms (of {args.rounds}) |")
+    print("|---|---|---|---|")
     counted = {kind: values[len(values) // (args.rounds + 1):] for kind, values in seconds.items()}
-    print(f"| {REPO} | " + " | ".join(f"{statistics.median(v) * 1e3:,.0f}" for v in counted.values()) + " |")
+    cells = (f"{statistics.median(v) * 1e3:,.0f} ({min(v) * 1e3:,.0f}–{max(v) * 1e3:,.0f})" for v in counted.values())
+    print(f"| {REPO} | " + " | ".join(cells) + " |")
     end_session(doc)
 
 
