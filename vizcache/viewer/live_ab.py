@@ -17,6 +17,7 @@ import param
 from ..live.ab import Decisions, summary_line, write_report
 from ..live.shadows import policy_label
 from ..units import format_bytes
+from .page_life import refresh_page, served_document
 from .runtime import ViewerRuntime
 from .text import as_markdown
 
@@ -61,6 +62,7 @@ class LiveAB(pn.viewable.Viewer):
         self._button.on_click(self._write_report)
         self._status = pn.pane.Markdown("" if self._reports else "No `[viewer] reports` folder is configured: reports cannot be written.",
                                         sizing_mode="stretch_width", styles={"font-size": "smaller"})
+        self._doc = served_document()
         self.refresh()
         if pn.state.curdoc is not None and self.shadows is not None:
             self._callback = pn.state.add_periodic_callback(self.refresh, period=self.period)
@@ -80,6 +82,9 @@ class LiveAB(pn.viewable.Viewer):
         return source, plot
 
     def refresh(self) -> None:
+        refresh_page(self._doc, self._refresh)
+
+    def _refresh(self) -> None:
         if self.shadows is None:
             self._line.object = ("No live A/B: it needs a trace (`[trace] path`) and a policy with a memory bound "
                                  "(`limit` or `budget`).")

@@ -19,6 +19,7 @@ from ..cache_key import key_label
 from ..sizing import nbytes_size
 from ..units import format_bytes
 from .function_stats import FunctionTable
+from .page_life import refresh_page, served_document
 from .runtime import ViewerRuntime
 from .text import as_markdown
 
@@ -89,6 +90,7 @@ class CacheMonitor(pn.viewable.Viewer):
                                          widths={"time": 84, "event": 76, "key": "22%", "size": 84},
                                          text_align={"size": "right"}, formatters={"why": {"type": "textarea"}})  # wrapped: the reason is read whole
         self._functions = FunctionTable()
+        self._doc = served_document()
         self.refresh()
         if pn.state.curdoc is not None:  # in a served page: poll; the callback dies with the session
             self._callback = pn.state.add_periodic_callback(self.refresh, period=self.period)
@@ -193,7 +195,7 @@ class CacheMonitor(pn.viewable.Viewer):
         if not self._refreshing.acquire(blocking=False):
             return
         try:
-            self._refresh()
+            refresh_page(self._doc, self._refresh)
         finally:
             self._refreshing.release()
 

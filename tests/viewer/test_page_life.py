@@ -1,0 +1,85 @@
+"""A monitor's refresh, on one of Panel's threads, racing the end of its page."""
+
+import weakref
+from types import SimpleNamespace
+
+import panel as pn
+import pytest
+from bokeh.document import Document
+from panel.io.state import set_curdoc, state
+
+from vizcache.viewer.monitor import CacheMonitor, MiB
+from vizcache.viewer.page_life import page_ended, refresh_page
+
+from .test_monitor import runtime  # noqa: F401  (the fixture)
+
+
+class Session:
+    """What a Bokeh server session is to its page's document here: its session context and its change
+    listener. ``end`` does what the server does to a page left: ``ServerSession.destroy`` (the context
+    unset, the models' values taken away), then Panel's clean-up."""
+
+    def __init__(self, doc: Document) -> None:
+        self.id, self.server_context, self._document = "page-life", None, doc
+        self.request = SimpleNamespace(arguments={}, cookies={}, headers={})
+        doc._session_context = weakref.ref(self)  # as Bokeh's server sets it
+        doc.on_change_dispatch_to(self)
+
+    def _document_patched(self, event) -> None:  # Bokeh's session hears every change; nothing to send here
+        pass
+
+    def _session_callback_added(self, event) -> None:
+        pass
+
+    def end(self) -> None:
+        self._document.destroy(self)
+        state._destroy_session(self)
+
+
+@pytest.fixture
+def served_monitor(runtime):  # noqa: F811
+    doc = Document()
+    session = Session(doc)
+    with set_curdoc(doc):
+        monitor = CacheMonitor(runtime=runtime)
+        doc.add_root(pn.panel(monitor).get_root(doc))
+    yield monitor, session
+    if not page_ended(doc):
+        session.end()
+
+
+def test_a_refresh_after_its_page_ended_raises_nothing(served_monitor, runtime):  # noqa: F811
+    monitor, session = served_monitor
+    runtime.cache.put("entry", bytearray(16), size=MiB)  # a change the tables would show
+    session.end()
+    monitor.refresh()  # before: UnsetValueError, "DataTabulator(...).source doesn't have a value set"
+
+
+def test_a_page_ending_while_its_refresh_runs_raises_nothing(served_monitor, runtime, monkeypatch):  # noqa: F811
+    monitor, session = served_monitor
+    runtime.cache.put("entry", bytearray(16), size=MiB)
+    rows = monitor._entry_rows
+    monkeypatch.setattr(monitor, "_entry_rows", lambda: (session.end(), rows())[1])  # the page is left mid-refresh
+    monitor.refresh()
+
+
+def test_an_error_while_the_page_is_open_is_raised(served_monitor, monkeypatch):
+    monitor, _ = served_monitor
+    monkeypatch.setattr(monitor, "_entry_rows", lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        monitor.refresh()
+
+
+def test_a_refresh_on_an_open_page_shows_the_cache(served_monitor, runtime):  # noqa: F811
+    monitor, _ = served_monitor
+    runtime.cache.put("entry", bytearray(16), size=MiB)
+    monitor.refresh()
+    assert list(monitor._entries.value["key"]) == ["entry"]
+
+
+def test_a_page_that_was_never_served_always_refreshes():
+    calls = []
+    refresh_page(None, lambda: calls.append(1))
+    with pytest.raises(ZeroDivisionError):
+        refresh_page(None, lambda: 1 / 0)
+    assert calls == [1]
