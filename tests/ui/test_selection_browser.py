@@ -8,7 +8,7 @@ import pytest
 from vizcache.catalogs.schema import EUCLID_COLUMNS
 
 from ..waiting import wait_until
-from .bokeh_map import scatter_data, select_markers, set_view, wait_for_map, wait_for_markers
+from .bokeh_map import monitor_counts, scatter_data, select_markers, set_view, wait_for_map, wait_for_markers
 
 pytestmark = pytest.mark.ui
 CANONICAL = {source: canonical for canonical, source in EUCLID_COLUMNS["clusters"].items()}
@@ -23,8 +23,11 @@ def test_selected_markers_fill_the_table_and_csv_and_a_row_click_rings_its_clust
     page.goto(served_viewer, timeout=120_000)
     page.locator(".bk-Canvas").first.wait_for(timeout=60_000)
     wait_for_map(page)
+    # The page whole first: the monitor and the table arriving later re-lay it out, and a new view clears a selection.
+    wait_until(lambda: monitor_counts(page), timeout=60, interval=0.3, message="the cache monitor in the page")
     set_view(page, *box)
     data = wait_for_markers(page, lambda d: len(d.get("object", [])) == len(inside))
+    page.get_by_text(f"{len(inside):,} rows in view").wait_for(timeout=30_000)
     chosen = [0, 2, 3]
     select_markers(page, chosen)
     page.get_by_text("3 rows selected").wait_for(timeout=20_000)
