@@ -9,7 +9,8 @@ them; 3×10⁷ rows are three 10M-row files, as the preset has them. Each load r
 process: Python, pandas and pyarrow imported, the process's memory prepared as the served viewer prepares it
 (``prepare_process_memory``: Arrow on the system allocator, glibc tuned) and a 1,000-row warm-up
 load done (the first load's imports and set-up, ~120 MiB once per process, are not a load's peak), the peak RSS reset (``/proc/self/clear_refs``),
-then ``CatalogSource.load()``. The peak is VmHWM minus the RSS just before the load; "held" is the
+then ``CatalogSource.load()``. Each process gets the environment its tree's ``vizcache serve`` gives
+the server (Arrow's C++ pool). The peak is VmHWM minus the RSS just before the load; "held" is the
 loaded frame's ``memory_usage(deep=True)``. With ``--before REV`` the same loads run from a git
 worktree of REV beside this tree's, alternating, so both see the same machine.
 """
@@ -81,9 +82,25 @@ def cut_files(members: Path, rows: int, out: Path) -> list[str]:
     return files
 
 
+ENVIRONMENT = """
+import json
+from vizcache import memory
+adds = getattr(memory, "loading_process_environment", None)  # a tree from before it: nothing added
+print(json.dumps(adds({}) if adds else {}))
+"""
+
+
+def environment(tree: Path) -> dict[str, str]:
+    """What the tree's ``vizcache serve`` gives its server's environment, so each load is measured in
+    the process its own server would be."""
+    base = {"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", ENVIRONMENT], cwd=tree, capture_output=True, text=True, env=base, check=True)
+    return {**base, **json.loads(out.stdout)}
+
+
 def run(tree: Path, files: list[str], warm: Path) -> dict:
     out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(files), str(warm)], cwd=tree, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"})
+                         env=environment(tree))
     if out.returncode != 0:
         raise SystemExit(f"load of {len(files)} file(s) failed in {tree}:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

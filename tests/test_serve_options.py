@@ -136,6 +136,7 @@ def test_an_oauth_server_sends_visitors_to_the_provider_and_keeps_secrets_off_it
         assert server.cmdline()[server.cmdline().index("--num-threads") + 1] == "2"
         assert not any("client-secret-value" in a or SECRET in a for a in server.cmdline())
         assert server.environ()["PANEL_OAUTH_SECRET"] == "client-secret-value" and server.environ()["PANEL_COOKIE_SECRET"] == SECRET
+        assert server.environ()["ARROW_DEFAULT_MEMORY_POOL"] == "system"  # loads through the system allocator
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -234,6 +234,19 @@ def tune_allocator(trim_threshold: int = 65536) -> bool:
     return bool(mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)))
 
 
+#: Arrow's C++ default pool is chosen once, when pyarrow loads, from this variable. The Parquet
+#: reader's page buffers come from that pool whatever ``pyarrow.set_memory_pool`` says, and
+#: mimalloc (the default) keeps what they freed: 10-16 MiB of RSS after a process's first
+#: 10⁵-10⁶-row load (docs/performance.md). So processes vizcache starts get the system allocator.
+ARROW_POOL_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
+
+
+def loading_process_environment(environ: dict[str, str]) -> dict[str, str]:
+    """``environ`` for a process vizcache starts that loads catalogs (the viewer's server, compare's
+    workers): Arrow's C++ pool the system allocator, unless ``environ`` names one."""
+    return {**ARROW_POOL_ENVIRONMENT, **environ}
+
+
 @functools.cache
 def prepare_process_memory() -> bool:
     """What a process running an RSS-driven cache does once at start-up, so that RSS shows what is held.

@@ -67,9 +67,9 @@ def test_a_damaged_file_is_one_line_from_the_batched_reader(tmp_path, damage):
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("rows, batches", [(2_000, 4), (40_000, 40), (150, 2)])
-def test_a_small_file_is_read_in_quarters_and_a_big_one_in_the_largest_batches(tmp_path, monkeypatch, rows, batches):
-    # A quarter of the file, between SMALL_BATCH_ROWS and BATCH_ROWS: small files' transient memory stays small.
+@pytest.mark.parametrize("rows, batches", [(2_000, 8), (40_000, 40), (150, 2)])
+def test_a_small_file_is_read_in_eighths_and_a_big_one_in_the_largest_batches(tmp_path, monkeypatch, rows, batches):
+    # An eighth of the file, between SMALL_BATCH_ROWS and BATCH_ROWS: small files' transient memory stays small.
     monkeypatch.setattr(readers, "SMALL_BATCH_ROWS", 100)
     monkeypatch.setattr(readers, "BATCH_ROWS", 1_000)
     path = tmp_path / "c.parquet"

@@ -62,13 +62,15 @@ def check_columns(path: Path, available: list[str], wanted: list[str]) -> None:
 
 #: rows converted to pandas at a time, at most: a load's transient memory is one batch's, not one file's
 BATCH_ROWS = 1 << 20
-#: ...and a quarter of a smaller file's rows, down to this: a 10⁶-row load peaked at 2.1x what it keeps,
-#: not 4.7x as in 2**20-row batches (whose speed a 10⁷-row file keeps: 2**18-row batches were ~30 % slower)
-SMALL_BATCH_ROWS = 1 << 18
+#: ...and an eighth of a smaller file's rows, down to SMALL_BATCH_ROWS: a 10⁶-row load peaked at 2.1x
+#: what it keeps in quarters and 4.7x in 2**20-row batches (whose speed a 10⁷-row file keeps)
+BATCH_FRACTION = 8
+SMALL_BATCH_ROWS = 1 << 14
 #: rows projected to all-sky coordinates at a time (float64 intermediates of this many rows only)
-PROJECTION_CHUNK = 1 << 18
-#: bytes of a Parquet column chunk read at a time: pages are streamed, not a whole row group's chunks held
-READ_BUFFER = 1 << 20
+PROJECTION_CHUNK = 1 << 15
+#: bytes of a Parquet column chunk read at a time: pages are streamed, not a whole row group's chunks
+#: held; one such buffer per column read
+READ_BUFFER = 1 << 16
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
@@ -92,7 +94,7 @@ def _parquet_batches(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
         # prepare_process_memory, not Arrow's C++ default pool, whose freed memory stays in RSS.
         parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER)
         check_columns(path, parquet.schema_arrow.names, columns)
-        rows = min(BATCH_ROWS, max(SMALL_BATCH_ROWS, parquet.metadata.num_rows // 4))
+        rows = min(BATCH_ROWS, max(SMALL_BATCH_ROWS, parquet.metadata.num_rows // BATCH_FRACTION))
         for batch in parquet.iter_batches(batch_size=rows, columns=columns, use_threads=False):
             table = pa.Table.from_batches([batch])
             del batch

@@ -13,6 +13,7 @@ results looking current.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from tqdm import tqdm
 
 from ..catalogs.generate import PRESETS, Preset, generate
 from ..config import ConfigError
+from ..memory import loading_process_environment
 from .experiment import Experiment
 from .files import ReportError, atomic_write
 from .metrics import run_metrics
@@ -112,7 +114,7 @@ def _describe_exit(code: int, stderr: str) -> str:
 
 def _subprocess(args: list[str]) -> tuple[int, str]:
     proc = subprocess.Popen([sys.executable, "-m", "vizcache.compare.worker", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=loading_process_environment(dict(os.environ)))
     try:
         _, stderr = proc.communicate()
     except KeyboardInterrupt:

@@ -184,12 +184,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import subprocess
 
     from ..config import load_config
+    from ..memory import loading_process_environment
 
     extra_env = check_options(args, dict(os.environ))
     if args.config:
         load_config(args.config)  # fail here, with one clear line, rather than in the page
     app = Path(__file__).with_name("script") / "viewer.py"
-    env = {k: v for k, v in os.environ.items() if k != "VIZCACHE_CONFIG" or not args.config} | extra_env
+    env = loading_process_environment({k: v for k, v in os.environ.items() if k != "VIZCACHE_CONFIG" or not args.config}) | extra_env
     server = subprocess.Popen(panel_command(args, app), env=env, start_new_session=True)
     stopped_by = []
 
