@@ -8,6 +8,7 @@ import pytest
 from bokeh.document import Document
 from panel.io.state import set_curdoc, state
 
+from vizcache.viewer import monitor as monitor_module
 from vizcache.viewer.monitor import CacheMonitor, MiB
 from vizcache.viewer.page_life import page_ended, refresh_page
 
@@ -83,3 +84,54 @@ def test_a_page_that_was_never_served_always_refreshes():
     with pytest.raises(ZeroDivisionError):
         refresh_page(None, lambda: 1 / 0)
     assert calls == [1]
+
+
+def served_monitors(runtime, n: int) -> list[tuple[CacheMonitor, Session]]:  # noqa: F811
+    pages = []
+    for _ in range(n):
+        doc = Document()
+        session = Session(doc)
+        with set_curdoc(doc):
+            pages.append((CacheMonitor(runtime=runtime), session))
+    return pages
+
+
+def test_with_many_pages_open_each_monitor_refreshes_less_often(runtime, monkeypatch):  # noqa: F811
+    clock = [1000.0]
+    monkeypatch.setattr(monitor_module.time, "monotonic", lambda: clock[0])
+    pages = served_monitors(runtime, 2 * monitor_module.FULL_RATE_PAGES)
+    monitor, _ = pages[0]
+    refreshed = []
+    monkeypatch.setattr(monitor, "_refresh", lambda: refreshed.append(clock[0]))
+    try:
+        assert monitor_module.open_pages() == len(pages)
+        for _ in range(8):  # a period a tick: twice the pages of the full rate, every other tick
+            clock[0] += monitor.period / 1000
+            monitor._tick()
+        assert len(refreshed) == 4
+        for _, session in pages[1:]:  # the others leave: every tick again
+            session.end()
+        assert monitor_module.open_pages() == 1
+        refreshed.clear()
+        for _ in range(4):
+            clock[0] += monitor.period / 1000
+            monitor._tick()
+        assert len(refreshed) == 4
+    finally:
+        for _, session in pages:
+            if not page_ended(session._document):
+                session.end()
+
+
+def test_an_asked_refresh_is_never_put_off(runtime, monkeypatch):  # noqa: F811
+    pages = served_monitors(runtime, 3 * monitor_module.FULL_RATE_PAGES)
+    monitor, _ = pages[0]
+    refreshed = []
+    monkeypatch.setattr(monitor, "_refresh", lambda: refreshed.append(1))
+    try:
+        for _ in range(3):
+            monitor.refresh()
+        assert refreshed == [1, 1, 1]
+    finally:
+        for _, session in pages:
+            session.end()

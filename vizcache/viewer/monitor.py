@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Hashable
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..cache_key import key_label
 from ..sizing import nbytes_size
 from ..units import format_bytes
 from .function_stats import FunctionTable
-from .page_life import refresh_page, served_document
+from .page_life import page_ended, refresh_page, served_document
 from .runtime import ViewerRuntime
 from .text import as_markdown
 
@@ -27,6 +28,16 @@ MiB = 2**20
 #: the policy's memory marks drawn on the RSS plot: attribute, legend label, colour
 MARKS = (("limit_bytes", "limit", "red"), ("high_bytes", "high water", "orange"), ("low_bytes", "low water", "green"))
 LOG_COLUMNS = ["time", "event", "key", "size", "why"]
+#: pages of one server process whose monitors refresh every ``period``; with more pages open, each
+#: refreshes that many times less often, so the process refreshes about this many monitors a period
+#: (each refresh sends its page whatever changed: 20 pages a second were ~14 % of a busy server)
+FULL_RATE_PAGES = 5
+_served_monitors: weakref.WeakSet = weakref.WeakSet()
+
+
+def open_pages() -> int:
+    """Served pages of this process whose monitor is open (their session has not ended)."""
+    return sum(1 for monitor in list(_served_monitors) if not page_ended(monitor._doc))
 
 
 def data_bytes(value) -> int | None:
@@ -85,15 +96,19 @@ class CacheMonitor(pn.viewable.Viewer):
         self._entries = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=200,
                                              layout="fit_columns", sortable=False, titles={"key": "catalog"}, widths={"key": "28%"},
                                              text_align={"data": "right", "RSS +": "right"})
+        # Paged on the server: a new row sends the page shown, not the whole log (up to max_events rows).
         self._log = pn.widgets.Tabulator(self._events, disabled=True, show_index=False, sizing_mode="stretch_width",
-                                         pagination="local", page_size=5, layout="fit_columns", sortable=False, titles={"key": "catalog"},
+                                         pagination="remote", page_size=5, layout="fit_columns", sortable=False, titles={"key": "catalog"},
                                          widths={"time": 84, "event": 76, "key": "22%", "size": 84},
                                          text_align={"size": "right"}, formatters={"why": {"type": "textarea"}})  # wrapped: the reason is read whole
         self._functions = FunctionTable()
         self._doc = served_document()
+        self._refreshed_at = -float("inf")  # time.monotonic() of the timer's last refresh
+        if self._doc is not None:
+            _served_monitors.add(self)
         self.refresh()
         if pn.state.curdoc is not None:  # in a served page: poll; the callback dies with the session
-            self._callback = pn.state.add_periodic_callback(self.refresh, period=self.period)
+            self._callback = pn.state.add_periodic_callback(self._tick, period=self.period)
 
     @param.depends("period", watch=True)
     def _set_period(self) -> None:
@@ -198,6 +213,16 @@ class CacheMonitor(pn.viewable.Viewer):
             refresh_page(self._doc, self._refresh)
         finally:
             self._refreshing.release()
+
+    def _tick(self) -> None:
+        """The timer's refresh: every ``period``, or less often with more than ``FULL_RATE_PAGES``
+        pages open (a quarter period early counts, for the timer's jitter)."""
+        now = time.monotonic()
+        every = self.period / 1000 * max(1.0, open_pages() / FULL_RATE_PAGES)
+        if self._refreshed_at <= now < self._refreshed_at + 0.75 * every:
+            return
+        self._refreshed_at = now
+        self.refresh()
 
     def _refresh(self) -> None:
         cache = self.runtime.cache
