@@ -32,10 +32,29 @@ def _number(values, fmt: str) -> list[str]:
     return ["unknown" if not np.isfinite(v) else format(v, fmt) for v in np.asarray(values, dtype=float)]
 
 
+def sexagesimal(degrees, unit: str, precision: int, signed: bool) -> list[str]:
+    """Angles in degrees as astropy's ``Angle.to_string(unit=unit, sep=":", pad=True, precision=...)``
+    writes them (``alwayssign`` with ``signed``): the same unit scale, splitting (modf), rounding (Python's
+    ``round``, as the format rounds) and carries, several times faster (a zoom that shows markers spent
+    a third of its time in astropy's)."""
+    from astropy import units
+
+    v = np.asarray(degrees, dtype=float) * units.deg.to(unit)  # astropy's scale, not a division by 15
+    fraction, whole = np.modf(np.fabs(v))
+    fraction, minutes = np.modf(fraction * 60.0)
+    out = []
+    for negative, unit, minute, second in zip(np.signbit(v).tolist(), whole.tolist(), minutes.tolist(), (fraction * 60.0).tolist()):
+        if round(second, precision) >= 60.0:
+            second, minute = 0.0, minute + 1.0
+        if minute >= 60.0:
+            minute, unit = 0.0, unit + 1.0
+        sign = "-" if negative else "+" if signed else ""
+        out.append(f"{sign}{unit:02.0f}:{int(minute):02d}:{second:0{precision + 3}.{precision}f}")
+    return out
+
+
 def hover_text(rows: pd.DataFrame) -> pd.DataFrame:
     """The hover's text columns for some rows of a catalog in canonical columns."""
-    from astropy.coordinates import Angle
-
     n = len(rows)
     ids = rows["id"] if "id" in rows.columns else rows["cluster_id"] if "cluster_id" in rows.columns else None
     # Text, digit for digit: the browser's numbers are float64 (2**53 + 1 would show as 2**53).
@@ -46,8 +65,7 @@ def hover_text(rows: pd.DataFrame) -> pd.DataFrame:
     else:
         label = id_text or [""] * n
     ra, dec = rows["ra"].to_numpy(dtype=float), rows["dec"].to_numpy(dtype=float)
-    hms = Angle(ra, "deg").to_string(unit="hourangle", sep=":", precision=2, pad=True) if n else []
-    dms = Angle(dec, "deg").to_string(unit="deg", sep=":", precision=1, pad=True, alwayssign=True) if n else []
+    hms, dms = sexagesimal(ra, "hourangle", 2, signed=False), sexagesimal(dec, "deg", 1, signed=True)
     z = rows["z"] if "z" in rows.columns else rows["z_phot"] if "z_phot" in rows.columns else None
     extras = [c for c in rows.columns if c not in SHOWN and c not in INTERNAL]
     # Column by column (a cell read through .iloc was ~0.2 ms: 0.36 s for 2,000 markers)

@@ -153,7 +153,8 @@ class SkyFigure:
         self.image = fig.add_glyph(self.images, Image(**image, color_mapper=self.mapper))
         self.colour_bar = ColorBar(color_mapper=self.mapper, width=12)
         fig.add_layout(self.colour_bar, "right")
-        self.pixel_hover = HoverTool(renderers=[self.image], tooltips=pixel_tooltips(),
+        self._pixel_fields = pixel_tooltips()  # what the pixel hover names while no markers are shown
+        self.pixel_hover = HoverTool(renderers=[self.image], tooltips=self._pixel_fields,
                                      formatters={"@{x}": CustomJSHover(args={"source": self.images, "signed": True}, code=PIXEL_FIELD)})
         grid, plane_lines, band = (_shared(sky_lines(projection)[name]) for name in ("grid", "plane", "band"))
         fig.add_glyph(ColumnDataSource(grid), MultiLine(xs="xs", ys="ys", **GRID_STYLE))
@@ -190,7 +191,8 @@ class SkyFigure:
         limits = raster.limits
         if limits is not None:
             self._limit(self.mapper, limits)
-        self.pixel_hover.tooltips = pixel_tooltips(raster.label, raster.brightest)
+        self._pixel_fields = pixel_tooltips(raster.label, raster.brightest)
+        self._show_pixel_hover()
         if "id" in raster.brightest:  # a new dict, so the change reaches the browser
             formatter = self.pixel_hover.formatters["@{x}"]
             formatter.args = {**formatter.args, "signed": bool(raster.brightest["id"].dtype == np.int64)}
@@ -203,14 +205,19 @@ class SkyFigure:
         self.marker_rows = rows
         self.markers.data = data
         self.markers.selected.indices = list(selected)  # its watcher tells the model (on_select)
-        # One tooltip at a time: while markers name the clusters, the pixel's count would be a second one over them.
-        pixel = [] if len(rows) else [self.image]
-        if self.pixel_hover.renderers != pixel:
-            self.pixel_hover.renderers = pixel
+        self._show_pixel_hover()
         if len(rows):  # the hover names only the fields this catalog has (no "richness: " for PSZ2's clusters)
             tooltips = [(label, f"@{{{column}}}") for label, column in HOVER if any(data.get(column, ()))]
             if tooltips != self.marker_hover.tooltips:
                 self.marker_hover.tooltips = tooltips
+
+    def _show_pixel_hover(self) -> None:
+        """One tooltip at a time: while markers name the clusters, the pixel's count would be a second one
+        over them. Its tooltips go, not its renderer: new renderers (models) make Bokeh re-index every
+        model of the page, ~80 ms with the table and histograms, at each zoom that shows or hides markers."""
+        tooltips = None if len(self.marker_rows) else self._pixel_fields
+        if self.pixel_hover.tooltips != tooltips:
+            self.pixel_hover.tooltips = tooltips
 
     def _selected_rows(self, indices) -> np.ndarray | None:
         # Indices past the markers shown come from markers since replaced: they name no row.
