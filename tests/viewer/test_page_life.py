@@ -135,3 +135,32 @@ def test_an_asked_refresh_is_never_put_off(runtime, monkeypatch):  # noqa: F811
     finally:
         for _, session in pages:
             session.end()
+
+
+def test_pages_counted_on_one_thread_while_others_open(runtime, monkeypatch):  # noqa: F811
+    # Monitors are made on the server's thread and counted by refreshes on Panel's pool: a set
+    # iterated while another thread adds to it raises "Set changed size during iteration".
+    import threading
+
+    monkeypatch.setattr(monitor_module, "_served_monitors", monitor_module.weakref.WeakSet())
+    stop, errors, pages = threading.Event(), [], []
+
+    def count() -> None:
+        while not stop.is_set():
+            try:
+                monitor_module.open_pages()
+            except RuntimeError as error:
+                errors.append(error)
+
+    counters = [threading.Thread(target=count) for _ in range(4)]
+    for thread in counters:
+        thread.start()
+    try:
+        pages = served_monitors(runtime, 40)
+    finally:
+        stop.set()
+        for thread in counters:
+            thread.join()
+        for _, session in pages:
+            session.end()
+    assert errors == [] and len(pages) == 40

@@ -33,11 +33,14 @@ LOG_COLUMNS = ["time", "event", "key", "size", "why"]
 #: (each refresh sends its page whatever changed: 20 pages a second were ~14 % of a busy server)
 FULL_RATE_PAGES = 5
 _served_monitors: weakref.WeakSet = weakref.WeakSet()
+_served_lock = threading.Lock()  # pages are added on the server's thread, counted on Panel's pool
 
 
 def open_pages() -> int:
     """Served pages of this process whose monitor is open (their session has not ended)."""
-    return sum(1 for monitor in list(_served_monitors) if not page_ended(monitor._doc))
+    with _served_lock:
+        monitors = list(_served_monitors)
+    return sum(1 for monitor in monitors if not page_ended(monitor._doc))
 
 
 def data_bytes(value) -> int | None:
@@ -105,7 +108,8 @@ class CacheMonitor(pn.viewable.Viewer):
         self._doc = served_document()
         self._refreshed_at = -float("inf")  # time.monotonic() of the timer's last refresh
         if self._doc is not None:
-            _served_monitors.add(self)
+            with _served_lock:
+                _served_monitors.add(self)
         self.refresh()
         if pn.state.curdoc is not None:  # in a served page: poll; the callback dies with the session
             self._callback = pn.state.add_periodic_callback(self._tick, period=self.period)
